@@ -1,0 +1,87 @@
+"""The SDK's error hierarchy: one root, and messages that say who, what, and one fix.
+
+Every error carries an optional ``who`` (plugin, distribution, version, file...) and ``fix`` so a
+caller can show a complete sentence without string surgery.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class UniRewardError(Exception):
+    """Root of every error the SDK raises on purpose."""
+
+    def __init__(self, what: str, *, who: str | None = None, fix: str | None = None):
+        self.what = what
+        self.who = who
+        self.fix = fix
+        super().__init__(self._compose())
+
+    def _compose(self) -> str:
+        text = f"{self.who}: {self.what}" if self.who else self.what
+        if self.fix:
+            text += f". {self.fix}" if not text.endswith(".") else f" {self.fix}"
+        return text
+
+
+class ConfigError(UniRewardError):
+    """A pipeline or job configuration is invalid."""
+
+
+class PluginError(UniRewardError):
+    """A plugin could not be loaded, validated or used."""
+
+
+class PluginLoadError(PluginError):
+    """Raised in strict mode when a plugin fails to load."""
+
+
+class ConflictError(PluginError):
+    """Two or more plugins provide the same component name."""
+
+
+class UnknownComponentError(PluginError, LookupError):
+    """A component name that no loaded plugin provides."""
+
+
+class CapabilityError(ConfigError):
+    """A component does not support what it was asked to do (task, mode, modality)."""
+
+
+class MediaError(UniRewardError):
+    """A media file is missing, corrupt, truncated or unsupported."""
+
+
+class TemplateError(UniRewardError):
+    """A prompt template is unknown or cannot be rendered with the given slots."""
+
+
+class ModelLoadError(UniRewardError):
+    """A judge or policy model could not be loaded."""
+
+
+class MissingDependencyError(UniRewardError, ImportError):
+    """An optional dependency needed by a component is not installed."""
+
+
+def did_you_mean(name: str, choices: Iterable[str]) -> str:
+    """A ' Did you mean ...?' hint, or '' when nothing is close."""
+    close = difflib.get_close_matches(name, list(choices), n=3, cutoff=0.6)
+    if not close:
+        return ""
+    return " Did you mean " + " or ".join(repr(c) for c in close) + "?"
+
+
+def require(module: str, *, extra: str, purpose: str):
+    """Import an optional dependency or raise 'install X to use Y'."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise MissingDependencyError(
+            f"{purpose} needs the '{module}' package ({exc})",
+            fix=f"Install it with: pip install 'unireward-sdk[{extra}]'",
+        ) from exc

@@ -1,0 +1,301 @@
+"""The plugin host: loads built-ins and entry-point plugins defensively and collects their specs.
+
+One broken plugin never stops the host: an import error, a bad hook signature, an unknown hook name, a
+duplicate entry-point name or a hook that raises becomes a :class:`PluginFailure` record. Two providers
+of one component name become a :class:`Conflict`, raised only when that name is requested (or at once
+in strict mode).
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata as md
+import inspect
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import pluggy
+from attrs import field, frozen
+
+from . import hookspecs
+from .errors import PluginLoadError, did_you_mean
+from .hookspecs import HOOK_KINDS, PROJECT
+from .settings import PluginSettings
+from .specs import SPEC_TYPES, ComponentSpec
+
+ENTRY_POINT_GROUP = "unireward"
+SDK_DISTRIBUTION = "unireward-sdk"
+
+# Built-in plugins, one module per component, registered exactly like third-party ones.
+BUILTIN_PLUGINS: tuple[str, ...] = (
+    "unireward_builtins.modalities.text",
+    "unireward_builtins.modalities.image",
+    "unireward_builtins.modalities.video",
+)
+
+
+def _sdk_version() -> str:
+    try:
+        return md.version(SDK_DISTRIBUTION)
+    except md.PackageNotFoundError:  # running from a source tree
+        from . import __version__
+
+        return __version__
+
+
+@frozen
+class PluginFailure:
+    """A plugin that could not be used. ``phase``: discover, import, validate, register or collect."""
+
+    plugin: str
+    distribution: str | None
+    version: str | None
+    phase: str
+    error: str
+
+    @property
+    def message(self) -> str:
+        dist = f" ({self.distribution} {self.version})" if self.distribution else ""
+        fix = (
+            f"Fix or uninstall {self.distribution}, or set UNIREWARD_DISABLE_PLUGINS={self.plugin}"
+            if self.distribution and self.distribution != SDK_DISTRIBUTION
+            else "Reinstall unireward-sdk"
+        )
+        return f"could not load unireward plugin '{self.plugin}'{dist} during {self.phase}: {self.error}. {fix}"
+
+
+@frozen
+class PluginInfo:
+    """A loaded plugin: where it came from, which hooks it implements, what it registered."""
+
+    name: str
+    distribution: str | None
+    version: str | None
+    builtin: bool
+    hooks: tuple[str, ...] = ()
+
+
+@frozen
+class Provided:
+    """A component spec together with the plugin that provided it."""
+
+    spec: ComponentSpec
+    plugin: PluginInfo
+
+    def describe(self) -> str:
+        where = f"{self.plugin.distribution} {self.plugin.version}" if self.plugin.distribution else "unknown"
+        return f"plugin '{self.plugin.name}' ({where})"
+
+
+@frozen
+class Conflict:
+    """Several plugins registered the same component name for one kind."""
+
+    kind: str
+    name: str
+    providers: tuple[Provided, ...] = field(converter=tuple)
+
+    @property
+    def message(self) -> str:
+        who = "; ".join(p.describe() for p in self.providers)
+        return (
+            f"{self.kind} '{self.name}' is provided by {len(self.providers)} plugins: {who}. "
+            "Uninstall or disable all but one (UNIREWARD_DISABLE_PLUGINS=<entry point>)"
+        )
+
+
+@frozen
+class SkippedPlugin:
+    """A discovered third-party plugin that the environment switches kept out."""
+
+    plugin: str
+    distribution: str | None
+    version: str | None
+    reason: str
+
+
+class PluginHost:
+    """Owns the pluggy manager and every plugin-loading policy. Build with :meth:`load`."""
+
+    def __init__(self, settings: PluginSettings | None = None):
+        self.settings = settings or PluginSettings()
+        self.pm = pluggy.PluginManager(PROJECT)
+        self.pm.add_hookspecs(hookspecs)
+        self.plugins: dict[str, PluginInfo] = {}
+        self.failures: list[PluginFailure] = []
+        self.skipped: list[SkippedPlugin] = []
+        self._objects: dict[str, Any] = {}
+        self._components: dict[str, dict[str, list[Provided]]] | None = None
+
+    # --- construction -------------------------------------------------------------------------
+
+    @classmethod
+    def load(
+        cls,
+        settings: PluginSettings | None = None,
+        *,
+        builtins: Sequence[str] = BUILTIN_PLUGINS,
+        entry_points: Iterable[md.EntryPoint] | None = None,
+    ) -> PluginHost:
+        """Load built-ins, then third-party entry points (``entry_points`` overrides discovery)."""
+        host = cls(settings)
+        for module_name in builtins:
+            host._load_builtin(module_name)
+        eps = list(md.entry_points(group=ENTRY_POINT_GROUP)) if entry_points is None else list(entry_points)
+        host._load_entry_points(eps)
+        host.components()  # collect now so strict mode can raise here
+        if host.settings.strict:
+            host.raise_on_problems()
+        return host
+
+    def _load_builtin(self, module_name: str) -> None:
+        name = module_name.rsplit(".", 1)[-1]
+        version = _sdk_version()
+        try:
+            module = importlib.import_module(module_name)
+        except Exception as exc:  # noqa: BLE001 - any import failure is recorded, not raised
+            self._fail(name, SDK_DISTRIBUTION, version, "import", exc)
+            return
+        self.register(module, name=name, distribution=SDK_DISTRIBUTION, version=version, builtin=True)
+
+    def _load_entry_points(self, eps: list[md.EntryPoint]) -> None:
+        seen: dict[str, str | None] = {}
+        for ep in eps:
+            dist = getattr(ep, "dist", None)
+            dist_name = dist.name if dist is not None else None
+            dist_version = dist.version if dist is not None else None
+            if ep.name in seen or ep.name in self.plugins:
+                other = seen.get(ep.name) or SDK_DISTRIBUTION
+                self.failures.append(
+                    PluginFailure(
+                        ep.name, dist_name, dist_version, "discover",
+                        f"duplicate entry-point name '{ep.name}' (also provided by {other}); only the first was loaded",
+                    )
+                )
+                continue
+            seen[ep.name] = dist_name
+            allowed, why = self.settings.allows(ep.name)
+            if not allowed:
+                self.skipped.append(SkippedPlugin(ep.name, dist_name, dist_version, why))
+                continue
+            try:
+                obj = ep.load()
+            except BaseException as exc:  # noqa: BLE001 - SystemExit in a plugin must not kill the host
+                if isinstance(exc, KeyboardInterrupt):
+                    raise
+                self._fail(ep.name, dist_name, dist_version, "import", exc)
+                continue
+            self.register(obj, name=ep.name, distribution=dist_name, version=dist_version)
+
+    def register(
+        self,
+        plugin: Any,
+        *,
+        name: str,
+        distribution: str | None = None,
+        version: str | None = None,
+        builtin: bool = False,
+    ) -> bool:
+        """Validate and register one plugin object; record a failure instead of raising."""
+        problem = self._validate(plugin)
+        if problem:
+            self.failures.append(PluginFailure(name, distribution, version, "validate", problem))
+            return False
+        try:
+            self.pm.register(plugin, name=name)
+        except Exception as exc:  # noqa: BLE001 - pluggy's PluginValidationError and friends
+            self._fail(name, distribution, version, "register", exc)
+            return False
+        hooks = tuple(sorted(h for h in HOOK_KINDS if callable(getattr(plugin, h, None))))
+        self.plugins[name] = PluginInfo(name, distribution, version, builtin, hooks)
+        self._objects[name] = plugin
+        self._components = None
+        return True
+
+    def unregister(self, name: str) -> None:
+        """Remove a plugin registered under ``name`` (used by temporary test plugins)."""
+        obj = self._objects.pop(name, None)
+        if obj is not None:
+            self.pm.unregister(obj, name=name)
+        self.plugins.pop(name, None)
+        self.failures = [f for f in self.failures if f.plugin != name]
+        self._components = None
+
+    @staticmethod
+    def _validate(plugin: Any) -> str:
+        """Catch what pluggy would accept silently: misspelt hook names and unmarked hooks."""
+        problems = []
+        for attr in dir(plugin):
+            if not attr.startswith("unireward_"):
+                continue
+            value = getattr(plugin, attr, None)
+            if not callable(value) or inspect.isclass(value):
+                continue
+            if attr not in HOOK_KINDS:
+                problems.append(f"unknown hook '{attr}'.{did_you_mean(attr, HOOK_KINDS)}".rstrip())
+            elif not hasattr(value, f"{PROJECT}_impl"):
+                problems.append(f"hook '{attr}' is not decorated with @hookimpl")
+        return "; ".join(problems)
+
+    def _fail(self, name: str, dist: str | None, version: str | None, phase: str, exc: BaseException) -> None:
+        self.failures.append(PluginFailure(name, dist, version, phase, f"{type(exc).__name__}: {exc}"))
+
+    # --- components ---------------------------------------------------------------------------
+
+    def components(self) -> dict[str, dict[str, list[Provided]]]:
+        """kind -> name -> providers, calling each plugin's hooks in isolation (cached)."""
+        if self._components is not None:
+            return self._components
+        table: dict[str, dict[str, list[Provided]]] = {kind: {} for kind in SPEC_TYPES}
+        broken: set[str] = set()
+        for hook_name, kind in HOOK_KINDS.items():
+            expected = SPEC_TYPES[kind]
+            for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
+                info = self.plugins.get(impl.plugin_name)
+                if info is None or impl.plugin_name in broken:
+                    continue
+                try:
+                    specs = list(impl.function() or ())
+                    for spec in specs:
+                        if not isinstance(spec, expected):
+                            raise TypeError(f"{hook_name} yielded {type(spec).__name__}, expected {expected.__name__}")
+                except Exception as exc:  # noqa: BLE001 - a broken hook is recorded, not raised
+                    self._fail(info.name, info.distribution, info.version, "collect", exc)
+                    broken.add(info.name)
+                    continue
+                for spec in specs:
+                    table[kind].setdefault(spec.name, []).append(Provided(spec, info))
+        # a plugin that failed while collecting contributes nothing at all (no half-registered plugin)
+        for kind in table:
+            for name in list(table[kind]):
+                table[kind][name] = [p for p in table[kind][name] if p.plugin.name not in broken]
+                if not table[kind][name]:
+                    del table[kind][name]
+        self._components = table
+        return table
+
+    def conflicts(self) -> list[Conflict]:
+        out = []
+        for kind, names in self.components().items():
+            for name, providers in sorted(names.items()):
+                if len(_effective(kind, providers)) > 1:
+                    out.append(Conflict(kind, name, providers))
+        return out
+
+    def resolve(self, kind: str, name: str) -> list[Provided]:
+        """The providers of ``kind`` ``name`` after explicit template overrides are applied."""
+        return _effective(kind, self.components().get(kind, {}).get(name, []))
+
+    def raise_on_problems(self) -> None:
+        problems = [f.message for f in self.failures] + [c.message for c in self.conflicts()]
+        if problems:
+            raise PluginLoadError("; ".join(problems), who="unireward plugin host (strict mode)",
+                                  fix="Unset UNIREWARD_STRICT_PLUGINS to record these instead")
+
+
+def _effective(kind: str, providers: list[Provided]) -> list[Provided]:
+    """Apply the one sanctioned way to replace a component: a template spec with ``override=True``."""
+    if kind != "template" or len(providers) < 2:
+        return providers
+    overriding = [p for p in providers if getattr(p.spec, "override", False)]
+    return overriding if len(overriding) == 1 else providers

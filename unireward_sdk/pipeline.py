@@ -1,0 +1,152 @@
+"""Pipelines composed from registry names, in Python or from a TOML file, validated at construction.
+
+    >>> p = Pipeline(task="image_generation", mode="pairwise", head="generative")
+    >>> p2 = p.evolve(head="fast", symmetric=True)      # a validated variant
+
+Validation asks the registry whether every named component exists and whether they fit together: does
+the head support this task and mode, does the template belong to the task, are the task's modalities
+installed, do the filters' judging needs match the head, does the aligner serve the task.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+from attrs import field, frozen
+
+from .errors import CapabilityError, ConfigError, UniRewardError, did_you_mean
+
+MODES = ("pairwise", "pointwise")
+# template modes (the JSON's ids) -> the judging mode they serve
+TEMPLATE_MODES = {
+    "pairwise_rank": "pairwise",
+    "pairwise_score": "pairwise",
+    "pairwise_cot": "pairwise",
+    "pointwise_score": "pointwise",
+    "pointwise_multi": "pointwise",
+}
+
+
+def _mode(value: str | None) -> str | None:
+    if value is not None and value not in MODES:
+        raise ConfigError(f"mode must be one of {', '.join(MODES)}, not {value!r}")
+    return value
+
+
+@frozen(kw_only=True)
+class Pipeline:
+    """A validated composition of components. ``mode=None`` means: whatever the filters need."""
+
+    task: str
+    mode: str | None = field(default=None, converter=_mode)
+    head: str = "generative"
+    backend: str = "transformers"
+    model: str | None = None
+    template: str | None = None
+    pointwise_template: str | None = None
+    symmetric: bool = False
+    filters: tuple[str, ...] = field(default=(), converter=tuple)
+    aligner: str | None = None
+    options: Mapping[str, Any] = field(factory=dict, converter=dict, hash=False)
+    registry: Any = field(default=None, eq=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        self.validate()
+
+    # --- named constructors ---------------------------------------------------------------------
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], *, registry: Any = None, source: str = "config") -> Pipeline:
+        data = dict(data.get("pipeline", data))
+        known = [a.name for a in attrs.fields(cls) if a.name != "registry"]
+        unknown = [k for k in data if k not in known]
+        if unknown:
+            hints = "".join(did_you_mean(k, known) for k in unknown)
+            raise ConfigError(f"unknown pipeline keys {unknown}.{hints}", who=source,
+                              fix=f"Allowed keys: {', '.join(known)}")
+        if "task" not in data:
+            raise ConfigError("a pipeline needs a 'task'", who=source)
+        return cls(registry=registry, **data)
+
+    @classmethod
+    def from_toml(cls, path: str | Path, *, registry: Any = None) -> Pipeline:
+        import tomllib
+
+        path = Path(path)
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise ConfigError("config file not found", who=str(path)) from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"invalid TOML: {exc}", who=str(path)) from exc
+        return cls.from_dict(data, registry=registry, source=str(path))
+
+    def evolve(self, **changes: Any) -> Pipeline:
+        """A variant of this pipeline; validated like any other."""
+        return attrs.evolve(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return attrs.asdict(self, filter=lambda a, _v: a.name != "registry")
+
+    # --- validation -----------------------------------------------------------------------------
+
+    def _registry(self):
+        if self.registry is not None:
+            return self.registry
+        from .registry import get_registry
+
+        return get_registry()
+
+    def required_modes(self) -> tuple[str, ...]:
+        reg = self._registry()
+        modes = [self.mode] if self.mode else []
+        for name in self.filters:
+            for need in reg.filter_spec(name).needs:
+                if need not in modes:
+                    modes.append(need)
+        return tuple(modes)
+
+    def validate(self) -> None:
+        reg = self._registry()
+        try:
+            task = reg.task_spec(self.task)
+        except UniRewardError as exc:
+            raise ConfigError(str(exc), who="pipeline task") from exc
+        for modality in task.modalities:
+            if modality not in reg.names("modality"):
+                raise CapabilityError(
+                    f"task '{self.task}' needs the '{modality}' modality, which no loaded plugin provides",
+                    fix="Install the plugin that adds it (see `unireward plugins`)",
+                )
+        modes = self.required_modes()
+        for mode in modes:
+            if mode not in task.modes:
+                raise CapabilityError(f"task '{self.task}' does not support {mode} judging (it supports "
+                                      f"{', '.join(task.modes)})")
+        head = reg.reward_head_spec(self.head)
+        for mode in modes:
+            if not head.supports(self.task, mode):
+                raise CapabilityError(
+                    f"reward head '{self.head}' does not support {mode} judging for task '{self.task}'",
+                    fix=f"It supports modes {', '.join(head.modes)}"
+                    + (f" and tasks {', '.join(head.tasks)}" if head.tasks else ""),
+                )
+        reg.backend_spec(self.backend)
+        for attr, expected_mode in (("template", self.mode), ("pointwise_template", "pointwise")):
+            template_id = getattr(self, attr)
+            if template_id is None:
+                continue
+            spec = reg.template_spec(template_id)
+            if spec.task != self.task:
+                raise CapabilityError(f"template '{template_id}' is for task '{spec.task}', not '{self.task}'")
+            served = TEMPLATE_MODES.get(spec.mode, spec.mode)
+            if expected_mode and served != expected_mode:
+                raise CapabilityError(f"template '{template_id}' is a {served} template; {attr} needs {expected_mode}")
+        if self.aligner is not None:
+            aligner = reg.aligner_spec(self.aligner)
+            if aligner.tasks and self.task not in aligner.tasks:
+                raise CapabilityError(f"aligner '{self.aligner}' does not train policies for task '{self.task}' "
+                                      f"(it serves {', '.join(aligner.tasks)})")

@@ -1,0 +1,150 @@
+"""A typed facade over the plugin host: look components up by kind and name.
+
+Call sites use ``registry.reward_head("generative", backend=...)`` and never touch ``pm.hook``.
+Unknown names get a "did you mean"; a conflicting name raises, listing every provider.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from .errors import ConflictError, UnknownComponentError, did_you_mean
+from .host import Conflict, PluginHost
+from .settings import PluginSettings
+from .specs import (
+    AlignerSpec,
+    BackendSpec,
+    ComponentSpec,
+    FilterSpec,
+    ModalitySpec,
+    RewardHeadSpec,
+    TaskSpec,
+    TemplateSpec,
+)
+
+_KIND_LABEL = {
+    "modality": "modality",
+    "task": "task",
+    "template": "template",
+    "backend": "backend",
+    "reward_head": "reward head",
+    "filter": "filter",
+    "aligner": "aligner",
+}
+
+
+class Registry:
+    """Lookups per kind. Stateless components (modalities, tasks) are built once and cached."""
+
+    def __init__(self, host: PluginHost):
+        self.host = host
+        self._instances: dict[tuple[str, str], Any] = {}
+
+    @classmethod
+    def from_host(cls, host: PluginHost) -> Registry:
+        return cls(host)
+
+    @classmethod
+    def from_env(cls) -> Registry:
+        return cls(PluginHost.load(PluginSettings.from_env()))
+
+    # --- generic --------------------------------------------------------------------------------
+
+    def names(self, kind: str) -> list[str]:
+        return sorted(self.host.components().get(kind, {}))
+
+    def spec(self, kind: str, name: str) -> ComponentSpec:
+        providers = self.host.resolve(kind, name)
+        if not providers:
+            label = _KIND_LABEL.get(kind, kind)
+            known = self.names(kind)
+            failed = [f.plugin for f in self.host.failures]
+            hint = did_you_mean(name, known)
+            extra = f" Plugins that failed to load: {', '.join(failed)} (see `unireward plugins`)." if failed else ""
+            raise UnknownComponentError(
+                f"no {label} named '{name}'.{hint} Known: {', '.join(known) or 'none'}.{extra}".replace("..", ".")
+            )
+        if len(providers) > 1:
+            raise ConflictError(Conflict(kind, name, providers).message)
+        return providers[0].spec
+
+    def create(self, kind: str, name: str, /, **kwargs: Any) -> Any:
+        return self.spec(kind, name).create(**kwargs)
+
+    def _cached(self, kind: str, name: str) -> Any:
+        key = (kind, name)
+        if key not in self._instances:
+            self._instances[key] = self.create(kind, name)
+        return self._instances[key]
+
+    # --- typed lookups --------------------------------------------------------------------------
+
+    def modality_spec(self, name: str) -> ModalitySpec:
+        return self.spec("modality", name)  # type: ignore[return-value]
+
+    def modality(self, name: str) -> Any:
+        return self._cached("modality", name)
+
+    def modality_for_path(self, path: str) -> Any:
+        """The modality whose declared extensions match ``path`` (case-insensitive)."""
+        from pathlib import Path
+
+        suffix = Path(path).suffix.lower()
+        for name in self.names("modality"):
+            providers = self.host.resolve("modality", name)
+            if len(providers) == 1 and suffix in providers[0].spec.extensions:  # type: ignore[attr-defined]
+                return self.modality(name)
+        known = sorted({e for n in self.names("modality") for p in self.host.resolve("modality", n)
+                        for e in p.spec.extensions})  # type: ignore[attr-defined]
+        raise UnknownComponentError(
+            f"no modality handles '{suffix or path}' files (known extensions: {', '.join(known)})",
+            who=str(path),
+            fix="Install a plugin that adds this modality, or convert the file",
+        )
+
+    def task_spec(self, name: str) -> TaskSpec:
+        return self.spec("task", name)  # type: ignore[return-value]
+
+    def task(self, name: str) -> Any:
+        return self._cached("task", name)
+
+    def template_spec(self, template_id: str) -> TemplateSpec:
+        return self.spec("template", template_id)  # type: ignore[return-value]
+
+    def backend_spec(self, name: str) -> BackendSpec:
+        return self.spec("backend", name)  # type: ignore[return-value]
+
+    def backend(self, name: str, /, **kwargs: Any) -> Any:
+        return self.create("backend", name, **kwargs)
+
+    def reward_head_spec(self, name: str) -> RewardHeadSpec:
+        return self.spec("reward_head", name)  # type: ignore[return-value]
+
+    def reward_head(self, name: str, /, **kwargs: Any) -> Any:
+        return self.create("reward_head", name, **kwargs)
+
+    def filter_spec(self, name: str) -> FilterSpec:
+        return self.spec("filter", name)  # type: ignore[return-value]
+
+    def filter(self, name: str, /, **kwargs: Any) -> Any:
+        return self.create("filter", name, **kwargs)
+
+    def aligner_spec(self, name: str) -> AlignerSpec:
+        return self.spec("aligner", name)  # type: ignore[return-value]
+
+    def aligner(self, name: str, /, **kwargs: Any) -> Any:
+        return self.create("aligner", name, **kwargs)
+
+
+_default: Registry | None = None
+_lock = threading.Lock()
+
+
+def get_registry(*, refresh: bool = False) -> Registry:
+    """The process-wide registry built from the environment switches (loaded once)."""
+    global _default
+    with _lock:
+        if _default is None or refresh:
+            _default = Registry.from_env()
+        return _default

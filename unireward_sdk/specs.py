@@ -1,0 +1,120 @@
+"""Frozen spec records that plugins yield from their registration hooks.
+
+A spec names a component, says what it can do (capabilities the host validates pipelines against) and
+holds a ``factory`` that builds it. Factories import heavy libraries lazily, so listing plugins is cheap.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from attrs import field, frozen
+
+_NAME = re.compile(r"^[a-z][a-z0-9_.\-]*$")
+
+
+def _valid_name(_instance, attribute, value: str) -> None:
+    if not _NAME.match(value):
+        raise ValueError(
+            f"{attribute.name} {value!r} is not a valid component name: use lower case letters, digits, '_', '-' or '.'"
+        )
+
+
+def _strings(value) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    return tuple(str(v) for v in value)
+
+
+@frozen(kw_only=True)
+class ComponentSpec:
+    """Fields every component spec has. ``requires`` lists pip extras the factory needs."""
+
+    kind: ClassVar[str] = "component"
+
+    name: str = field(validator=_valid_name)
+    factory: Callable[..., Any] = field(eq=False, repr=False)
+    summary: str = ""
+    requires: tuple[str, ...] = field(default=(), converter=_strings)
+
+    def create(self, *args: Any, **kwargs: Any) -> Any:
+        return self.factory(*args, **kwargs)
+
+
+@frozen(kw_only=True)
+class ModalitySpec(ComponentSpec):
+    """A kind of content (text, image, video, audio...). ``extensions`` are lower-case, with the dot."""
+
+    kind: ClassVar[str] = "modality"
+    extensions: tuple[str, ...] = field(default=(), converter=_strings)
+
+
+@frozen(kw_only=True)
+class TaskSpec(ComponentSpec):
+    """What is judged. ``modalities`` are the modalities its items use; ``modes`` pairwise/pointwise."""
+
+    kind: ClassVar[str] = "task"
+    modalities: tuple[str, ...] = field(default=(), converter=_strings)
+    modes: tuple[str, ...] = field(default=("pairwise", "pointwise"), converter=_strings)
+
+
+@frozen(kw_only=True)
+class BackendSpec(ComponentSpec):
+    """A judge-model runtime (transformers, a served engine...). ``families``: model families it loads."""
+
+    kind: ClassVar[str] = "backend"
+    families: tuple[str, ...] = field(default=(), converter=_strings)
+
+
+@frozen(kw_only=True)
+class RewardHeadSpec(ComponentSpec):
+    """How a judgment is produced. ``tasks`` empty means every task; ``modes`` pairwise and/or pointwise."""
+
+    kind: ClassVar[str] = "reward_head"
+    modes: tuple[str, ...] = field(default=("pairwise", "pointwise"), converter=_strings)
+    tasks: tuple[str, ...] = field(default=(), converter=_strings)
+
+    def supports(self, task: str, mode: str) -> bool:
+        return mode in self.modes and (not self.tasks or task in self.tasks)
+
+
+@frozen(kw_only=True)
+class FilterSpec(ComponentSpec):
+    """A pair-construction stage. ``needs``: the judging modes it calls (pairwise, pointwise)."""
+
+    kind: ClassVar[str] = "filter"
+    needs: tuple[str, ...] = field(default=(), converter=_strings)
+
+
+@frozen(kw_only=True)
+class AlignerSpec(ComponentSpec):
+    """Trains a policy on preference pairs and samples from it. ``tasks``: the tasks its policies serve."""
+
+    kind: ClassVar[str] = "aligner"
+    tasks: tuple[str, ...] = field(default=(), converter=_strings)
+    modalities: tuple[str, ...] = field(default=(), converter=_strings)
+
+
+@frozen(kw_only=True)
+class TemplateSpec(ComponentSpec):
+    """A prompt template for a task. ``name`` is the id ``<task>.<mode>.<family>[.<variant>]``.
+
+    ``factory`` returns the template object (see :mod:`unireward_sdk.templates`). A template whose id a
+    built-in already uses overrides it only when ``override=True`` (never silently).
+    """
+
+    kind: ClassVar[str] = "template"
+    task: str = ""
+    mode: str = ""
+    family: str = ""
+    override: bool = False
+
+
+SPEC_TYPES: dict[str, type[ComponentSpec]] = {
+    cls.kind: cls
+    for cls in (ModalitySpec, TaskSpec, BackendSpec, RewardHeadSpec, FilterSpec, AlignerSpec, TemplateSpec)
+}
