@@ -1,0 +1,1 @@
+"""The embedded testbed: a synthetic world with ground truth, oracles, simulated preferences and tiny models."""
