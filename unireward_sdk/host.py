@@ -56,11 +56,12 @@ class PluginFailure:
     @property
     def message(self) -> str:
         dist = f" ({self.distribution} {self.version})" if self.distribution else ""
-        fix = (
-            f"Fix or uninstall {self.distribution}, or set UNIREWARD_DISABLE_PLUGINS={self.plugin}"
-            if self.distribution and self.distribution != SDK_DISTRIBUTION
-            else "Reinstall unireward-sdk"
-        )
+        if self.distribution == SDK_DISTRIBUTION:
+            fix = "Reinstall unireward-sdk"
+        elif self.distribution:
+            fix = f"Fix or uninstall {self.distribution}, or set UNIREWARD_DISABLE_PLUGINS={self.plugin}"
+        else:
+            fix = f"Fix the plugin, or set UNIREWARD_DISABLE_PLUGINS={self.plugin}"
         return f"could not load unireward plugin '{self.plugin}'{dist} during {self.phase}: {self.error}. {fix}"
 
 
@@ -165,12 +166,14 @@ class PluginHost:
             dist_name = dist.name if dist is not None else None
             dist_version = dist.version if dist is not None else None
             if ep.name in seen or ep.name in self.plugins:
-                other = seen.get(ep.name) or SDK_DISTRIBUTION
+                if ep.name in seen:
+                    why = f"also provided by {seen[ep.name] or 'another entry point'}; only the first was loaded"
+                else:
+                    taken = self.plugins[ep.name]
+                    why = f"the name is taken by plugin '{ep.name}' of {taken.distribution}; rename the entry point"
                 self.failures.append(
-                    PluginFailure(
-                        ep.name, dist_name, dist_version, "discover",
-                        f"duplicate entry-point name '{ep.name}' (also provided by {other}); only the first was loaded",
-                    )
+                    PluginFailure(ep.name, dist_name, dist_version, "discover",
+                                  f"duplicate entry-point name '{ep.name}' ({why})")
                 )
                 continue
             seen[ep.name] = dist_name
@@ -235,6 +238,10 @@ class PluginHost:
                 problems.append(f"unknown hook '{attr}'.{did_you_mean(attr, HOOK_KINDS)}".rstrip())
             elif not hasattr(value, f"{PROJECT}_impl"):
                 problems.append(f"hook '{attr}' is not decorated with @hookimpl")
+        # a @hookimpl whose name lacks the prefix (e.g. 'unirewrd_register_tasks') would never be called
+        for attr in dir(plugin):
+            if not attr.startswith("unireward_") and _is_marked(plugin, attr):
+                problems.append(f"unknown hook '{attr}'.{did_you_mean(attr, HOOK_KINDS)}".rstrip())
         return "; ".join(problems)
 
     def _fail(self, name: str, dist: str | None, version: str | None, phase: str, exc: BaseException) -> None:
@@ -248,6 +255,8 @@ class PluginHost:
             return self._components
         table: dict[str, dict[str, list[Provided]]] = {kind: {} for kind in SPEC_TYPES}
         broken: set[str] = set()
+        # collecting again (after register / unregister) must not record the same broken hook twice
+        self.failures = [f for f in self.failures if f.phase != "collect"]
         for hook_name, kind in HOOK_KINDS.items():
             expected = SPEC_TYPES[kind]
             for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
@@ -291,6 +300,14 @@ class PluginHost:
         if problems:
             raise PluginLoadError("; ".join(problems), who="unireward plugin host (strict mode)",
                                   fix="Unset UNIREWARD_STRICT_PLUGINS to record these instead")
+
+
+def _is_marked(plugin: Any, attr: str) -> bool:
+    try:
+        value = getattr(plugin, attr, None)
+    except Exception:  # noqa: BLE001 - odd descriptors on plugin objects are not hooks
+        return False
+    return callable(value) and hasattr(value, f"{PROJECT}_impl")
 
 
 def _effective(kind: str, providers: list[Provided]) -> list[Provided]:

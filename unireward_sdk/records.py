@@ -116,7 +116,8 @@ class Verdict:
     winner: Winner | None
     status: str = ParseStatus.OK
     raw: str = ""
-    probabilities: Mapping[str, float] | None = None  # over "A", "B", "tie" when the head knows them
+    # over "A", "B", "tie" when the head knows them; a dict, so kept out of the hash
+    probabilities: Mapping[str, float] | None = field(default=None, hash=False)
     dimension_scores: Mapping[str, tuple[float, float]] = field(factory=dict, converter=_frozen_mapping, hash=False)
     error: str | None = None
     consistency: float | None = None  # symmetric heads: agreement of the two orders, in [0, 1]

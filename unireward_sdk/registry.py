@@ -39,7 +39,7 @@ class Registry:
 
     def __init__(self, host: PluginHost):
         self.host = host
-        self._instances: dict[tuple[str, str], Any] = {}
+        self._instances: dict[tuple[str, str], tuple[ComponentSpec, Any]] = {}
 
     @classmethod
     def from_host(cls, host: PluginHost) -> Registry:
@@ -73,10 +73,12 @@ class Registry:
         return self.spec(kind, name).create(**kwargs)
 
     def _cached(self, kind: str, name: str) -> Any:
-        key = (kind, name)
-        if key not in self._instances:
-            self._instances[key] = self.create(kind, name)
-        return self._instances[key]
+        # keyed on the spec too: a plugin registered or removed later must not leave a stale instance
+        spec = self.spec(kind, name)
+        cached = self._instances.get((kind, name))
+        if cached is None or cached[0] is not spec:
+            cached = self._instances[(kind, name)] = (spec, spec.create())
+        return cached[1]
 
     # --- typed lookups --------------------------------------------------------------------------
 

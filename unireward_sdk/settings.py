@@ -25,8 +25,13 @@ def _names(value: str) -> tuple[str, ...]:
     return tuple(n.strip() for n in value.split(",") if n.strip())
 
 
+def _name_tuple(value) -> tuple[str, ...]:
+    # a bare string is one comma-separated list, not a sequence of one-letter names
+    return _names(value) if isinstance(value, str) else tuple(value)
+
+
 def _optional_names(value) -> tuple[str, ...] | None:
-    return None if value is None else tuple(value)
+    return None if value is None else _name_tuple(value)
 
 
 @frozen
@@ -34,7 +39,7 @@ class PluginSettings:
     """What the host loads. ``load=None`` means every discovered third-party plugin."""
 
     load: tuple[str, ...] | None = field(default=None, converter=_optional_names)
-    disable: tuple[str, ...] = field(default=(), converter=tuple)
+    disable: tuple[str, ...] = field(default=(), converter=_name_tuple)
     strict: bool = False
 
     @classmethod
