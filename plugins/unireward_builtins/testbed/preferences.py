@@ -1,0 +1,180 @@
+"""Simulated human preferences for the four tasks, with controlled label noise and the truth kept aside.
+
+Each record is a judge-training example in the SDK's record format (see docs/training.md): pairwise
+records carry a ``label`` (A, B or tie) and pointwise records a ``score`` on the task's scale. Noisy
+labels are what a judge trains on; ``truth`` holds the oracle's answer so accuracy is measured
+against truth, not against the noise.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from .media import save_image, save_video
+from .oracle import grade_answer, judge_image, judge_video
+from .world import Motion, Question, Scene, World, perturb_motion, perturb_scene, render_motion, render_scene
+
+TASKS = ("image_generation", "video_generation", "image_understanding", "video_understanding")
+# each task's pointwise scale, as the UnifiedReward training data kept them
+POINT_SCALES = {
+    "image_generation": (1.0, 5.0),
+    "video_generation": (1.0, 10.0),
+    "image_understanding": (0.0, 100.0),
+    "video_understanding": (1.0, 5.0),
+}
+
+
+def answer_sentence(question: Question, value: str) -> str:
+    """A short natural answer naming ``value`` (the gold answer or a wrong option)."""
+    if question.attribute == "count":
+        return f"There are {value} shapes."
+    if question.attribute == "position":
+        return f"It is on the {value}."
+    if question.attribute == "direction":
+        return f"It moves {value}."
+    if question.attribute == "shape":
+        return f"It is a {value}."
+    return f"It is {value}."
+
+
+class PreferenceSimulator:
+    """Writes media and yields training / evaluation records for every task under one seed.
+
+    ``noise`` is the probability that a simulated annotator flips a pairwise label (to one of the other
+    two labels) and the standard deviation, in scale units divided by 4, of pointwise score noise.
+    """
+
+    def __init__(self, root: str | Path, *, seed: int = 0, noise: float = 0.1, size: int = 32):
+        self.root = Path(root)
+        self.seed = seed
+        self.noise = noise
+        self.size = size
+        self.world = World(seed)
+
+    def _rng(self, *key: Any) -> random.Random:
+        return random.Random("/".join(map(str, (self.seed, *key))))
+
+    # --- media with known quality -----------------------------------------------------------------
+
+    def _scene_variant(self, scene: Scene, rng: random.Random, tag: str, changes: int) -> tuple[str, float]:
+        variant = perturb_scene(scene, rng, changes) if changes else scene
+        img = render_scene(variant, self.size)
+        path = save_image(img, self.root / "media" / f"{tag}.png")
+        return path, judge_image(img, scene, self.size).score
+
+    def _motion_variant(self, motion: Motion, rng: random.Random, tag: str, changes: int) -> tuple[str, float]:
+        variant = perturb_motion(motion, rng, changes) if changes else motion
+        frames = render_motion(variant, self.size)
+        path = save_video(frames, self.root / "media" / f"{tag}.mp4")
+        return path, judge_video(frames, motion, self.size).score
+
+    # --- labels -------------------------------------------------------------------------------------
+
+    def _noisy_label(self, quality_a: float, quality_b: float, rng: random.Random, ties: bool) -> tuple[str, str]:
+        truth = "A" if quality_a > quality_b else "B" if quality_b > quality_a else "tie"
+        if not ties and truth == "tie":
+            truth = rng.choice("AB")  # formats without ties force a choice, as annotators did
+        label = truth
+        if rng.random() < self.noise:
+            label = rng.choice([x for x in (("A", "B", "tie") if ties else ("A", "B")) if x != truth])
+        return truth, label
+
+    def _noisy_score(self, quality: float, task: str, rng: random.Random) -> tuple[float, float]:
+        lo, hi = POINT_SCALES[task]
+        truth = lo + (hi - lo) * quality
+        noisy = truth + rng.gauss(0.0, self.noise * (hi - lo) / 4)
+        return truth, float(min(hi, max(lo, round(noisy))))
+
+    # --- records ------------------------------------------------------------------------------------
+
+    def records(self, task: str, n: int, *, split: str = "train", mode: str | None = None) -> Iterator[dict]:
+        """``n`` records of ``task`` alternating pairwise and pointwise (or only ``mode``)."""
+        offset = {"train": 0, "eval": 1_000_000, "test": 2_000_000}[split]
+        for i in range(n):
+            m = mode or ("pairwise" if i % 2 == 0 else "pointwise")
+            rng = self._rng(task, split, i)
+            yield getattr(self, f"_{task}")(offset + i, m, rng, f"{task}-{split}-{i}")
+
+    def _image_generation(self, index: int, mode: str, rng: random.Random, tag: str) -> dict:
+        scene = self.world.scene(index)
+        return self._generation_record("image_generation", scene.caption(), mode, rng, tag,
+                                       lambda t, c: self._scene_variant(scene, rng, t, c), ties=True)
+
+    def _video_generation(self, index: int, mode: str, rng: random.Random, tag: str) -> dict:
+        motion = self.world.motion(index)
+        return self._generation_record("video_generation", motion.caption(), mode, rng, tag,
+                                       lambda t, c: self._motion_variant(motion, rng, t, c), ties=True)
+
+    def _generation_record(self, task, caption, mode, rng, tag, make, ties) -> dict:
+        if mode == "pairwise":
+            # mostly candidates of different quality; some equal ones so the judge sees real ties
+            ca = rng.choice([0, 1, 2])
+            cb = ca if rng.random() < 0.1 else rng.choice([c for c in (0, 1, 2) if c != ca])
+            (pa, qa), (pb, qb) = make(f"{tag}-a", ca), make(f"{tag}-b", cb)
+            truth, label = self._noisy_label(qa, qb, rng, ties)
+            return {"task": task, "mode": mode, "prompt": caption, "candidates": [{"path": pa}, {"path": pb}],
+                    "label": label, "truth": truth, "quality": [qa, qb]}
+        path, quality = make(tag, rng.choice([0, 0, 1, 2, 3]))
+        truth, score = self._noisy_score(quality, task, rng)
+        return {"task": task, "mode": mode, "prompt": caption, "candidates": [{"path": path}],
+                "score": score, "scale": list(POINT_SCALES[task]), "truth": truth, "quality": [quality]}
+
+    def _image_understanding(self, index: int, mode: str, rng: random.Random, tag: str) -> dict:
+        scene, question = self.world.scene_question(index)
+        context = save_image(render_scene(scene, self.size), self.root / "media" / f"{tag}-ctx.png")
+        return self._understanding_record("image_understanding", context, question, mode, rng)
+
+    def _video_understanding(self, index: int, mode: str, rng: random.Random, tag: str) -> dict:
+        motion, question = self.world.motion_question(index)
+        context = save_video(render_motion(motion, self.size), self.root / "media" / f"{tag}-ctx.mp4")
+        return self._understanding_record("video_understanding", context, question, mode, rng)
+
+    def _understanding_record(self, task, context, question: Question, mode, rng) -> dict:
+        def answer() -> tuple[str, float]:
+            value = question.answer if rng.random() < 0.5 else rng.choice(
+                [o for o in question.options if o != question.answer])
+            text = answer_sentence(question, value)
+            return text, grade_answer(text, question)
+
+        base = {"task": task, "mode": mode, "question": question.text, "context": [context],
+                "gold_answer": question.answer}
+        if mode == "pairwise":
+            (ta, qa), (tb, qb) = answer(), answer()
+            while qa == qb:  # understanding pairs compare one right and one wrong answer (no ties)
+                tb, qb = answer()
+            truth, label = self._noisy_label(qa, qb, rng, ties=False)
+            return {**base, "candidates": [{"text": ta}, {"text": tb}], "label": label, "truth": truth,
+                    "quality": [qa, qb]}
+        text, quality = answer()
+        truth, score = self._noisy_score(quality, task, rng)
+        return {**base, "candidates": [{"text": text}], "score": score, "scale": list(POINT_SCALES[task]),
+                "truth": truth, "quality": [quality]}
+
+    def write(self, path: str | Path, tasks=TASKS, n_per_task: int = 100, split: str = "train",
+              mode: str | None = None) -> Path:
+        """Write a JSONL file of records (media paths relative to the file's folder)."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("w", encoding="utf-8") as fh:
+            for task in tasks:
+                for rec in self.records(task, n_per_task, split=split, mode=mode):
+                    fh.write(json.dumps(_relative(rec, path.parent)) + "\n")
+        return path
+
+
+def _relative(record: dict, base: Path) -> dict:
+    def rel(p: str) -> str:
+        try:
+            return str(Path(p).resolve().relative_to(base.resolve()))
+        except ValueError:
+            return p
+
+    out = dict(record)
+    out["candidates"] = [{**c, "path": rel(c["path"])} if "path" in c else c for c in record["candidates"]]
+    if "context" in record:
+        out["context"] = [rel(p) for p in record["context"]]
+    return out
