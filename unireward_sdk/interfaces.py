@@ -116,6 +116,8 @@ class CandidateGroup:
     scores: tuple[Score, ...] = field(default=(), converter=tuple)
     pair: PreferencePair | None = None
     dropped: DroppedPrompt | None = None
+    # stage notes that travel with the group (e.g. pair-ranking decisions, the prompt's index in its job)
+    meta: Mapping[str, Any] = field(factory=dict, converter=dict, hash=False)
 
 
 @runtime_checkable
