@@ -19,6 +19,7 @@ from .errors import (  # noqa: E402
 )
 from .hookspecs import hookimpl  # noqa: E402
 from .interfaces import CandidateGroup, JudgeRequest  # noqa: E402
+from .media import MediaCache, VideoSampling  # noqa: E402
 from .pipeline import Pipeline  # noqa: E402
 from .records import (  # noqa: E402
     Candidate,
@@ -44,8 +45,8 @@ from .specs import (  # noqa: E402
 
 __all__ = [
     "AlignerSpec", "BackendSpec", "Candidate", "CandidateGroup", "CapabilityError", "ConfigError",
-    "ConflictError", "DroppedPrompt", "FilterSpec", "JudgeItem", "JudgeRequest", "Media", "MediaError",
+    "ConflictError", "DroppedPrompt", "FilterSpec", "JudgeItem", "JudgeRequest", "Media", "MediaCache", "MediaError",
     "ModalitySpec", "ParseStatus", "Pipeline", "PluginError", "PluginLoadError", "PreferencePair",
     "Provenance", "Registry", "RewardHeadSpec", "Score", "TaskSpec", "TemplateSpec", "UniRewardError",
-    "UnknownComponentError", "Verdict", "get_registry", "hookimpl",
+    "UnknownComponentError", "Verdict", "VideoSampling", "get_registry", "hookimpl",
 ]
