@@ -82,7 +82,18 @@ class Pipeline:
             raise ConfigError("config file not found", who=str(path)) from exc
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"invalid TOML: {exc}", who=str(path)) from exc
-        return cls.from_dict(data, registry=registry, source=str(path))
+        try:
+            return cls.from_dict(data, registry=registry, source=str(path))
+        except UniRewardError as exc:
+            if exc.who and str(path) in exc.who:
+                raise
+            # a validation error should point at the file the user has to edit
+            who = f"{path} ({exc.who})" if exc.who else str(path)
+            try:
+                located = type(exc)(exc.what, who=who, fix=exc.fix)
+            except TypeError:  # a subclass with its own constructor
+                located = ConfigError(exc.what, who=who, fix=exc.fix)
+            raise located from exc
 
     def evolve(self, **changes: Any) -> Pipeline:
         """A variant of this pipeline; validated like any other."""

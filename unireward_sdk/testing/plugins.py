@@ -180,8 +180,17 @@ def _write_modules(root: Path, modules: Mapping[str, str]) -> None:
 
 
 def unireward_entry_points(*paths: str | Path, group: str = ENTRY_POINT_GROUP) -> list[md.EntryPoint]:
-    """Every ``group`` entry point of the distributions installed in ``paths`` (no de-duplication)."""
+    """Every ``group`` entry point of the distributions installed in ``paths``.
+
+    Like :func:`importlib.metadata.entry_points`, a distribution name found twice counts once (the
+    first wins), so two *different* distributions sharing an entry-point name both stay in the list.
+    """
     found: list[md.EntryPoint] = []
-    for dist in md.distributions(path=[str(p) for p in paths]):
+    seen: set[str] = set()
+    for dist in md.distributions(path=list(dict.fromkeys(str(p) for p in paths))):
+        key = _normalize(dist.metadata["Name"])
+        if key in seen:
+            continue
+        seen.add(key)
         found.extend(dist.entry_points.select(group=group))
     return found
