@@ -1,0 +1,382 @@
+"""Loaders for the reward benchmarks UnifiedReward reports, and a generic pairwise format for user data.
+
+Each loader turns published rows into :class:`BenchmarkExample` records: a pairwise
+:class:`~unireward_sdk.records.JudgeItem` (A and B in the benchmark's own order), the gold label on
+"A" / "B" / "tie", the published label value, and a category. Field names and label values are the
+benchmarks' own (see ``docs/evaluation.md``):
+
+=====================  =============================================  ==========================
+benchmark              fields                                          gold label
+=====================  =============================================  ==========================
+genai-bench-image      prompt, left_image, right_image, vote_type      leftvote A, rightvote B,
+genai-bench-video      prompt, left_video, right_video, vote_type      tievote tie, bothbad_vote tie
+videogen-rewardbench   prompt, path_A, path_B, Overall (+ VQ, MQ, TA)  A, B, same -> tie
+vl-rewardbench         id, query, image, response[2], human_ranking    [0, 1] -> A, [1, 0] -> B
+pairwise-jsonl         id, task, prompt/question, context, a, b, label  A, B, tie
+=====================  =============================================  ==========================
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from attrs import field, frozen
+
+from ..errors import ConfigError
+from ..records import Candidate, JudgeItem
+from . import labels as L
+from .sources import MediaResolver, hub_snapshot, read_rows, rows_from_hub
+
+_IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
+_VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".gif"}
+
+
+@frozen
+class BenchmarkExample:
+    """One benchmark pair: what to judge, the gold label (on the published A/B order), and groupings.
+
+    ``raw_label`` is the value as published (``bothbad_vote``, ``same``, ``[1, 0]``...);
+    ``dimension_labels`` holds further gold labels on the same pair (VideoGen-RewardBench's VQ, MQ, TA).
+    """
+
+    item: JudgeItem
+    label: str = field()
+    raw_label: str = ""
+    category: str | None = None
+    dimension_labels: Mapping[str, str] = field(factory=dict, converter=dict, hash=False)
+
+    @label.validator
+    def _known(self, _attribute, value) -> None:
+        if value not in L.LABELS:
+            raise ValueError(f"gold label must be one of {L.LABELS}, got {value!r}")
+
+    @property
+    def id(self) -> str:
+        return self.item.id
+
+
+@frozen
+class PublishedResult:
+    """A number a paper reports for a judge on a benchmark, in percent, to set beside your own run."""
+
+    judge: str
+    figures: Mapping[str, float] = field(converter=dict, hash=False)
+    source: str = "UnifiedReward, arXiv 2503.05236"
+
+
+@frozen
+class BenchmarkInfo:
+    """What a benchmark is and how it is scored.
+
+    ``kind``: ``"ties"`` (tau and diff) or ``"categories"`` (overall and macro accuracy over
+    ``required_categories``). ``task`` is ``None`` when rows name their own task.
+    """
+
+    name: str
+    title: str
+    kind: str
+    task: str | None
+    hub_id: str | None = None
+    hub_config: str | None = None
+    hub_split: str | None = None
+    required_categories: tuple[str, ...] = ()
+    published: tuple[PublishedResult, ...] = ()
+    notes: tuple[str, ...] = ()
+
+
+@frozen
+class LoadedBenchmark:
+    """A loader's result: the examples, where they came from, and what was skipped and why."""
+
+    info: BenchmarkInfo
+    examples: tuple[BenchmarkExample, ...] = field(converter=tuple)
+    source: str = ""
+    skipped: Mapping[str, int] = field(factory=dict, converter=dict, hash=False)
+    options: Mapping[str, Any] = field(factory=dict, converter=dict, hash=False)
+    media_written: int = 0
+
+
+# --- one loader per format -------------------------------------------------------------------------
+
+
+def _require(row: Mapping[str, Any], names: Sequence[str], index: int, benchmark: str) -> None:
+    missing = [n for n in names if n not in row]
+    if missing:
+        raise ConfigError(
+            f"row {index} lacks field(s) {', '.join(missing)} (has: {', '.join(sorted(row))})",
+            who=benchmark, fix=f"Check that --benchmark {benchmark} matches the data file",
+        )
+
+
+def _row_id(row: Mapping[str, Any], index: int, prefix: str) -> str:
+    for key in ("id", "question_id", "idx"):
+        if row.get(key) not in (None, ""):
+            return str(row[key])
+    return f"{prefix}-{index:06d}"
+
+
+def _genai(modality: str) -> Callable[..., tuple[list[BenchmarkExample], dict[str, int]]]:
+    left, right = f"left_{modality}", f"right_{modality}"
+    task = f"{modality}_generation"
+    name = f"genai-bench-{modality}"
+
+    def convert(rows, media: MediaResolver, *, bothbad: str = "tie", **_ignored):
+        examples, skipped = [], {}
+        for i, row in enumerate(rows):
+            _require(row, ("prompt", left, right, "vote_type"), i, name)
+            label = L.genai_label(row["vote_type"], bothbad=bothbad)
+            if label is None:
+                skipped[str(row["vote_type"])] = skipped.get(str(row["vote_type"]), 0) + 1
+                continue
+            item_id = _row_id(row, i, name)
+            meta = {k: row[k] for k in ("left_model", "right_model", "judge", "tstamp") if row.get(k) is not None}
+            item = JudgeItem(
+                id=item_id, task=task, prompt=str(row["prompt"]),
+                candidates=(
+                    Candidate(id=f"{item_id}:left", modality=modality, path=media(row[left], field=left, row=i)),
+                    Candidate(id=f"{item_id}:right", modality=modality, path=media(row[right], field=right, row=i)),
+                ),
+                meta={"benchmark": name, **{k: str(v) for k, v in meta.items()}},
+            )
+            examples.append(BenchmarkExample(item=item, label=label, raw_label=str(row["vote_type"])))
+        return examples, skipped
+
+    return convert
+
+
+def _videogen(rows, media: MediaResolver, **_ignored):
+    name = "videogen-rewardbench"
+    examples = []
+    for i, row in enumerate(rows):
+        _require(row, ("prompt", "path_A", "path_B", "Overall"), i, name)
+        item_id = _row_id(row, i, name)
+        dims = {d: L.videogen_label(row[d], column=d) for d in L.VIDEOGEN_DIMENSIONS[1:]
+                if row.get(d) not in (None, "")}
+        meta = {k: str(row[k]) for k in ("A_model", "B_model") if row.get(k) not in (None, "")}
+        item = JudgeItem(
+            id=item_id, task="video_generation", prompt=str(row["prompt"]),
+            candidates=(
+                Candidate(id=f"{item_id}:A", modality="video", path=media(row["path_A"], field="path_A", row=i)),
+                Candidate(id=f"{item_id}:B", modality="video", path=media(row["path_B"], field="path_B", row=i)),
+            ),
+            meta={"benchmark": name, **meta},
+        )
+        examples.append(BenchmarkExample(item=item, label=L.videogen_label(row["Overall"]),
+                                         raw_label=str(row["Overall"]).strip(), dimension_labels=dims))
+    return examples, {}
+
+
+def _vlrb(rows, media: MediaResolver, *, category_scheme: str = "benchmark", **_ignored):
+    name = "vl-rewardbench"
+    examples = []
+    for i, row in enumerate(rows):
+        _require(row, ("id", "query", "response", "human_ranking"), i, name)
+        image_field = "image" if row.get("image") is not None else "image_path"
+        if row.get(image_field) is None:
+            raise ConfigError(f"row {i} has neither 'image' nor 'image_path'", who=name)
+        responses = list(row["response"])
+        if len(responses) != 2:
+            raise ConfigError(f"row {i} (id {row['id']}) has {len(responses)} responses, expected 2", who=name)
+        item_id = str(row["id"])
+        image_path = row.get("image_path") if isinstance(row.get("image_path"), str) else None
+        item = JudgeItem(
+            id=item_id, task="image_understanding", question=str(row["query"]),
+            context=(media(row[image_field], field=image_field, row=i),),
+            candidates=(
+                Candidate(id=f"{item_id}:0", text=str(responses[0])),
+                Candidate(id=f"{item_id}:1", text=str(responses[1])),
+            ),
+            meta={"benchmark": name, **({"query_source": str(row["query_source"])} if row.get("query_source") else {})},
+        )
+        examples.append(BenchmarkExample(
+            item=item, label=L.vlrb_label(row["human_ranking"]), raw_label=str(list(row["human_ranking"])),
+            category=L.vlrb_category(item_id, image_path=image_path, scheme=category_scheme),
+        ))
+    return examples, {}
+
+
+def _modality_of(path: str, declared: str | None) -> str:
+    if declared:
+        return declared
+    suffix = Path(path).suffix.lower()
+    if suffix in _IMAGE_SUFFIXES:
+        return "image"
+    if suffix in _VIDEO_SUFFIXES:
+        return "video"
+    return "text"
+
+
+def _user_candidate(value: Any, item_id: str, side: str, media: MediaResolver, row: int) -> Candidate:
+    if isinstance(value, str):
+        return Candidate(id=f"{item_id}:{side}", text=value)
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"row {row}: candidate '{side}' must be a string (text) or an object", who="pairwise-jsonl")
+    if value.get("path") is not None or value.get("bytes") is not None:
+        path = media(value if value.get("bytes") is not None else value["path"], field=side, row=row)
+        return Candidate(id=f"{item_id}:{side}", modality=_modality_of(path, value.get("modality")), path=path)
+    if value.get("text") is not None:
+        return Candidate(id=f"{item_id}:{side}", text=str(value["text"]))
+    raise ConfigError(f"row {row}: candidate '{side}' needs 'text' or 'path'", who="pairwise-jsonl")
+
+
+def _pairwise_jsonl(rows, media: MediaResolver, *, task: str | None = None, **_ignored):
+    """Generic pairs: ``a``/``b`` + ``label`` (A, B, tie), or ``chosen``/``rejected`` (label A)."""
+    name = "pairwise-jsonl"
+    examples = []
+    for i, row in enumerate(rows):
+        row_task = row.get("task") or task
+        if not row_task:
+            raise ConfigError(f"row {i} names no task", who=name,
+                              fix="Add a 'task' field (e.g. image_generation) or pass --task")
+        if "chosen" in row and "rejected" in row:
+            a_val, b_val, label = row["chosen"], row["rejected"], "A"
+        else:
+            _require(row, ("a", "b", "label"), i, name)
+            a_val, b_val, label = row["a"], row["b"], L.user_label(row["label"])
+        item_id = _row_id(row, i, name)
+        context = row.get("context") or ()
+        if isinstance(context, (str, Mapping)):
+            context = (context,)
+        item = JudgeItem(
+            id=item_id, task=str(row_task), prompt=row.get("prompt"), question=row.get("question"),
+            context=tuple(media(c, field="context", row=i) for c in context),
+            candidates=(_user_candidate(a_val, item_id, "a", media, i), _user_candidate(b_val, item_id, "b", media, i)),
+            meta={"benchmark": name},
+        )
+        examples.append(BenchmarkExample(item=item, label=label, raw_label=str(row.get("label", "chosen")),
+                                         category=str(row["category"]) if row.get("category") is not None else None))
+    return examples, {}
+
+
+# --- registry of benchmarks ------------------------------------------------------------------------
+
+_TIE_NOTES = (
+    "tau = accuracy with ties (a tie item is right only if the judge says tie); "
+    "diff = accuracy over non-tie items (a judge tie there is wrong); failures are wrong in both.",
+)
+
+BENCHMARKS: dict[str, tuple[BenchmarkInfo, Callable[..., Any]]] = {
+    "genai-bench-image": (BenchmarkInfo(
+        name="genai-bench-image", title="GenAI-Bench (image generation)", kind="ties", task="image_generation",
+        hub_id="TIGER-Lab/GenAI-Bench", hub_config="image_generation",
+        published=(PublishedResult("UnifiedReward", {"tau": 54.8, "diff": 70.9}),
+                   PublishedResult("PickScore", {"tau": 53.2, "diff": 67.2}),
+                   PublishedResult("HPSv2", {"tau": 51.6, "diff": 68.4})),
+        notes=_TIE_NOTES + ("bothbad_vote counts as a tie unless --bothbad exclude.",),
+    ), _genai("image")),
+    "genai-bench-video": (BenchmarkInfo(
+        name="genai-bench-video", title="GenAI-Bench (video generation)", kind="ties", task="video_generation",
+        hub_id="TIGER-Lab/GenAI-Bench", hub_config="video_generation",
+        published=(PublishedResult("UnifiedReward", {"tau": 60.7, "diff": 77.2}),
+                   PublishedResult("VideoReward", {"tau": 50.2, "diff": 73.3})),
+        notes=_TIE_NOTES + ("bothbad_vote counts as a tie unless --bothbad exclude.",),
+    ), _genai("video")),
+    "videogen-rewardbench": (BenchmarkInfo(
+        name="videogen-rewardbench", title="VideoGen-RewardBench", kind="ties", task="video_generation",
+        hub_id="KwaiVGI/VideoGen-RewardBench", hub_split="eval",
+        published=(PublishedResult("UnifiedReward", {"tau": 66.6, "diff": 79.3}),
+                   PublishedResult("VideoReward", {"tau": 60.1, "diff": 73.9})),
+        notes=_TIE_NOTES + ("Gold label: the Overall column; VQ, MQ and TA are scored against the same verdicts.",),
+    ), _videogen),
+    "vl-rewardbench": (BenchmarkInfo(
+        name="vl-rewardbench", title="VL-RewardBench", kind="categories", task="image_understanding",
+        hub_id="MMInstruction/VL-RewardBench", hub_split="test", required_categories=L.VLRB_CATEGORIES,
+        published=(PublishedResult("UnifiedReward", {"accuracy": 66.1, "macro_accuracy": 66.5}),
+                   PublishedResult("GPT-4o", {"accuracy": 65.8, "macro_accuracy": 62.4}),
+                   PublishedResult("UnifiedReward-qwen-32b", {"accuracy": 81.5})),
+        notes=("accuracy over all items; macro = mean of general, hallucination and reasoning accuracies.",
+               "human_ranking[i] is the rank of response[i] (0 = preferred).",),
+    ), _vlrb),
+    "pairwise-jsonl": (BenchmarkInfo(
+        name="pairwise-jsonl", title="Pairwise preferences (user file)", kind="ties", task=None,
+        notes=_TIE_NOTES,
+    ), _pairwise_jsonl),
+}
+
+_MEDIA_COLUMNS = {
+    "genai-bench-image": ("left_image", "right_image"),
+    "genai-bench-video": ("left_video", "right_video"),
+    "vl-rewardbench": ("image",),
+}
+
+
+def benchmark_names() -> list[str]:
+    return list(BENCHMARKS)
+
+
+def benchmark_info(name: str) -> BenchmarkInfo:
+    from ..errors import UnknownComponentError, did_you_mean
+
+    if name not in BENCHMARKS:
+        raise UnknownComponentError(f"no benchmark named '{name}'.{did_you_mean(name, BENCHMARKS)} "
+                                    f"Known: {', '.join(BENCHMARKS)}")
+    return BENCHMARKS[name][0]
+
+
+def examples_from_rows(name: str, rows: Sequence[Mapping[str, Any]], media: MediaResolver,
+                       **options: Any) -> tuple[list[BenchmarkExample], dict[str, int]]:
+    """Convert already-read rows (e.g. from your own ``datasets`` pipeline) into examples."""
+    benchmark_info(name)
+    return BENCHMARKS[name][1](rows, media, **options)
+
+
+def load_benchmark(
+    name: str,
+    data: str | Path,
+    *,
+    media_root: str | Path | None = None,
+    cache_dir: str | Path | None = None,
+    limit: int | None = None,
+    split: str | None = None,
+    **options: Any,
+) -> LoadedBenchmark:
+    """Load a benchmark from a local file/folder, or from the hub.
+
+    ``data`` is a local path, or ``hf`` (the benchmark's published hub id), or ``hf:<owner>/<name>``.
+    Relative media paths resolve against ``media_root`` (default: the data file's folder; for a hub
+    dataset whose media are repository files, a snapshot of the repository). Embedded media bytes are
+    written to ``cache_dir``. ``options``: ``bothbad`` ("tie" | "exclude") for GenAI-Bench,
+    ``category_scheme`` ("benchmark" | "unifiedreward_script") for VL-RewardBench, ``task`` for
+    pairwise-jsonl rows without one. ``limit`` keeps the first N examples.
+    """
+    info = benchmark_info(name)
+    text = str(data)
+    if text == "hf" or text.startswith("hf:"):
+        hub_id = text[3:] if text.startswith("hf:") else info.hub_id
+        if not hub_id:
+            raise ConfigError("this benchmark has no published hub id", who=name, fix="Pass a local file to --data")
+        rows = rows_from_hub(hub_id, config=info.hub_config, split=split or info.hub_split,
+                             media_columns=_MEDIA_COLUMNS.get(name, ()))
+        if media_root is None and name == "videogen-rewardbench":  # pragma: no cover - needs network
+            media_root = hub_snapshot(hub_id)
+        source = f"hf:{hub_id}" + (f" ({info.hub_config})" if info.hub_config else "")
+    else:
+        path = Path(text)
+        rows = read_rows(path)
+        if media_root is None:
+            media_root = path if path.is_dir() else path.parent
+        source = str(path)
+    resolver = MediaResolver(media_root, cache_dir)
+    if limit is not None:
+        # convert only what is kept: a limit is a quick look, so do not touch every media file
+        rows = _rows_for_limit(name, rows, limit, options)
+    examples, skipped = examples_from_rows(name, rows, resolver, **options)
+    if limit is not None:
+        examples = examples[:limit]
+    return LoadedBenchmark(info=info, examples=examples, source=source, skipped=skipped,
+                           options={k: v for k, v in options.items() if v is not None},
+                           media_written=resolver.written)
+
+
+def _rows_for_limit(name: str, rows: Sequence[Mapping[str, Any]], limit: int, options: Mapping[str, Any]):
+    if limit < 0:
+        raise ConfigError(f"--limit must be >= 0, got {limit}")
+    if name.startswith("genai-bench") and options.get("bothbad") == "exclude":
+        # excluded rows cost nothing to convert (they are dropped before their media are touched) and
+        # stay counted in `skipped`: keep all of them, and the first `limit` of the others
+        excluded = [r for r in rows if str(r.get("vote_type", "")).strip() == "bothbad_vote"]
+        kept = [r for r in rows if str(r.get("vote_type", "")).strip() != "bothbad_vote"]
+        return excluded + kept[:limit]
+    return list(rows[:limit])
