@@ -31,6 +31,9 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "unireward_builtins.modalities.text",
     "unireward_builtins.modalities.image",
     "unireward_builtins.modalities.video",
+    "unireward_builtins.backends.transformers_backend",
+    "unireward_builtins.heads.generative",
+    "unireward_builtins.heads.fast",
 )
 
 

@@ -1,0 +1,411 @@
+"""The ``transformers`` backend: Qwen2-VL / Qwen2.5-VL / Qwen3-VL and LLaVA-OneVision judges, batched.
+
+Loads a judge from a hub id or a local folder with ``AutoModelForImageTextToText`` and ``AutoProcessor``
+(safetensors only, ``trust_remote_code`` off unless asked), renders each :class:`JudgeRequest` with the
+checkpoint's own chat template (one user turn: media parts first, in the request's order, then the text),
+and runs batches with left padding.
+
+- ``generate``: greedy decoding, pinned (``do_sample=False``, one beam, no temperature / top-p / top-k,
+  no repetition penalty), one batch per token budget.
+- ``continuation_logprobs``: the teacher-forced readout behind the fast head (see its docstring for when
+  the value is exact).
+- ``last_hidden_states``: the final-layer state of each prompt's last token, for value heads.
+
+Videos arrive as frames already sampled by the media layer (8 evenly spaced by default) and go through the
+processor's video path untouched (``do_sample_frames=False``).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from unireward_sdk import BackendSpec, hookimpl
+from unireward_sdk.errors import ConfigError, ModelLoadError, require
+from unireward_sdk.interfaces import JudgeRequest
+
+# transformers model_type -> the template family the UnifiedReward checkpoints of that base speak
+MODEL_TYPE_FAMILY: dict[str, str] = {
+    "qwen2_vl": "qwen_v1",
+    "qwen2_5_vl": "qwen_v1",
+    "qwen3_vl": "qwen_v1",
+    "qwen3_vl_moe": "qwen_v1",
+    "llava_onevision": "llava_v1",
+}
+FAMILIES: tuple[str, ...] = ("qwen_v1", "llava_v1", "v2", "think")
+_PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl")
+_PLACEHOLDERS = ("<image>", "<video>")
+
+
+def infer_family(checkpoint: str, model_type: str) -> str:
+    """The template family of a checkpoint: name hints (Think, 2.0) first, then the architecture.
+
+    Only the last path component is looked at, so a folder layout cannot change the answer.
+    """
+    name = Path(str(checkpoint).rstrip("/")).name.lower()
+    if "think" in name:
+        return "think"
+    if "2.0" in name or "-v2" in name:
+        return "v2"
+    return MODEL_TYPE_FAMILY.get(model_type, "qwen_v1")
+
+
+def _refuse_pickles(path: Path) -> None:
+    """A local folder whose weights are pickles only is refused before transformers touches it."""
+    if not path.is_dir():
+        return
+    safe = list(path.glob("*.safetensors")) + list(path.glob("*.safetensors.index.json"))
+    pickles = [p.name for p in path.iterdir() if p.suffix in _PICKLE_SUFFIXES]
+    if pickles and not safe:
+        raise ModelLoadError(
+            f"the weights are pickle files ({', '.join(sorted(pickles)[:3])}); unireward loads safetensors only, "
+            "because unpickling runs arbitrary code",
+            who=str(path),
+            fix="Convert them once in a trusted environment: "
+            "`AutoModelForImageTextToText.from_pretrained(path).save_pretrained(path, safe_serialization=True)`",
+        )
+
+
+class TransformersBackend:
+    """A loaded judge. Construct with a hub id or local path; see the module docstring.
+
+    Args:
+        checkpoint: hub id (``CodeGoat24/UnifiedReward-qwen-7b``) or a local folder.
+        family: template family the checkpoint speaks (``qwen_v1``, ``llava_v1``, ``v2``, ``think``);
+            default inferred from the checkpoint name and architecture.
+        dtype: ``"bfloat16"``, ``"float16"``, ``"float32"`` or a torch dtype; default bf16 on CUDA, fp32 on CPU.
+        device: ``"cpu"``, ``"cuda"``, ``"cuda:1"``...; default CUDA when present. Ignored with ``device_map``.
+        device_map: passed to ``from_pretrained`` (accelerate placement, e.g. ``"auto"``).
+        attn_implementation: ``"sdpa"``, ``"eager"``, ``"flash_attention_2"``...
+        trust_remote_code: run code shipped with the checkpoint (off by default).
+        revision: hub revision.
+        batch_size: the most requests per forward / generate call.
+    """
+
+    name = "transformers"
+
+    def __init__(
+        self,
+        checkpoint: str,
+        *,
+        family: str | None = None,
+        dtype: Any = None,
+        device: str | None = None,
+        device_map: Any = None,
+        attn_implementation: str | None = None,
+        trust_remote_code: bool = False,
+        revision: str | None = None,
+        batch_size: int = 16,
+    ):
+        if family is not None and family not in FAMILIES:
+            raise ConfigError(
+                f"unknown template family {family!r}", who=f"backend 'transformers' ({checkpoint})",
+                fix=f"Use one of {', '.join(FAMILIES)}",
+            )
+        if batch_size < 1:
+            raise ConfigError(f"batch_size must be >= 1, got {batch_size}", who="backend 'transformers'")
+        self.torch = require("torch", extra="torch", purpose="the transformers judge backend")
+        require("transformers", extra="torch", purpose="the transformers judge backend")
+        self.checkpoint = str(checkpoint)
+        self.batch_size = batch_size
+        self.trust_remote_code = trust_remote_code
+        self.device_map = device_map
+        self.device = self._pick_device(device) if device_map is None else None
+        self.dtype = self._pick_dtype(dtype)
+        self.model, self.processor, self.model_type = self._load(attn_implementation, revision)
+        if self.device is None:
+            self.device = str(self.model.device)
+        self.family = family or infer_family(self.checkpoint, self.model_type)
+        self.tokenizer = self.processor.tokenizer
+        self.tokenizer.padding_side = "left"  # generation continues from the right edge of every row
+        if self.tokenizer.pad_token is None:
+            self.tokenizer.pad_token = self.tokenizer.eos_token
+        self.uses_placeholders = self.model_type == "llava_onevision"
+        self.last_readout_methods: list[str] = []
+
+    def __repr__(self) -> str:
+        return (f"TransformersBackend({self.checkpoint!r}, family={self.family!r}, device={self.device!r}, "
+                f"dtype={str(self.dtype).replace('torch.', '')!r})")
+
+    # --- loading ----------------------------------------------------------------------------------
+
+    def _pick_device(self, device: str | None) -> str:
+        if device is not None:
+            return device
+        return "cuda" if self.torch.cuda.is_available() else "cpu"
+
+    def _pick_dtype(self, dtype: Any):
+        torch = self.torch
+        if dtype is None or dtype == "auto":
+            on_cuda = (self.device or "").startswith("cuda") or (self.device is None and torch.cuda.is_available())
+            return torch.bfloat16 if on_cuda else torch.float32
+        if isinstance(dtype, str):
+            named = {"bf16": "bfloat16", "fp16": "float16", "half": "float16", "fp32": "float32", "float": "float32"}
+            value = getattr(torch, named.get(dtype, dtype), None)
+            if not isinstance(value, torch.dtype):
+                raise ConfigError(f"unknown dtype {dtype!r}", who="backend 'transformers'",
+                                  fix="Use bfloat16, float16 or float32")
+            return value
+        return dtype
+
+    def _load(self, attn_implementation: str | None, revision: str | None):
+        from transformers import AutoConfig, AutoModelForImageTextToText, AutoProcessor
+
+        who = f"judge checkpoint '{self.checkpoint}'"
+        _refuse_pickles(Path(self.checkpoint))
+        common: dict[str, Any] = {"trust_remote_code": self.trust_remote_code}
+        if revision:
+            common["revision"] = revision
+        try:
+            config = AutoConfig.from_pretrained(self.checkpoint, **common)
+        except (OSError, ValueError) as exc:
+            raise ModelLoadError(
+                f"cannot read its config ({type(exc).__name__}: {str(exc).splitlines()[0]})", who=who,
+                fix="Check the hub id or local path; offline, download it first with "
+                f"`huggingface-cli download {self.checkpoint}` and pass the local folder",
+            ) from exc
+        model_type = getattr(config, "model_type", "?")
+        if model_type not in MODEL_TYPE_FAMILY and not self.trust_remote_code:
+            raise ModelLoadError(
+                f"architecture '{model_type}' is not a supported judge "
+                f"(supported: {', '.join(sorted(MODEL_TYPE_FAMILY))})", who=who,
+                fix="Use a Qwen2-VL / Qwen2.5-VL / Qwen3-VL or LLaVA-OneVision (transformers format) checkpoint, "
+                "or write a backend plugin for this architecture",
+            )
+        kwargs: dict[str, Any] = dict(common, dtype=self.dtype, use_safetensors=True)
+        if attn_implementation:
+            kwargs["attn_implementation"] = attn_implementation
+        if self.device_map is not None:
+            kwargs["device_map"] = self.device_map
+        try:
+            model = AutoModelForImageTextToText.from_pretrained(self.checkpoint, config=config, **kwargs)
+            processor = AutoProcessor.from_pretrained(self.checkpoint, **common)
+        except (OSError, ValueError, ImportError) as exc:
+            first = str(exc).splitlines()[0] if str(exc) else ""
+            fix = ("The checkpoint must ship .safetensors weights; convert pickled weights once in a trusted "
+                   "environment with save_pretrained(..., safe_serialization=True)"
+                   if "safetensors" in first.lower() else
+                   "Check that the folder holds the model, its processor and tokenizer (save_pretrained of both)")
+            raise ModelLoadError(f"cannot load it ({type(exc).__name__}: {first})", who=who, fix=fix) from exc
+        if self.device_map is None:
+            model = model.to(self.device)
+        model.eval()
+        return model, processor, model_type
+
+    # --- request rendering ------------------------------------------------------------------------
+
+    def prompt_text(self, request: JudgeRequest) -> str:
+        """The chat-formatted prompt of one request, up to and including the assistant turn's opening."""
+        return self.processor.apply_chat_template(
+            self._messages(request), tokenize=False, add_generation_prompt=True
+        )
+
+    def _messages(self, request: JudgeRequest) -> list[dict]:
+        text = request.text
+        if self.uses_placeholders and any(p in text for p in _PLACEHOLDERS):
+            # LLaVA templates carry their own <image> placeholders in the text: the media go alongside
+            content = [{"type": "text", "text": text}]
+        else:
+            content = []
+            for kind, value in request.parts:
+                content.append({"type": "text", "text": value} if kind == "text" else {"type": kind})
+        return [{"role": "user", "content": content}]
+
+    def _media(self, request: JudgeRequest) -> tuple[list, list]:
+        images = [v for k, v in request.parts if k == "image"]
+        videos = [list(v) for k, v in request.parts if k == "video"]
+        if self.uses_placeholders and videos:
+            text = request.text
+            if "<video>" not in text and text.count("<image>") == len(images) + sum(map(len, videos)):
+                # the LLaVA reference path shows video frames as images, one <image> per frame
+                images = [frame for k, v in request.parts if k in ("image", "video")
+                          for frame in ([v] if k == "image" else v)]
+                videos = []
+        return images, videos
+
+    def encode(self, requests: Sequence[JudgeRequest], suffixes: Sequence[str] | None = None):
+        """Processor outputs for a batch (left padded, on the model's device); ``suffixes`` extend the prompts.
+
+        Public so benchmarks can time a bare forward on exactly the batch the heads use.
+        """
+        suffixes = list(suffixes) if suffixes is not None else [""] * len(requests)
+        texts, images, videos = [], [], []
+        for request, suffix in zip(requests, suffixes):
+            texts.append(self.prompt_text(request) + suffix)
+            req_images, req_videos = self._media(request)
+            images.extend(req_images)
+            videos.extend(req_videos)
+        kwargs: dict[str, Any] = {"text": texts, "padding": True, "return_tensors": "pt"}
+        if images:
+            kwargs["images"] = images
+        if videos:
+            kwargs["videos"] = videos
+            kwargs["do_sample_frames"] = False  # frames were already chosen by the media layer
+        batch = self.processor(**kwargs)
+        return self._to_device(batch)
+
+    def _to_device(self, batch):
+        device = self.model.device
+        out = {}
+        for key, value in batch.items():
+            if hasattr(value, "to"):
+                value = value.to(device)
+                if value.is_floating_point():
+                    value = value.to(self.dtype)
+            out[key] = value
+        return out
+
+    # --- inference --------------------------------------------------------------------------------
+
+    def _chunks(self, indices: Sequence[int]) -> list[list[int]]:
+        return [list(indices[i:i + self.batch_size]) for i in range(0, len(indices), self.batch_size)]
+
+    def generate(self, requests: Sequence[JudgeRequest]) -> list[str]:
+        """Greedy completions, one per request, batched by token budget (``request.max_new_tokens``)."""
+        torch = self.torch
+        by_budget: dict[int, list[int]] = defaultdict(list)
+        for i, request in enumerate(requests):
+            by_budget[int(request.max_new_tokens)].append(i)
+        outputs: list[str] = [""] * len(requests)
+        for budget, indices in sorted(by_budget.items()):
+            config = self._greedy_config(budget)
+            for chunk in self._chunks(indices):
+                batch = self.encode([requests[i] for i in chunk])
+                with torch.inference_mode():
+                    ids = self.model.generate(**batch, generation_config=config)
+                new = ids[:, batch["input_ids"].shape[1]:]
+                for i, text in zip(chunk, self.tokenizer.batch_decode(new, skip_special_tokens=True)):
+                    outputs[i] = text
+        return outputs
+
+    def _greedy_config(self, max_new_tokens: int):
+        from transformers import GenerationConfig
+
+        base = self.model.generation_config
+        eos = base.eos_token_id if base.eos_token_id is not None else self.tokenizer.eos_token_id
+        return GenerationConfig(
+            do_sample=False, num_beams=1, temperature=None, top_p=None, top_k=None, repetition_penalty=None,
+            max_new_tokens=max_new_tokens, eos_token_id=eos, pad_token_id=self.tokenizer.pad_token_id,
+            bos_token_id=base.bos_token_id,
+        )
+
+    def readout_plan(self, prompt: str, prefix: str, choices: Sequence[str]) -> tuple[str, list[list[int]]]:
+        """How :meth:`continuation_logprobs` scores ``choices`` after ``prompt + prefix``.
+
+        Returns ``(method, continuations)``: the token ids each choice adds after the tokens shared with
+        ``prompt + prefix``. ``method`` is ``"first_token"`` when the prompt's tokens are untouched by every
+        choice and the choices' first tokens all differ (one forward pass, read one distribution);
+        ``"exact"`` otherwise (every choice teacher-forced in full).
+        """
+        base = self.tokenizer(prompt + prefix, add_special_tokens=False)["input_ids"]
+        continuations, untouched = [], True
+        for choice in choices:
+            full = self.tokenizer(prompt + prefix + choice, add_special_tokens=False)["input_ids"]
+            k = 0
+            limit = min(len(base), len(full))
+            while k < limit and base[k] == full[k]:
+                k += 1
+            untouched = untouched and k == len(base) and len(full) > k
+            continuations.append(list(full[k:]))
+        distinct = len({c[0] for c in continuations if c}) == len(continuations)
+        return ("first_token" if untouched and distinct else "exact"), continuations
+
+    def continuation_logprobs(
+        self,
+        requests: Sequence[JudgeRequest],
+        prefixes: Sequence[str],
+        choices: Sequence[Sequence[str]],
+        *,
+        method: str = "auto",
+    ) -> list[list[float]]:
+        """log P(choice | request, assistant answer begun with ``prefix``), for each request and choice.
+
+        ``method="auto"`` picks per request (see :meth:`readout_plan`):
+
+        - ``first_token``: ONE forward pass over ``prompt + prefix`` (logits of the last position only),
+          and each choice gets the log-probability of its first token. This is exactly log P(choice) when
+          every choice is a single token; for longer choices it is the probability of the decision greedy
+          decoding takes at that point (the remaining tokens are not scored), so its argmax agrees with
+          the generative answer whenever the model goes on to complete the choice it started.
+        - ``exact``: one forward pass over ``prompt + prefix + choice`` for every choice (all choices of a
+          batch in one padded batch); the value is the full teacher-forced log P(choice), exact for any
+          tokenisation.
+
+        ``method="exact"`` forces the second path for every request.
+        """
+        if not (len(requests) == len(prefixes) == len(choices)):
+            raise ValueError("requests, prefixes and choices must have the same length")
+        if method not in ("auto", "exact"):
+            raise ValueError(f"method must be 'auto' or 'exact', got {method!r}")
+        prompts = [self.prompt_text(r) for r in requests]
+        plans = [self.readout_plan(p, pre, ch) for p, pre, ch in zip(prompts, prefixes, choices)]
+        results: list[list[float]] = [[] for _ in requests]
+        fast = [i for i, plan in enumerate(plans) if method == "auto" and plan[0] == "first_token"]
+        exact = [i for i in range(len(requests)) if i not in set(fast)]
+        # which path scored each request, for provenance (overwritten by every call)
+        self.last_readout_methods = ["first_token" if i in set(fast) else "exact" for i in range(len(requests))]
+        for chunk in self._chunks(fast):
+            batch = self.encode([requests[i] for i in chunk], [prefixes[i] for i in chunk])
+            logprobs = self._last_logprobs(batch)
+            for row, i in enumerate(chunk):
+                first_tokens = [c[0] for c in plans[i][1]]
+                results[i] = logprobs[row, first_tokens].tolist()
+        self._exact_logprobs(requests, prompts, prefixes, choices, plans, exact, results)
+        return results
+
+    def _last_logprobs(self, batch):
+        torch = self.torch
+        with torch.inference_mode():
+            logits = self.model(**batch, logits_to_keep=1, use_cache=False).logits[:, -1, :]
+        return torch.log_softmax(logits.float(), dim=-1).cpu()
+
+    def _exact_logprobs(self, requests, prompts, prefixes, choices, plans, indices, results) -> None:
+        torch = self.torch
+        rows = [(i, j) for i in indices for j in range(len(choices[i]))]
+        for start in range(0, len(rows), self.batch_size):
+            part = rows[start:start + self.batch_size]
+            batch = self.encode([requests[i] for i, _ in part], [prefixes[i] + choices[i][j] for i, j in part])
+            # with left padding every row ends with its continuation: only the last positions are needed
+            lengths = [len(plans[i][1][j]) for i, j in part]
+            keep = max(lengths) + 1
+            with torch.inference_mode():
+                logits = self.model(**batch, logits_to_keep=keep, use_cache=False).logits
+            logprobs = torch.log_softmax(logits.float(), dim=-1).cpu()
+            ids = batch["input_ids"].cpu()
+            for row, ((i, j), n) in enumerate(zip(part, lengths)):
+                if n == 0:
+                    results[i].append(0.0)
+                    continue
+                targets = ids[row, -n:]
+                # logits at position t predict token t+1: the n predictions end one before the last slot
+                predicted = logprobs[row, keep - 1 - n: keep - 1]
+                results[i].append(float(predicted.gather(-1, targets[:, None]).sum()))
+
+    def last_hidden_states(self, requests: Sequence[JudgeRequest]):
+        """Final-layer hidden state of each prompt's last token, ``[batch, hidden]`` float32 on the CPU.
+
+        The prompt ends with the assistant turn's opening, so this is the state the judge answers from.
+        """
+        torch = self.torch
+        out = []
+        for chunk in self._chunks(range(len(requests))):
+            batch = self.encode([requests[i] for i in chunk])
+            with torch.inference_mode():
+                hidden = self.model.model(**batch, use_cache=False).last_hidden_state
+            out.append(hidden[:, -1, :].float().cpu())
+        if not out:
+            return torch.zeros((0, self.model.config.get_text_config().hidden_size))
+        return torch.cat(out)
+
+
+@hookimpl
+def unireward_register_backends():
+    yield BackendSpec(
+        name="transformers",
+        factory=TransformersBackend,
+        families=FAMILIES,
+        requires=("torch",),
+        summary="Hugging Face transformers: Qwen2-VL / Qwen2.5-VL / Qwen3-VL and LLaVA-OneVision judges, batched",
+    )

@@ -1,0 +1,1 @@
+"""Built-in reward heads (how a verdict or score is produced from a judge backend)."""
