@@ -34,6 +34,11 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "unireward_builtins.backends.transformers_backend",
     "unireward_builtins.heads.generative",
     "unireward_builtins.heads.fast",
+    "unireward_builtins.heads.scalar",
+    "unireward_builtins.filters.pair_ranking",
+    "unireward_builtins.filters.point_sifting",
+    "unireward_builtins.filters.margin",
+    "unireward_builtins.filters.swap_consistency",
 )
 
 
@@ -102,10 +107,15 @@ class Conflict:
     @property
     def message(self) -> str:
         who = "; ".join(p.describe() for p in self.providers)
-        return (
-            f"{self.kind} '{self.name}' is provided by {len(self.providers)} plugins: {who}. "
-            "Uninstall or disable all but one (UNIREWARD_DISABLE_PLUGINS=<entry point>)"
-        )
+        outside = [p.plugin.name for p in self.providers if not p.plugin.builtin]
+        if len(outside) == len(self.providers):
+            fix = "Uninstall or disable all but one (UNIREWARD_DISABLE_PLUGINS=<entry point>)"
+        elif outside:  # the switches cannot remove a built-in, so name the plugins they can remove
+            fix = (f"A built-in name cannot be replaced: disable {', '.join(outside)} "
+                   f"(UNIREWARD_DISABLE_PLUGINS={','.join(outside)}) or give its component another name")
+        else:
+            fix = "Two built-in plugins clash: reinstall unireward-sdk"
+        return f"{self.kind} '{self.name}' is provided by {len(self.providers)} plugins: {who}. {fix}"
 
 
 @frozen
@@ -212,7 +222,8 @@ class PluginHost:
         except Exception as exc:  # noqa: BLE001 - pluggy's PluginValidationError and friends
             self._fail(name, distribution, version, "register", exc)
             return False
-        hooks = tuple(sorted(h for h in HOOK_KINDS if callable(getattr(plugin, h, None))))
+        # pluggy's view, so @hookimpl(specname=...) functions count under the hook they implement
+        hooks = tuple(sorted(c.name for c in self.pm.get_hookcallers(plugin) or () if c.name in HOOK_KINDS))
         self.plugins[name] = PluginInfo(name, distribution, version, builtin, hooks)
         self._objects[name] = plugin
         self._components = None
@@ -229,22 +240,27 @@ class PluginHost:
 
     @staticmethod
     def _validate(plugin: Any) -> str:
-        """Catch what pluggy would accept silently: misspelt hook names and unmarked hooks."""
+        """Catch what pluggy would accept silently: misspelt hook names and unmarked hooks.
+
+        The ``unireward_`` prefix is reserved for hooks; a marked function without it (a typo such as
+        ``unirewrd_register_tasks``) is checked too, honouring ``@hookimpl(specname=...)``.
+        """
         problems = []
         for attr in dir(plugin):
-            if not attr.startswith("unireward_"):
+            try:
+                value = getattr(plugin, attr, None)
+            except Exception:  # noqa: BLE001 - odd descriptors on plugin objects are not hooks
                 continue
-            value = getattr(plugin, attr, None)
             if not callable(value) or inspect.isclass(value):
                 continue
-            if attr not in HOOK_KINDS:
-                problems.append(f"unknown hook '{attr}'.{did_you_mean(attr, HOOK_KINDS)}".rstrip())
-            elif not hasattr(value, f"{PROJECT}_impl"):
+            opts = getattr(value, f"{PROJECT}_impl", None)
+            if opts is None and not attr.startswith("unireward_"):
+                continue
+            hook = (opts or {}).get("specname") or attr
+            if hook not in HOOK_KINDS:
+                problems.append(f"unknown hook '{hook}'.{did_you_mean(hook, HOOK_KINDS)}".rstrip())
+            elif opts is None:
                 problems.append(f"hook '{attr}' is not decorated with @hookimpl")
-        # a @hookimpl whose name lacks the prefix (e.g. 'unirewrd_register_tasks') would never be called
-        for attr in dir(plugin):
-            if not attr.startswith("unireward_") and _is_marked(plugin, attr):
-                problems.append(f"unknown hook '{attr}'.{did_you_mean(attr, HOOK_KINDS)}".rstrip())
         return "; ".join(problems)
 
     def _fail(self, name: str, dist: str | None, version: str | None, phase: str, exc: BaseException) -> None:
@@ -303,14 +319,6 @@ class PluginHost:
         if problems:
             raise PluginLoadError("; ".join(problems), who="unireward plugin host (strict mode)",
                                   fix="Unset UNIREWARD_STRICT_PLUGINS to record these instead")
-
-
-def _is_marked(plugin: Any, attr: str) -> bool:
-    try:
-        value = getattr(plugin, attr, None)
-    except Exception:  # noqa: BLE001 - odd descriptors on plugin objects are not hooks
-        return False
-    return callable(value) and hasattr(value, f"{PROJECT}_impl")
 
 
 def _effective(kind: str, providers: list[Provided]) -> list[Provided]:

@@ -104,6 +104,27 @@ def test_marked_hook_without_the_prefix_is_also_unknown():
     assert "Did you mean 'unireward_register_tasks'" in _failure(host, "typo2").error
 
 
+def test_specname_hooks_are_accepted_and_listed_under_their_hook():
+    class Plugin:
+        @staticmethod
+        @hookimpl(specname="unireward_register_tasks")
+        def my_tasks():
+            yield TaskSpec(name="renamed", factory=object)
+
+        @staticmethod
+        @hookimpl(specname="unireward_register_task")
+        def typo_tasks():
+            yield TaskSpec(name="never", factory=object)
+
+    host = PluginHost.load(builtins=(), entry_points=[])
+    assert host.register(Plugin, name="specname") is False
+    assert "unknown hook 'unireward_register_task'. Did you mean" in _failure(host, "specname").error
+    del Plugin.typo_tasks
+    assert host.register(Plugin, name="specname2") is True
+    assert host.plugins["specname2"].hooks == ("unireward_register_tasks",)
+    assert "renamed" in host.components()["task"]
+
+
 def test_hook_without_hookimpl_marker_is_rejected():
     plugin = spec_plugin()
     plugin.unireward_register_tasks = lambda: iter(())  # forgot @hookimpl: pluggy would ignore it silently
@@ -152,6 +173,7 @@ def unireward_register_modalities():
     assert (conflict.kind, conflict.name) == ("modality", "text")
     assert {p.plugin.distribution for p in conflict.providers} == {SDK_DISTRIBUTION, "unireward-shadow"}
     assert "unireward-shadow 9.9" in conflict.message and f"{SDK_DISTRIBUTION} " in conflict.message
+    assert "A built-in name cannot be replaced: disable shadow (UNIREWARD_DISABLE_PLUGINS=shadow)" in conflict.message
 
     with pytest.raises(PluginLoadError, match="unireward-shadow 9.9"):
         PluginHost.load(PluginSettings(strict=True), builtins=TEXT_BUILTIN, entry_points=dist.entry_points())
