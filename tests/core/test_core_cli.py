@@ -50,7 +50,8 @@ def test_text_lists_plugins_components_and_failures(installed, capsys):
     code, out, _ = _run(capsys)
     assert code == 0  # failures are listed, not fatal, without --check
     assert f"text  ({SDK_DISTRIBUTION} " in out and "built-in" in out
-    assert "beep  (unireward-beep 1.2.3, third-party)" in out and "    modality: beep" in out
+    beep = out.split("beep  (unireward-beep 1.2.3, third-party)\n", 1)[1].splitlines()[:2]
+    assert beep == ["    hooks: unireward_register_modalities", "    modality: beep"]
     failures = out.split("\nfailures:\n", 1)[1]
     assert "broken (unireward-broken 0.3) [import]: ModuleNotFoundError" in failures
     assert "unireward_missing_dependency_xyz" in failures

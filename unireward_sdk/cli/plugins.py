@@ -55,6 +55,7 @@ def _print_text(data: dict[str, Any]) -> None:
     for p in data["plugins"]:
         origin = "built-in" if p["builtin"] else "third-party"
         print(f"{p['name']}  ({p['distribution']} {p['version']}, {origin})")
+        print(f"    hooks: {', '.join(p['hooks']) or 'none'}")
         for kind, names in p["components"].items():
             print(f"    {kind}: {', '.join(names)}")
     if data["skipped"]:
