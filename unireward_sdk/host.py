@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import importlib.metadata as md
 import inspect
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -155,7 +156,11 @@ class PluginHost:
         host = cls(settings)
         for module_name in builtins:
             host._load_builtin(module_name)
-        eps = list(md.entry_points(group=ENTRY_POINT_GROUP)) if entry_points is None else list(entry_points)
+        if entry_points is None:
+            eps, unreadable = discover_entry_points()
+            host.failures.extend(unreadable)
+        else:
+            eps = list(entry_points)
         host._load_entry_points(eps)
         host.components()  # collect now so strict mode can raise here
         if host.settings.strict:
@@ -319,6 +324,46 @@ class PluginHost:
         if problems:
             raise PluginLoadError("; ".join(problems), who="unireward plugin host (strict mode)",
                                   fix="Unset UNIREWARD_STRICT_PLUGINS to record these instead")
+
+
+def discover_entry_points(group: str = ENTRY_POINT_GROUP) -> tuple[list[md.EntryPoint], list[PluginFailure]]:
+    """The ``group`` entry points of every installed distribution, like ``importlib.metadata.entry_points``.
+
+    Read one distribution at a time: ``entry_points()`` raises for the whole environment when a single
+    distribution has a malformed ``entry_points.txt``. Such a distribution becomes a 'discover' failure
+    when its file mentions ``group``; an unrelated broken distribution is not ours to report.
+    """
+    found: list[md.EntryPoint] = []
+    failures: list[PluginFailure] = []
+    seen: set[str] = set()
+    for dist in md.distributions():
+        try:
+            name = dist.metadata["Name"]
+        except Exception:  # noqa: BLE001 - unreadable METADATA: nothing to load from it
+            continue
+        # the first of several copies on sys.path wins, as in importlib.metadata
+        key = re.sub(r"[-_.]+", "-", str(name or getattr(dist, "_normalized_name", ""))).lower()
+        if key in seen:
+            continue
+        seen.add(key)
+        try:
+            found.extend(dist.entry_points.select(group=group))
+        except Exception as exc:  # noqa: BLE001
+            if _mentions_group(dist, group):
+                failures.append(PluginFailure(f"{name} entry points", name, dist.version, "discover",
+                                              f"unreadable entry_points.txt: {type(exc).__name__}: {exc}"))
+    return found, failures
+
+
+def _mentions_group(dist: md.Distribution, group: str) -> bool:
+    path = getattr(dist, "_path", None)  # PathDistribution: read the raw bytes, whatever their encoding
+    if path is None:
+        return True
+    try:
+        raw = (path / "entry_points.txt").read_bytes()
+    except OSError:
+        return True
+    return f"[{group}]".encode() in raw
 
 
 def _effective(kind: str, providers: list[Provided]) -> list[Provided]:

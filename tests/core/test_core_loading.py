@@ -248,3 +248,22 @@ def test_strict_mode_with_only_good_plugins_loads(make_dist, sources):
                      modules={"beep_plugin": sources["good"].format(name="beep")})
     host = PluginHost.load(PluginSettings(strict=True), builtins=TEXT_BUILTIN, entry_points=dist.entry_points())
     assert set(host.plugins) == {"text", "beep"}
+
+
+def test_one_malformed_entry_points_file_does_not_stop_discovery(make_dist, sources):
+    make_dist("unireward-beep", entry_points={"beep": "beep_plugin"},
+              modules={"beep_plugin": sources["good"].format(name="beep")})
+    ours = make_dist("unireward-mangled", "0.2")
+    (ours.dist_info / "entry_points.txt").write_text("[unireward]\nno equals sign here\n")
+    unrelated = make_dist("some-other-tool", "3.0")
+    (unrelated.dist_info / "entry_points.txt").write_bytes(b"\xff\xfe[console_scripts]\n")
+    # the standard library call gives up on the whole environment
+    with pytest.raises(Exception):
+        md.entry_points(group=ENTRY_POINT_GROUP)
+
+    host = PluginHost.load(builtins=())
+    assert "beep" in host.plugins
+    failure = _failure(host, "unireward-mangled entry points")
+    assert (failure.distribution, failure.version, failure.phase) == ("unireward-mangled", "0.2", "discover")
+    assert "unreadable entry_points.txt" in failure.error
+    assert not [f for f in host.failures if f.distribution == "some-other-tool"]
