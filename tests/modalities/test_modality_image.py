@@ -111,3 +111,15 @@ def test_registry_routes_image_extensions(modality_registry, tmp_path, write_ima
         assert modality_registry.modality_for_path(str(tmp_path / name)).name == "image"
     path = write_image(tmp_path / "upper.JPG", format="JPEG")
     assert modality_registry.modality_for_path(str(path)).load(path).meta["format"] == "JPEG"
+
+
+def test_sixteen_bit_png_is_scaled_not_clipped(tmp_path):
+    import numpy as np
+
+    wide = (np.arange(64 * 64).reshape(64, 64) * 16).astype(np.uint16)  # 0 .. 65520
+    path = tmp_path / "deep.png"
+    Image.fromarray(wide).save(path)
+    media = ImageModality().load(path)
+    assert media.meta["source_mode"].startswith("I")
+    red = np.asarray(media.data)[..., 0].astype(int)
+    assert np.abs(red - np.round(wide / 257)).max() <= 1

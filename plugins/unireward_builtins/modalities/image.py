@@ -14,6 +14,7 @@ from unireward_sdk import Media, MediaError, ModalitySpec, hookimpl
 from unireward_sdk.media import fit_within, sha256_file
 
 FORMATS = ("PNG", "JPEG", "WEBP")
+_HIGH_BIT_MODES = ("I;16", "I;16B", "I;16L", "I")  # 16-bit grayscale PNG
 EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp")
 
 
@@ -79,6 +80,12 @@ def _to_rgb(img):
     """RGB conversion; transparent pixels go onto white, as the Qwen-VL image loader does."""
     from PIL import Image
 
+    if img.mode in _HIGH_BIT_MODES:
+        # PIL's own convert("RGB") clips 16-bit values at 255 (a white image); scale 0..65535 onto 0..255
+        import numpy as np
+
+        wide = np.asarray(img.convert("I"), dtype=np.int64)
+        return Image.fromarray(np.clip((wide + 128) // 257, 0, 255).astype(np.uint8), mode="L").convert("RGB"), False
     has_alpha = img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info)
     if not has_alpha:
         return img.convert("RGB"), False
