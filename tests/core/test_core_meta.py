@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import importlib
 import inspect
 import json
 import os
@@ -188,3 +189,19 @@ def test_plugins_command_leaves_torch_unimported():
 def test_probe_detects_a_heavy_import():
     """The probe above can fail: importing a small heavy-listed module is seen."""
     assert _heavy_modules_after("sys.modules['torch'] = object()") == ["torch"]
+
+
+def test_every_contract_module_is_in_the_guide_and_every_guide_module_exists():
+    import importlib.util
+
+    import unireward_sdk.testing as testing_pkg
+
+    text = DOCS.read_text(encoding="utf-8")
+    shipped = {p.stem for p in Path(testing_pkg.__file__).parent.glob("*.py")} - {"__init__", "plugins", "tiny"}
+    mentioned = set(re.findall(r"`unireward_sdk\.testing\.(\w+)`", text))
+    assert shipped <= mentioned, f"contract modules missing from docs/plugins.md: {sorted(shipped - mentioned)}"
+    missing = sorted(m for m in mentioned if importlib.util.find_spec(f"unireward_sdk.testing.{m}") is None)
+    assert not missing, f"docs/plugins.md names contract modules that do not exist: {missing}"
+    for name in re.findall(r"\| `unireward_sdk\.testing\.\w+` \| `(\w+Contract)`", text):
+        module = next(m for m in shipped if f"`unireward_sdk.testing.{m}` | `{name}`" in text)
+        assert hasattr(importlib.import_module(f"unireward_sdk.testing.{module}"), name)
