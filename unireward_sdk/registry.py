@@ -109,7 +109,11 @@ class Registry:
         return self.spec("task", name)  # type: ignore[return-value]
 
     def task(self, name: str) -> Any:
-        return self._cached("task", name)
+        fresh = ("task", name) not in self._instances
+        task = self._cached("task", name)
+        if fresh and callable(getattr(task, "attach_registry", None)):
+            task.attach_registry(self)  # so the task sees templates that plugins register
+        return task
 
     def template_spec(self, template_id: str) -> TemplateSpec:
         return self.spec("template", template_id)  # type: ignore[return-value]

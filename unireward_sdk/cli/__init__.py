@@ -19,6 +19,8 @@ from ..errors import UniRewardError
 
 COMMANDS: tuple[str, ...] = (
     "plugins",
+    "templates",
+    "parse",
 )
 
 
