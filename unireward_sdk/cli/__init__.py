@@ -31,10 +31,24 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"unireward-sdk {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
-        module = importlib.import_module(f"{__name__}.{name.replace('-', '_')}")
+        try:
+            module = importlib.import_module(f"{__name__}.{name.replace('-', '_')}")
+        except Exception as exc:  # noqa: BLE001 - one broken command must not take `unireward plugins` down
+            sub = subparsers.add_parser(name, help=f"(unavailable: {type(exc).__name__})")
+            sub.set_defaults(_run=_unavailable(name, exc))
+            continue
         sub = module.add_parser(subparsers)
         sub.set_defaults(_run=module.run)
     return parser
+
+
+def _unavailable(name: str, exc: Exception):
+    def run(_args) -> int:
+        print(f"unireward {name}: this command could not be loaded ({type(exc).__name__}: {exc}). "
+              "Reinstall unireward-sdk", file=sys.stderr)
+        return 1
+
+    return run
 
 
 def main(argv: Sequence[str] | None = None) -> int:
