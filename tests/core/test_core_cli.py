@@ -143,3 +143,14 @@ def test_shipped_builtins_load_cleanly():
 def test_no_subcommand_prints_help(capsys):
     assert main([]) == 2
     assert "plugins" in capsys.readouterr().out
+
+
+def test_a_command_that_cannot_be_imported_does_not_break_the_others(monkeypatch, capsys):
+    import unireward_sdk.cli as cli
+
+    monkeypatch.setattr(cli, "COMMANDS", (*cli.COMMANDS, "no-such-command"))
+    assert main(["plugins", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["plugins"]
+    assert main(["no-such-command"]) == 1
+    err = capsys.readouterr().err
+    assert "unireward no-such-command: this command could not be loaded (ModuleNotFoundError" in err
