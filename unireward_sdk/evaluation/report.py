@@ -100,6 +100,8 @@ def markdown(report: Mapping[str, Any]) -> str:
     b = report["position_bias"]
     lines += ["", "## Position bias", "", "| figure | value (%) |", "|---|---:|",
               f"| A-preference rate (decisive verdicts) | {as_percent(b['a_preference_rate'])} |",
+              *([f"| A-preference rate per order (symmetric head) | {as_percent(b['a_preference_rate_per_order'])} |"]
+                if "a_preference_rate_per_order" in b else []),
               f"| gold A rate (non-tie items, as shown) | {as_percent(b['gold_a_rate'])} |",
               f"| tie rate (usable verdicts) | {as_percent(b['tie_rate'])} |",
               f"| swap consistency | {as_percent(b['swap_consistency'])} |"]
@@ -145,12 +147,12 @@ def plot_accuracy(report: Mapping[str, Any], path: str | Path) -> Path:
     colors = ["#4C72B0"] * n_headline + ["#55A868"] * (len(bars) - n_headline)  # headline vs groups
     ax.bar(range(len(bars)), values, yerr=[lower, upper], capsize=4, color=colors)
     ax.set_xticks(range(len(bars)), names, rotation=20, ha="right")
-    ax.set_ylim(0, 100)
+    ax.set_ylim(0, 105)
     ax.set_ylabel("accuracy (%)")
     conf = int(round(100 * report["bootstrap"]["confidence"]))
     ax.set_title(f"{report['benchmark']['title']} (n={report['n']}, {conf}% bootstrap CI)", fontsize=9)
-    for x, v in enumerate(values):
-        ax.text(x, min(v + 2, 96), f"{v:.1f}", ha="center", fontsize=8)
+    for x, v in enumerate(values):  # inside the bar's foot, clear of the error bar caps
+        ax.text(x + 0.05, 2, f"{v:.1f}", ha="left", va="bottom", fontsize=8, color="white" if v > 8 else "black")
     fig.tight_layout()
     out = Path(path)
     fig.savefig(out, format="png")

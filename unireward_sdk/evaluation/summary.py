@@ -126,10 +126,21 @@ def summarize(
                     swap_consistency_detail=sc,
                     reverse_order_tau=M.accuracy_with_ties([j.reverse_prediction for j in judged], golds))
     else:
+        # a symmetric head (unireward_sdk.judging.Symmetric) records each order's own winner
+        orders = [j.verdict.provenance.extra.get("order_winners") for j in judged]
+        if any(o is not None for o in orders):
+            pairs = [tuple(o) for o in orders if o is not None]
+            sc = M.swap_consistency([f for f, _ in pairs], [s for _, s in pairs])
+            positional = [w for pair in pairs for w in pair]
+            bias.update(swap_consistency=sc["rate"], swap_consistency_source="symmetric_head",
+                        swap_consistency_detail=sc,
+                        a_preference_rate_per_order=M.a_preference_rate(positional))
         consistencies = [j.verdict.consistency for j in judged if j.verdict.consistency is not None]
         if consistencies:
-            bias.update(swap_consistency=float(np.mean(consistencies)), swap_consistency_source="symmetric_head",
-                        swap_consistency_detail={"pairs_usable": len(consistencies), "pairs": n})
+            # the head's own agreement score (1 - total variation of the two orders' distributions)
+            bias["mean_consistency"] = float(np.mean(consistencies))
+            if bias["swap_consistency_source"] is None:
+                bias.update(swap_consistency=bias["mean_consistency"], swap_consistency_source="verdict.consistency")
 
     return {
         "n": n,

@@ -1,0 +1,205 @@
+"""`unireward eval`: judge a benchmark with any registered pairwise head and write a report folder.
+
+    unireward eval --benchmark genai-bench-image --data genai_image.parquet \\
+        --model CodeGoat24/UnifiedReward-qwen-7b --head generative --symmetric --out reports/genai-image
+
+Progress goes to stderr; the headline figures and the report's location to stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+POINTWISE = "pointwise-jsonl"
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    from ..evaluation.benchmarks import BENCHMARKS
+    from ..evaluation.labels import BOTHBAD_POLICIES, VLRB_CATEGORY_SCHEMES
+
+    p = subparsers.add_parser(
+        "eval", help="evaluate a judge on a reward benchmark (JSON, Markdown and PNG report)",
+        description="Judge every pair of a benchmark with a reward head and report the benchmark's own metrics "
+        "(tau/diff, overall/macro accuracy) with bootstrap intervals, failures and position bias.",
+    )
+    p.add_argument("--benchmark", required=True, choices=[*BENCHMARKS, POINTWISE])
+    p.add_argument("--data", required=True,
+                   help="local file or folder (parquet, jsonl, json, csv); 'hf' for the benchmark's hub id, "
+                   "or hf:OWNER/NAME (needs network)")
+    p.add_argument("--model", required=True, help="judge checkpoint: hub id or local folder")
+    p.add_argument("--out", required=True, help="report folder (created)")
+    p.add_argument("--head", default="generative", help="registered reward head (default: generative)")
+    p.add_argument("--backend", default="transformers", help="registered judge backend (default: transformers)")
+    p.add_argument("--template", default=None, help="template id (default: the task's default for the checkpoint)")
+    p.add_argument("--symmetric", action="store_true",
+                   help="judge every pair in both orders and combine them (unireward_sdk.judging.Symmetric)")
+    p.add_argument("--on-disagreement", default="tie", choices=("tie", "fail", "average"),
+                   help="with --symmetric: what a disagreement between the orders becomes (default: tie)")
+    p.add_argument("--both-orders", action="store_true",
+                   help="also judge every pair with A and B exchanged, to measure swap consistency "
+                   "(accuracy stays on the first order)")
+    p.add_argument("--no-randomize", dest="randomize", action="store_false",
+                   help="keep the published A/B order instead of a seeded random order")
+    p.add_argument("--seed", type=int, default=0, help="seed for order randomisation and bootstrap (default 0)")
+    p.add_argument("--limit", type=int, default=None, help="judge only the first N examples")
+    p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples for intervals (default 1000)")
+    p.add_argument("--batch-size", type=int, default=16, help="items per judge call (default 16)")
+    p.add_argument("--device", default=None)
+    p.add_argument("--dtype", default=None)
+    p.add_argument("--family", default=None, help="template family of the checkpoint, when it cannot be inferred")
+    p.add_argument("--frames", type=int, default=None, help="frames per video (default: the head's, 8)")
+    p.add_argument("--media-root", default=None, help="folder that relative media paths start from "
+                   "(default: the data file's folder)")
+    p.add_argument("--media-cache", default=None, help="where embedded media bytes are written "
+                   "(default: OUT/media_cache)")
+    p.add_argument("--split", default=None, help="hub split (default: the benchmark's)")
+    p.add_argument("--task", default=None, help="task for pairwise-jsonl / pointwise-jsonl rows that name none")
+    p.add_argument("--bothbad", default="tie", choices=BOTHBAD_POLICIES,
+                   help="GenAI-Bench bothbad_vote: a tie (default) or excluded")
+    p.add_argument("--vlrb-categories", default="benchmark", choices=VLRB_CATEGORY_SCHEMES,
+                   help="VL-RewardBench category rule (default: the benchmark's own grouping)")
+    p.add_argument("--no-plots", dest="plots", action="store_false", help="skip the PNG plots")
+    p.add_argument("--fail-fast", action="store_true", help="stop at the first head error instead of recording it")
+    return p
+
+
+def _log(message: str) -> None:
+    print(f"unireward eval: {message}", file=sys.stderr, flush=True)
+
+
+def build_heads(args, registry, tasks: list[str], mode: str = "pairwise") -> dict[str, Any]:
+    """One head per task, on one backend; wrapped in Symmetric when asked."""
+    from ..errors import CapabilityError
+
+    spec = registry.reward_head_spec(args.head)
+    for task in tasks:
+        if not spec.supports(task, mode):
+            raise CapabilityError(
+                f"does not support {mode} judging of task '{task}' (modes: {', '.join(spec.modes)}; "
+                f"tasks: {', '.join(spec.tasks) or 'all'})",
+                who=f"reward head '{args.head}'", fix="Pick another --head (`unireward plugins` lists them)",
+            )
+    backend_kwargs = {k: v for k, v in (("device", args.device), ("dtype", args.dtype), ("family", args.family),
+                                        ("batch_size", args.batch_size)) if v is not None}
+    _log(f"loading backend '{args.backend}' with {args.model}")
+    backend = registry.backend(args.backend, checkpoint=args.model, **backend_kwargs)
+    media = None
+    if args.frames is not None:
+        from ..media import MediaCache, VideoSampling
+
+        media = MediaCache(registry=registry, video_policy=VideoSampling.even(args.frames))
+    heads = {}
+    for task in tasks:
+        kwargs: dict[str, Any] = {"backend": backend, "task": task, "batch_size": args.batch_size, "registry": registry}
+        if args.template is not None:
+            kwargs["template"] = args.template
+        if media is not None:
+            kwargs["media"] = media
+        head = registry.reward_head(args.head, **kwargs)
+        if args.symmetric and mode == "pairwise":
+            from ..judging import Symmetric
+
+            head = Symmetric(head, on_disagreement=args.on_disagreement)
+        heads[task] = head
+    return heads
+
+
+def _template_used(heads: dict[str, Any], mode: str) -> dict[str, str | None]:
+    out = {}
+    for task, head in heads.items():
+        getter = getattr(head, "template_id", None)
+        try:
+            out[task] = getter(mode) if callable(getter) else None
+        except Exception:  # noqa: BLE001 - a third-party head may not know its template
+            out[task] = None
+    return out
+
+
+def run(args) -> int:
+    from .. import __version__
+    from ..registry import get_registry
+
+    out = Path(args.out)
+    cache = Path(args.media_cache) if args.media_cache else out / "media_cache"
+    registry = get_registry()
+    started = time.time()
+    run_info: dict[str, Any] = {
+        "sdk_version": __version__, "data": args.data, "model": args.model, "head": args.head,
+        "backend": args.backend, "symmetric": args.symmetric, "both_orders": args.both_orders,
+        "seed": args.seed, "randomize_order": args.randomize, "limit": args.limit,
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
+    }
+    if args.symmetric:
+        run_info["on_disagreement"] = args.on_disagreement
+    if args.benchmark == POINTWISE:
+        return _run_pointwise(args, registry, out, cache, run_info, started)
+
+    from ..evaluation import StderrProgress, build_report, evaluate_pairwise, load_benchmark, summarize, write_report
+
+    options: dict[str, Any] = {}
+    if args.benchmark.startswith("genai-bench"):
+        options["bothbad"] = args.bothbad
+    if args.benchmark == "vl-rewardbench":
+        options["category_scheme"] = args.vlrb_categories
+    if args.benchmark == "pairwise-jsonl" and args.task:
+        options["task"] = args.task
+    bench = load_benchmark(args.benchmark, args.data, media_root=args.media_root, cache_dir=cache,
+                           limit=args.limit, split=args.split, **options)
+    skipped = f", skipped {bench.skipped}" if bench.skipped else ""
+    _log(f"{len(bench.examples)} examples from {bench.source}{skipped}")
+    tasks = list(dict.fromkeys(ex.item.task for ex in bench.examples)) or [bench.info.task or "image_generation"]
+    heads = build_heads(args, registry, tasks)
+    judged = evaluate_pairwise(heads, bench.examples, seed=args.seed, randomize_order=args.randomize,
+                               both_orders=args.both_orders, chunk_size=max(1, args.batch_size),
+                               progress=StderrProgress(), fail_fast=args.fail_fast)
+    run_info.update(data=bench.source, options=dict(bench.options), skipped=dict(bench.skipped),
+                    template=_template_used(heads, "pairwise"), media_written=bench.media_written,
+                    seconds=round(time.time() - started, 3))
+    summary = summarize(judged, bench.info, n_bootstrap=args.bootstrap, seed=args.seed)
+    report = build_report(summary, bench.info, run_info)
+    files = write_report(out, report, judged, plots=args.plots)
+    headline = ", ".join(f"{k} {_pct(v['value'])}" for k, v in summary["metrics"].items())
+    print(f"{bench.info.title}: {headline}; failures {summary['failures']['count']}/{summary['n']}")
+    print(f"report: {files['report.md']}")
+    return 0
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{100 * value:.1f}%"
+
+
+def _run_pointwise(args, registry, out: Path, cache: Path, run_info: dict[str, Any], started: float) -> int:
+    from ..evaluation import StderrProgress, evaluate_pointwise, load_pointwise
+
+    items, gold = load_pointwise(args.data, media_root=args.media_root, cache_dir=cache, task=args.task,
+                                 limit=args.limit)
+    _log(f"{len(items)} pointwise items from {args.data}")
+    tasks = list(dict.fromkeys(it.task for it in items))
+    heads = build_heads(args, registry, tasks, mode="pointwise")
+    summary = evaluate_pointwise(heads, items, gold, chunk_size=max(1, args.batch_size), progress=StderrProgress(),
+                                 n_bootstrap=args.bootstrap, seed=args.seed)
+    run_info.update(template=_template_used(heads, "pointwise"), seconds=round(time.time() - started, 3))
+    report = {"benchmark": {"name": POINTWISE, "title": "Pointwise scores (user file)", "kind": "correlation",
+                            "notes": ["Failed scores are left out of the correlations and counted under failures."]},
+              "run": run_info, **summary}
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "report.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    m = summary["metrics"]
+    lines = ["# Pointwise scores: judge evaluation", "",
+             f"- model: `{args.model}`, head: `{args.head}`, {summary['n']} items, {summary['n_scored']} scored", "",
+             "| metric | value | 95% CI |", "|---|---:|---:|"]
+    for key in ("spearman", "pearson"):
+        ci = m[key]["ci"]
+        value = "—" if m[key]["value"] is None else f"{m[key]['value']:.3f}"
+        lines.append(f"| {key} | {value} | {'—' if not ci else f'{ci[0]:.3f} – {ci[1]:.3f}'} |")
+    lines += ["", f"Failures: {summary['failures']['count']} of {summary['n']}."]
+    (out / "report.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print(f"pointwise: spearman {m['spearman']['value']}, pearson {m['pearson']['value']}; "
+          f"failures {summary['failures']['count']}/{summary['n']}")
+    print(f"report: {out / 'report.md'}")
+    return 0
