@@ -1,0 +1,261 @@
+"""Run a pair-construction job: prompts in fixed batches through the filter chain, committed batch by batch.
+
+    from unireward_sdk.pairs import PairJob, PairJobConfig
+    summary = PairJob(PairJobConfig.from_toml("job.toml")).run(resume=True)
+
+Under ``accelerate launch`` every process takes its share of the batches not yet committed
+(``PartialState.split_between_processes``) and writes its own shard; because batches are fixed slices of the
+prompt list, the merged dataset equals the one a single process writes. The judge is built once per process,
+with one media cache shared by pair ranking and point sifting, so every file is decoded once per job.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import os
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from ..errors import ConfigError
+from ..interfaces import CandidateGroup
+from ..records import Candidate, to_dict
+from .config import PairJobConfig
+from .sources import ManifestSource, SamplerSource, batch_ranges, prompts_only
+from .store import FORMAT, MediaStore, PairDataset, PairStore, atomic_write, committed, prepare_output
+
+
+def import_object(spec: str) -> Any:
+    """``"package.module:attribute"`` -> the attribute."""
+    module_name, _, attribute = spec.partition(":")
+    if not module_name or not attribute:
+        raise ConfigError(f"'{spec}' is not of the form 'package.module:callable'", who="pair job")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ConfigError(f"cannot import '{module_name}': {exc}", who="pair job") from exc
+    try:
+        return getattr(module, attribute)
+    except AttributeError:
+        raise ConfigError(f"module '{module_name}' has no attribute '{attribute}'", who="pair job") from None
+
+
+# --- processes ------------------------------------------------------------------------------------
+
+
+class _Processes:
+    """Rank, world size and barriers: accelerate's PartialState when launched with several processes."""
+
+    def __init__(self) -> None:
+        self.state = None
+        if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+            from accelerate import PartialState
+
+            self.state = PartialState()
+
+    @property
+    def rank(self) -> int:
+        return self.state.process_index if self.state else 0
+
+    @property
+    def world(self) -> int:
+        return self.state.num_processes if self.state else 1
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+    def barrier(self) -> None:
+        if self.state:
+            self.state.wait_for_everyone()
+
+    @contextlib.contextmanager
+    def share(self, todo: list[int]) -> Iterator[list[int]]:
+        if self.state is None:
+            yield todo
+            return
+        with self.state.split_between_processes(todo) as mine:
+            yield list(mine)
+
+
+# --- building the pieces --------------------------------------------------------------------------
+
+
+def build_judge(config: PairJobConfig, registry: Any, media: Any = None) -> Any:
+    """The reward head the filters call: a ``judge_factory`` callable, or registry backend + head."""
+    if config.judge_factory:
+        return import_object(config.judge_factory)(**config.head_options)
+    backend = registry.backend(config.backend, checkpoint=config.model,
+                               **{"batch_size": config.judge_batch_size, **config.backend_options})
+    kwargs: dict[str, Any] = dict(backend=backend, task=config.task, template=config.template,
+                                  pointwise_template=config.pointwise_template, batch_size=config.judge_batch_size,
+                                  registry=registry)
+    if media is not None:
+        kwargs["media"] = media
+    return registry.reward_head(config.head, **{**kwargs, **config.head_options})
+
+
+def build_source(config: PairJobConfig, registry: Any = None, sampler: Any = None) -> ManifestSource | SamplerSource:
+    manifest = ManifestSource.from_jsonl(config.manifest, config.task, allow_outside=config.allow_outside,
+                                         registry=registry)
+    if sampler is None and config.sampler:
+        if ":" in config.sampler:
+            sampler = import_object(config.sampler)(**config.sampler_options)
+        else:
+            sampler = registry.aligner(config.sampler, **config.sampler_options)
+    if sampler is not None:
+        return SamplerSource(sampler, prompts_only(manifest), n=config.n or 10, seed=config.seed,
+                             fingerprint=manifest.fingerprint)
+    if config.n is not None:
+        wrong = [r.prompt_id for r in manifest.records if len(r.candidates) != config.n]
+        if wrong:
+            raise ConfigError(f"{len(wrong)} prompt(s) do not have n={config.n} candidates (e.g. '{wrong[0]}')",
+                              who=config.manifest, fix="Fix the manifest, or leave n unset to use what each line has")
+    return manifest
+
+
+def build_filters(config: PairJobConfig, registry: Any) -> list[Any]:
+    return [registry.filter(name, **options) for name, options in config.filter_chain()]
+
+
+# --- records ----------------------------------------------------------------------------------------
+
+
+def group_row(group: CandidateGroup, *, batch: int, seed: int, media: MediaStore) -> dict[str, Any]:
+    """The stored record of one prompt: its pair (media placed in the dataset) or the reason it was dropped."""
+    if group.pair is None and group.dropped is None:
+        raise ConfigError(f"prompt '{group.prompt_id}' left the filter chain with neither a pair nor a drop reason",
+                          who="pair job", fix="End the chain with point_sifting (or a filter that makes pairs)")
+    index = int(group.meta["index"])
+
+    def place(c: Candidate) -> Candidate:
+        if c.path is None:
+            return c
+        path, digest = media.place(c.path)
+        return attrs.evolve(c, path=path, meta={**c.meta, "sha256": digest})
+
+    row: dict[str, Any] = {"index": index, "prompt_id": group.prompt_id, "batch": batch}
+    if group.pair is not None:
+        pair = group.pair
+        pair = attrs.evolve(
+            pair, chosen=place(pair.chosen), rejected=place(pair.rejected),
+            context=tuple(media.place(p)[0] for p in pair.context),
+            provenance=attrs.evolve(pair.provenance, seed=seed, extra={**pair.provenance.extra, "index": index}),
+        )
+        row.update(kind="pair", record=to_dict(pair), scores=[to_dict(s) for s in group.scores])
+    else:
+        row.update(kind="dropped", record=to_dict(group.dropped))
+    row["candidates"] = [{"id": c.id, "modality": c.modality, "path": c.path, "text": c.text} for c in group.candidates]
+    row["ranking"] = group.meta.get("ranking")
+    row["sifting"] = group.meta.get("sifting")
+    return row
+
+
+# --- the job --------------------------------------------------------------------------------------
+
+
+class PairJob:
+    """One pair-construction job. ``judge`` / ``sampler`` / ``source`` override what the config names."""
+
+    def __init__(self, config: PairJobConfig, *, judge: Any = None, sampler: Any = None, registry: Any = None,
+                 source: Any = None, filters: Sequence[Any] | None = None):
+        self.config = config
+        self._judge = judge
+        self._sampler = sampler
+        self._registry = registry
+        self._source = source
+        self._filters = list(filters) if filters is not None else None
+        self.media_cache: Any = None
+        self.timings: dict[str, float] = {}
+        self.rank, self.world = 0, 1
+
+    @property
+    def registry(self) -> Any:
+        if self._registry is None:
+            from ..registry import get_registry
+
+            self._registry = get_registry()
+        return self._registry
+
+    def meta(self, source: Any) -> dict[str, Any]:
+        batches = batch_ranges(len(source), self.config.batch_size)
+        return {"format": FORMAT, "fingerprint": self.config.fingerprint(source.fingerprint),
+                "config": {k: v for k, v in self.config.to_dict().items() if k not in ("output", "progress")},
+                "num_prompts": len(source), "batch_size": self.config.batch_size, "num_batches": len(batches),
+                "media": self.config.media, "task": self.config.task}
+
+    def judge(self) -> Any:
+        if self._judge is None:
+            if not self.config.judge_factory:
+                from ..media import MediaCache
+
+                self.media_cache = MediaCache(registry=self.registry)
+            self._judge = build_judge(self.config, self.registry, media=self.media_cache)
+        return self._judge
+
+    def run(self, *, resume: bool = False, progress: bool | None = None,
+            on_batch: Callable[[int, list[CandidateGroup]], None] | None = None) -> dict[str, Any]:
+        """Build pairs for every prompt not yet committed; returns the dataset summary (main process)."""
+        cfg = self.config
+        procs = _Processes()
+        self.rank, self.world = procs.rank, procs.world
+        source = self._source or build_source(cfg, self.registry, self._sampler)
+        batches = batch_ranges(len(source), cfg.batch_size)
+        root = Path(cfg.output)
+        if procs.is_main:
+            prepare_output(root, self.meta(source), resume=resume)
+        procs.barrier()
+        store = PairStore(root, procs.rank, media=cfg.media)  # truncates what a killed run left uncommitted
+        done = set(committed(root))
+        procs.barrier()  # every process has read the same commits before anyone writes new ones
+        todo = [b for b in range(len(batches)) if b not in done]
+        filters = self._filters if self._filters is not None else build_filters(cfg, self.registry)
+        judge = self.judge()
+        show = cfg.progress if progress is None else progress
+        started = time.perf_counter()
+        with store, procs.share(todo) as mine, _progress(show and procs.is_main, sum(len(batches[b]) for b in mine),
+                                                         "building pairs") as advance:
+            for b in mine:
+                groups = source.groups(batches[b], b)
+                for stage in filters:
+                    groups = stage.apply(groups, judge)
+                if on_batch is not None:
+                    on_batch(b, groups)
+                rows = [group_row(g, batch=b, seed=cfg.seed, media=store.media) for g in groups]
+                store.commit(b, batches[b], rows)
+                advance(len(batches[b]))
+        self.timings["run_s"] = time.perf_counter() - started
+        procs.barrier()
+        dataset = PairDataset(root)
+        summary = dataset.summary()
+        if self.media_cache is not None:
+            stats = self.media_cache.stats
+            summary["media_cache"] = {"hits": stats.hits, "misses": stats.misses}
+        if procs.is_main and dataset.complete:
+            dataset.write_merged()
+            atomic_write(root / "summary.json", (_json(summary) + "\n").encode())
+        procs.barrier()
+        return summary
+
+
+def _json(data: Mapping[str, Any]) -> str:
+    import json
+
+    return json.dumps(data, indent=2, sort_keys=True)
+
+
+@contextlib.contextmanager
+def _progress(enabled: bool, total: int, label: str) -> Iterator[Callable[[int], None]]:
+    if not enabled or total == 0:
+        yield lambda _n: None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("prompts"),
+                  TimeRemainingColumn(), transient=False) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda n: bar.advance(task, n)

@@ -1,0 +1,271 @@
+"""Where a pair job's prompts and candidates come from: a JSONL manifest (or a ``datasets.Dataset``), or a
+policy sampler supplied by an Aligner.
+
+A manifest line is one prompt:
+
+    {"id": "cat", "prompt": "a red cat", "candidates": ["imgs/cat_0.png", "imgs/cat_1.png", ...]}
+    {"id": "q7", "question": "What colour is the car?", "context": ["imgs/q7.png"],
+     "responses": ["It is red.", "Blue.", ...]}
+
+``candidates`` holds media paths (relative to the manifest's folder) or objects ``{"path": ...}`` /
+``{"text": ...}`` with an optional ``id`` and ``meta``; ``responses`` holds response texts. A line without
+candidates is a prompt for a sampler to answer. Paths may not leave the manifest's folder unless allowed.
+
+Batches are fixed slices of the prompt list (batch ``b`` holds prompts ``b*size .. (b+1)*size-1``), so a
+resumed or sharded job sees exactly the batches an uninterrupted one would, and a sampler is seeded per batch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from attrs import field, frozen
+
+from ..errors import ConfigError
+from ..interfaces import CandidateGroup
+from ..records import Candidate, Provenance
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff")
+VIDEO_EXTENSIONS = (".mp4", ".webm", ".mov", ".avi", ".mkv", ".m4v")
+
+
+def guess_modality(path: str, registry: Any = None) -> str:
+    """The modality of a media file: through the registry's declared extensions when given, else by suffix."""
+    if registry is not None:
+        try:
+            return registry.modality_for_path(path).name
+        except Exception:  # noqa: BLE001 - fall back to the common suffixes below
+            pass
+    suffix = Path(path).suffix.lower()
+    if suffix in IMAGE_EXTENSIONS:
+        return "image"
+    if suffix in VIDEO_EXTENSIONS:
+        return "video"
+    if suffix == ".txt":
+        return "text"
+    raise ConfigError(f"cannot tell the modality of '{path}' from its suffix",
+                      fix="Use an image (.png, .jpg...) or video (.mp4, .webm...) file, or install a modality plugin")
+
+
+@frozen
+class PromptRecord:
+    """One prompt of a job, at its fixed position ``index``; ``candidates`` empty when a sampler fills them."""
+
+    index: int
+    prompt_id: str
+    task: str
+    prompt: str | None = None
+    question: str | None = None
+    context: tuple[str, ...] = field(default=(), converter=tuple)
+    candidates: tuple[Candidate, ...] = field(default=(), converter=tuple)
+    meta: Mapping[str, Any] = field(factory=dict, converter=dict, hash=False)
+
+    def group(self, candidates: Sequence[Candidate] | None = None) -> CandidateGroup:
+        return CandidateGroup(
+            prompt_id=self.prompt_id, task=self.task,
+            candidates=self.candidates if candidates is None else tuple(candidates),
+            prompt=self.prompt, question=self.question, context=self.context,
+            meta={"index": self.index},
+        )
+
+
+def batch_ranges(total: int, batch_size: int) -> list[range]:
+    """The fixed batches of a job: batch b covers prompt indices [b*size, min((b+1)*size, total))."""
+    if batch_size < 1:
+        raise ConfigError(f"batch_size must be >= 1, got {batch_size}", who="pair job")
+    return [range(start, min(start + batch_size, total)) for start in range(0, total, batch_size)]
+
+
+def derive_seed(seed: int, batch_index: int) -> int:
+    """A per-batch seed that depends only on the job seed and the batch's position."""
+    digest = hashlib.sha256(f"unireward-pairs:{seed}:{batch_index}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
+
+
+class _Rows:
+    """Turns manifest rows (dicts) into PromptRecords, resolving and checking media paths."""
+
+    def __init__(self, base: Path, task: str, allow_outside: bool, registry: Any, where: str):
+        self.base = base.resolve()
+        self.task = task
+        self.allow_outside = allow_outside
+        self.registry = registry
+        self.where = where
+
+    def path(self, value: str, line: int) -> str:
+        path = Path(value)
+        full = (path if path.is_absolute() else self.base / path).resolve()
+        if not self.allow_outside and not full.is_relative_to(self.base):
+            raise ConfigError(f"line {line}: path '{value}' leaves the manifest's folder {self.base}", who=self.where,
+                              fix="Move the file under the manifest's folder, or set allow_outside = true")
+        if not full.is_file():
+            raise ConfigError(f"line {line}: file '{value}' does not exist (looked at {full})", who=self.where)
+        return str(full)
+
+    def candidate(self, value: Any, pid: str, k: int, line: int, as_text: bool) -> Candidate:
+        if isinstance(value, str):
+            value = {"text": value} if as_text else {"path": value}
+        if not isinstance(value, Mapping) or not ({"path", "text"} & set(value)):
+            raise ConfigError(f"line {line}: candidate {k} must be a path, a text or an object with 'path' or 'text'",
+                              who=self.where)
+        cid = str(value.get("id", f"{pid}/{k}"))
+        meta = dict(value.get("meta", {}))
+        if "path" in value:
+            path = self.path(str(value["path"]), line)
+            modality = value.get("modality") or guess_modality(path, self.registry)
+            return Candidate(id=cid, modality=modality, path=path, text=value.get("text"), meta=meta,
+                             provenance=Provenance(plugin="manifest"))
+        return Candidate(id=cid, modality="text", text=str(value["text"]), meta=meta,
+                         provenance=Provenance(plugin="manifest"))
+
+    def record(self, row: Mapping[str, Any], index: int, line: int) -> PromptRecord:
+        if not isinstance(row, Mapping):
+            raise ConfigError(f"line {line}: expected a JSON object, got {type(row).__name__}", who=self.where)
+        task = row.get("task", self.task)
+        if task != self.task:
+            raise ConfigError(f"line {line}: task '{task}' differs from the job's task '{self.task}'", who=self.where,
+                              fix="Run one job per task")
+        pid = str(row.get("id", f"{index:06d}"))
+        if "candidates" in row and "responses" in row:
+            raise ConfigError(f"line {line}: give 'candidates' or 'responses', not both", who=self.where)
+        raw = row.get("candidates", row.get("responses", []))
+        as_text = "responses" in row
+        cands = tuple(self.candidate(v, pid, k, line, as_text) for k, v in enumerate(raw))
+        ids = [c.id for c in cands]
+        if len(set(ids)) != len(ids):
+            raise ConfigError(f"line {line}: candidate ids repeat within prompt '{pid}'", who=self.where)
+        context = row.get("context", ())
+        context = (context,) if isinstance(context, str) else tuple(context or ())
+        if row.get("prompt") is None and row.get("question") is None:
+            raise ConfigError(f"line {line}: a prompt needs 'prompt' (a caption) or 'question'", who=self.where)
+        return PromptRecord(
+            index=index, prompt_id=pid, task=task, prompt=row.get("prompt"), question=row.get("question"),
+            context=tuple(self.path(str(c), line) for c in context), candidates=cands,
+            meta=dict(row.get("meta", {})),
+        )
+
+
+class ManifestSource:
+    """Prompts (and, usually, their candidates) from a JSONL manifest or from rows / a ``datasets.Dataset``."""
+
+    def __init__(self, records: Sequence[PromptRecord], fingerprint: str, where: str = "manifest"):
+        ids = [r.prompt_id for r in records]
+        if len(set(ids)) != len(ids):
+            dupes = sorted({i for i in ids if ids.count(i) > 1})[:5]
+            raise ConfigError(f"prompt ids repeat: {', '.join(dupes)}", who=where, fix="Give every line a unique 'id'")
+        self.records = list(records)
+        self.fingerprint = fingerprint
+        self.where = where
+
+    @classmethod
+    def from_jsonl(cls, path: str | Path, task: str, *, allow_outside: bool = False, registry: Any = None) -> ManifestSource:
+        path = Path(path)
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            raise ConfigError("manifest not found", who=str(path)) from None
+        rows = []
+        for line_no, line in enumerate(data.decode("utf-8").splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                rows.append((line_no, json.loads(line)))
+            except json.JSONDecodeError as exc:
+                raise ConfigError(f"line {line_no}: invalid JSON ({exc.msg})", who=str(path)) from exc
+        parser = _Rows(path.parent, task, allow_outside, registry, str(path))
+        records = [parser.record(row, i, line_no) for i, (line_no, row) in enumerate(rows)]
+        return cls(records, hashlib.sha256(data).hexdigest(), str(path))
+
+    @classmethod
+    def from_rows(cls, rows: Iterable[Mapping[str, Any]], task: str, *, base_dir: str | Path = ".",
+                  allow_outside: bool = False, registry: Any = None) -> ManifestSource:
+        """Rows with the manifest's keys, e.g. a ``datasets.Dataset`` (``prompt``, ``candidates``, ...)."""
+        rows = [dict(r) for r in rows]
+        parser = _Rows(Path(base_dir), task, allow_outside, registry, "rows")
+        records = [parser.record(row, i, i + 1) for i, row in enumerate(rows)]
+        blob = json.dumps(rows, sort_keys=True, default=str).encode()
+        return cls(records, hashlib.sha256(blob).hexdigest(), "rows")
+
+    @classmethod
+    def from_dataset(cls, dataset: Any, task: str, **kw: Any) -> ManifestSource:
+        """A ``datasets.Dataset`` in: each row uses the manifest's keys."""
+        return cls.from_rows(iter(dataset), task, **kw)
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def groups(self, indices: range, batch_index: int) -> list[CandidateGroup]:
+        return [self.records[i].group() for i in indices]
+
+
+class SamplerSource:
+    """Prompts whose candidates a policy produces: ``sampler.sample(prompts, n, seed=...)``.
+
+    ``sampler`` is an Aligner (or any object with that method) and returns, per prompt, a list of ``n``
+    :class:`Candidate`. Generation prompts are passed as their caption, understanding prompts as their
+    question; a sampler whose ``sample`` accepts ``contexts=`` also gets each prompt's context media paths.
+    Each batch is sampled with :func:`derive_seed` (job seed, batch index), so a resumed or sharded job
+    draws exactly the candidates an uninterrupted one would.
+    """
+
+    def __init__(self, sampler: Any, prompts: Sequence[PromptRecord], n: int = 10, seed: int = 0,
+                 fingerprint: str = ""):
+        if not callable(getattr(sampler, "sample", None)):
+            raise ConfigError(f"{type(sampler).__name__} has no sample(prompts, n, seed=...) method",
+                              who="sampler source", fix="Pass an Aligner (e.g. registry.aligner('vlm_dpo', ...))")
+        if n < 2:
+            raise ConfigError(f"n must be >= 2 candidates per prompt, got {n}", who="sampler source")
+        self.sampler = sampler
+        self.records = list(prompts)
+        self.n = n
+        self.seed = seed
+        self.fingerprint = fingerprint or hashlib.sha256(
+            json.dumps([(r.prompt_id, r.prompt, r.question, list(r.context)) for r in self.records]).encode()
+        ).hexdigest()
+        try:
+            self._contexts = "contexts" in inspect.signature(sampler.sample).parameters
+        except (TypeError, ValueError):
+            self._contexts = False
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def groups(self, indices: range, batch_index: int) -> list[CandidateGroup]:
+        records = [self.records[i] for i in indices]
+        texts = [r.prompt if r.prompt is not None else r.question for r in records]
+        kwargs: dict[str, Any] = {"seed": derive_seed(self.seed, batch_index)}
+        if self._contexts:
+            kwargs["contexts"] = [list(r.context) for r in records]
+        samples = self.sampler.sample(texts, self.n, **kwargs)
+        who = getattr(self.sampler, "name", type(self.sampler).__name__)
+        if len(samples) != len(records):
+            raise ConfigError(f"sample() returned {len(samples)} lists for {len(records)} prompts", who=f"sampler '{who}'")
+        groups = []
+        for record, cands in zip(records, samples):
+            cands = list(cands)
+            if len(cands) != self.n:
+                raise ConfigError(f"sample() returned {len(cands)} candidates for prompt '{record.prompt_id}', "
+                                  f"expected {self.n}", who=f"sampler '{who}'")
+            # ids unique within the prompt whatever the sampler named them
+            cands = [c if c.id.startswith(f"{record.prompt_id}/") else
+                     _renamed(c, f"{record.prompt_id}/{k}") for k, c in enumerate(cands)]
+            groups.append(record.group(cands))
+        return groups
+
+
+def _renamed(candidate: Candidate, new_id: str) -> Candidate:
+    import attrs
+
+    return attrs.evolve(candidate, id=new_id, meta={**candidate.meta, "sampler_id": candidate.id})
+
+
+def prompts_only(source: ManifestSource) -> list[PromptRecord]:
+    """The prompts of a manifest without candidates (for a sampler)."""
+    import attrs
+
+    return [attrs.evolve(r, candidates=()) for r in source.records]
