@@ -131,6 +131,10 @@ class TemplateTask:
         if template is None:
             template = self._registered(template_id)  # a ConflictError names every provider
         if template is None:
+            owner = template_id.split(".", 1)[0]
+            if owner != self.name:
+                raise TemplateError(f"template '{template_id}' belongs to task '{owner}'", who=f"task '{self.name}'",
+                                    fix=f"Use a '{self.name}.*' template or judge with task '{owner}'")
             known = sorted(self.templates())
             raise TemplateError(f"no template '{template_id}'.{did_you_mean(template_id, known)}",
                                 who=f"task '{self.name}'",

@@ -623,7 +623,7 @@ def template_from_mapping(data: Mapping[str, Any], *, bases: Mapping[str, Templa
             why = "disabled by the template definition"
         return attrs.evolve(draft, readout=readout, readout_unavailable="" if readout else why), override
     except TemplateError as exc:
-        if exc.who:
+        if exc.who and source in exc.who:
             raise
         raise TemplateError(exc.what, who=where, fix=exc.fix) from exc
     except (TypeError, ValueError) as exc:

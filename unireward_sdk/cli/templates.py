@@ -130,10 +130,11 @@ def _wrap(name: str, body: str) -> str:
 
 
 def load_registry(template_files) -> Any:
-    from ..registry import get_registry
+    """The registry of the environment; a fresh one when template files are added to it."""
+    from ..registry import Registry, get_registry
     from ..templates import register_template_file
 
-    registry = get_registry()
+    registry = Registry.from_env() if template_files else get_registry()
     for path in template_files:
         register_template_file(registry, path)
     return registry
