@@ -24,7 +24,7 @@ from typing import Any, ClassVar
 
 from attrs import field, frozen
 
-from .errors import TemplateError, UnknownComponentError, did_you_mean
+from .errors import MediaError, TemplateError, UnknownComponentError, did_you_mean
 from .interfaces import JudgeRequest, MediaLoader
 from .parsing import parse as parse_with
 from .records import JudgeItem, Media, Score, Verdict
@@ -244,6 +244,14 @@ class TemplateTask:
                 else:  # frames delivered as separate images (LLaVA frames, UnifiedReward 2.0 video prompts)
                     parts.extend(("image", frame) for frame in frames)
                 units += len(frames)
+        prefix = template.media_prefix
+        if prefix is not None and prefix.repeat == "fixed" and units != prefix.count:
+            # e.g. a video shorter than 8 frames: this item cannot be shown as trained; others still can
+            raise MediaError(
+                f"template '{template.id}' was trained with {prefix.count} image placeholders but the media "
+                f"gave {units} images or frames", who=f"item '{item.id}'",
+                fix=f"Sample {prefix.count // max(template.media_count, 1)} frames per video, or use a per-frame template",
+            )
         text = template.prompt(values, media_units=units)
         parts.append(("text", text))
         return JudgeRequest(parts=tuple(parts), template_id=template.id, max_new_tokens=template.max_new_tokens,

@@ -8,7 +8,7 @@ from unireward_builtins.tasks.image_generation import ImageGenerationTask
 from unireward_builtins.tasks.image_understanding import ImageUnderstandingTask
 from unireward_builtins.tasks.video_generation import VideoGenerationTask
 from unireward_builtins.tasks.video_understanding import VideoUnderstandingTask
-from unireward_sdk.errors import CapabilityError, TemplateError
+from unireward_sdk.errors import CapabilityError, MediaError, TemplateError
 from unireward_sdk.host import BUILTIN_PLUGINS, PluginHost
 from unireward_sdk.interfaces import Task
 from unireward_sdk.records import Candidate, JudgeItem, Verdict
@@ -163,7 +163,8 @@ def test_fixed_video_prefix_needs_eight_frames_per_video():
     item = gen_pair("video_generation", ".mp4")
     ok = task.build_request(item, "video_generation.pairwise_rank.data_construction", FakeMediaLoader(8))
     assert ok.text.startswith("<image>\n" * 8 + " <image>\n")
-    with pytest.raises(TemplateError, match="16 placeholders but 12"):
+    # a per-item media problem (a short video), so heads record it as that item's MEDIA_ERROR
+    with pytest.raises(MediaError, match="16 image placeholders but the media gave 12"):
         task.build_request(item, "video_generation.pairwise_rank.data_construction", FakeMediaLoader(6))
 
 
