@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -160,3 +161,52 @@ def test_resolver_handles_pil_images_and_raw_bytes(tmp_path):
 def test_parquet_rows_round_trip(tmp_path):
     path = write_parquet(tmp_path / "t.parquet", [{"a": 1, "b": [0, 1]}, {"a": 2, "b": [1, 0]}])
     assert read_rows(path) == [{"a": 1, "b": [0, 1]}, {"a": 2, "b": [1, 0]}]
+
+
+def test_hub_path_through_a_stand_in_datasets_module(monkeypatch, tmp_path):
+    """The `datasets` code path, with a stand-in module: split choice, undecoded image columns, ids."""
+    import types
+
+    from evaluation_fixtures import genai_image_rows
+
+    calls = {}
+
+    class Image:  # named like datasets.Image: the loader casts columns of this feature type
+        def __init__(self, decode=True):
+            self.decode = decode
+
+    class FakeSplit:
+        def __init__(self, rows):
+            self.rows = rows
+            self.features = {"left_image": Image(), "right_image": Image(), "prompt": object()}
+
+        def cast_column(self, column, feature):
+            calls.setdefault("cast", []).append((column, feature.decode))
+            return self
+
+        def __iter__(self):
+            return iter(self.rows)
+
+    def load_dataset(hub_id, config=None):
+        calls["load"] = (hub_id, config)
+        return {"train": FakeSplit([]), "test": FakeSplit(genai_image_rows(tmp_path, embed=True))}
+
+    monkeypatch.setitem(sys.modules, "datasets", types.SimpleNamespace(load_dataset=load_dataset, Image=Image))
+    bench = load_benchmark("genai-bench-image", "hf", cache_dir=tmp_path / "cache")
+    assert calls["load"] == ("TIGER-Lab/GenAI-Bench", "image_generation")
+    assert calls["cast"] == [("left_image", False), ("right_image", False)]
+    assert len(bench.examples) == 6 and bench.source == "hf:TIGER-Lab/GenAI-Bench (image_generation)"
+    assert Path(bench.examples[0].item.candidates[0].path).read_bytes() == png_bytes(0)
+
+
+def test_hub_failures_and_videogen_media_root_are_explained(monkeypatch):
+    import types
+
+    def offline(*args, **kwargs):
+        raise ConnectionError("Couldn't reach the Hub (OfflineModeIsEnabled)")
+
+    monkeypatch.setitem(sys.modules, "datasets", types.SimpleNamespace(load_dataset=offline))
+    with pytest.raises(ConfigError, match="OfflineModeIsEnabled.*local folder to --data"):
+        load_benchmark("vl-rewardbench", "hf:MMInstruction/VL-RewardBench")
+    with pytest.raises(ConfigError, match="--media-root"):
+        load_benchmark("videogen-rewardbench", "hf")

@@ -88,3 +88,19 @@ def test_confidence_level_widens_intervals(genai_image_jsonl, confidence):
     narrow = summarize(judged, bench.info, n_bootstrap=300, confidence=0.5)["metrics"]["tau"]["ci"]
     wide = summarize(judged, bench.info, n_bootstrap=300, confidence=confidence)["metrics"]["tau"]["ci"]
     assert wide[0] <= narrow[0] and wide[1] >= narrow[1] and wide != narrow
+
+
+def test_docs_cover_every_eval_option_and_benchmark():
+    import argparse
+    from pathlib import Path
+
+    from unireward_sdk.cli import eval as eval_cli
+    from unireward_sdk.evaluation import benchmark_names
+
+    parser = argparse.ArgumentParser()
+    sub = eval_cli.add_parser(parser.add_subparsers())
+    text = (Path(__file__).resolve().parents[2] / "docs" / "evaluation.md").read_text(encoding="utf-8")
+    options = [o for action in sub._actions for o in action.option_strings if o.startswith("--") and o != "--help"]
+    missing = [o for o in options if f"`{o}" not in text and f", `{o}" not in text and f"{o} " not in text]
+    assert not missing, f"docs/evaluation.md does not mention {missing}"
+    assert all(f"`{name}`" in text for name in [*benchmark_names(), "pointwise-jsonl"])

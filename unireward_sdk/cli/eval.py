@@ -49,8 +49,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=None, help="judge only the first N examples")
     p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples for intervals (default 1000)")
     p.add_argument("--batch-size", type=int, default=16, help="items per judge call (default 16)")
-    p.add_argument("--device", default=None)
-    p.add_argument("--dtype", default=None)
+    p.add_argument("--device", default=None, help="backend device, e.g. cpu, cuda, cuda:1 (default: CUDA if present)")
+    p.add_argument("--dtype", default=None, help="backend dtype: bfloat16, float16, float32 (default: the backend's)")
     p.add_argument("--family", default=None, help="template family of the checkpoint, when it cannot be inferred")
     p.add_argument("--frames", type=int, default=None, help="frames per video (default: the head's, 8)")
     p.add_argument("--media-root", default=None, help="folder that relative media paths start from "

@@ -27,7 +27,7 @@ from attrs import field, frozen
 from ..errors import ConfigError
 from ..records import Candidate, JudgeItem
 from . import labels as L
-from .sources import MediaResolver, hub_snapshot, read_rows, rows_from_hub
+from .sources import MediaResolver, read_rows, rows_from_hub
 
 _IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
 _VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".gif"}
@@ -335,9 +335,9 @@ def load_benchmark(
     """Load a benchmark from a local file/folder, or from the hub.
 
     ``data`` is a local path, or ``hf`` (the benchmark's published hub id), or ``hf:<owner>/<name>``.
-    Relative media paths resolve against ``media_root`` (default: the data file's folder; for a hub
-    dataset whose media are repository files, a snapshot of the repository). Embedded media bytes are
-    written to ``cache_dir``. ``options``: ``bothbad`` ("tie" | "exclude") for GenAI-Bench,
+    Relative media paths resolve against ``media_root`` (default: the data file's folder; required for
+    VideoGen-RewardBench from the hub, whose videos are a separate archive). Embedded media bytes and
+    downloaded media URLs are written to ``cache_dir``. ``options``: ``bothbad`` ("tie" | "exclude") for GenAI-Bench,
     ``category_scheme`` ("benchmark" | "unifiedreward_script") for VL-RewardBench, ``task`` for
     pairwise-jsonl rows without one. ``limit`` keeps the first N examples.
     """
@@ -347,10 +347,14 @@ def load_benchmark(
         hub_id = text[3:] if text.startswith("hf:") else info.hub_id
         if not hub_id:
             raise ConfigError("this benchmark has no published hub id", who=name, fix="Pass a local file to --data")
+        if media_root is None and name == "videogen-rewardbench":
+            # its rows hold paths into a separate multi-gigabyte video archive: never fetch that silently
+            raise ConfigError(
+                "VideoGen-RewardBench rows name videos (path_A, path_B) that ship as a separate archive",
+                who=name, fix="Download and extract the benchmark's videos, then pass --media-root <folder>",
+            )
         rows = rows_from_hub(hub_id, config=info.hub_config, split=split or info.hub_split,
                              media_columns=_MEDIA_COLUMNS.get(name, ()))
-        if media_root is None and name == "videogen-rewardbench":  # pragma: no cover - needs network
-            media_root = hub_snapshot(hub_id)
         source = f"hf:{hub_id}" + (f" ({info.hub_config})" if info.hub_config else "")
     else:
         path = Path(text)

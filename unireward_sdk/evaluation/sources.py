@@ -85,7 +85,7 @@ def rows_from_hub(hub_id: str, *, config: str | None = None, split: str | None =
                   media_columns: Iterable[str] = ()) -> list[dict[str, Any]]:
     """Rows of a hub dataset through ``datasets.load_dataset`` (needs network or a warm cache).
 
-    Image columns are cast to undecoded form so rows carry ``{"bytes", "path"}`` dicts, which
+    Image and video columns are cast to undecoded form so rows carry ``{"bytes", "path"}`` dicts, which
     :class:`MediaResolver` writes to its cache like local Parquet files. With ``split=None`` the
     ``test`` split is used when present, else the only split (GenAI-Bench publishes its test data as
     ``train``; VideoGen-RewardBench as ``eval``).
@@ -111,16 +111,11 @@ def rows_from_hub(hub_id: str, *, config: str | None = None, split: str | None =
     ds = loaded[split]
     for column in media_columns:
         feature = ds.features.get(column)
-        if feature is not None and type(feature).__name__ == "Image":
-            ds = ds.cast_column(column, datasets.Image(decode=False))
+        kind = type(feature).__name__ if feature is not None else None
+        if kind in ("Image", "Video") and hasattr(datasets, kind):
+            # undecoded: {"bytes", "path"} dicts, written to the media cache like local Parquet rows
+            ds = ds.cast_column(column, getattr(datasets, kind)(decode=False))
     return [dict(r) for r in ds]
-
-
-def hub_snapshot(hub_id: str) -> Path:  # pragma: no cover - needs network
-    """A local copy of a hub dataset repository (for benchmarks whose media are repository files)."""
-    from huggingface_hub import snapshot_download
-
-    return Path(snapshot_download(hub_id, repo_type="dataset"))
 
 
 # --- media -----------------------------------------------------------------------------------------
