@@ -66,7 +66,7 @@ def markdown(report: Mapping[str, Any]) -> str:
     lines = [f"# {bench['title']}: judge evaluation", ""]
     lines += [f"- model: `{run.get('model')}`, head: `{run.get('head')}`"
               + (", symmetric" if run.get("symmetric") else "")
-              + (f", template: `{run['template']}`" if run.get("template") else ""),
+              + (f", template: {_templates(run['template'])}" if run.get("template") else ""),
               f"- data: `{run.get('data')}`, {report['n']} items"
               + (f" (skipped: {run['skipped']})" if run.get("skipped") else ""),
               f"- seed {run.get('seed')}, A/B order randomised: {run.get('randomize_order')}, "
@@ -120,6 +120,16 @@ def markdown(report: Mapping[str, Any]) -> str:
     if bench["notes"]:
         lines += ["", "## Notes", ""] + [f"- {n}" for n in bench["notes"]]
     return "\n".join(lines) + "\n"
+
+
+def _templates(value: Any) -> str:
+    """`id` for one template, `task: id` pairs for several tasks."""
+    if isinstance(value, Mapping):
+        ids = {k: v for k, v in value.items() if v}
+        if len(set(ids.values())) == 1:
+            return f"`{next(iter(ids.values()))}`"
+        return ", ".join(f"{k}: `{v}`" for k, v in ids.items()) or "—"
+    return f"`{value}`"
 
 
 def _pyplot():
