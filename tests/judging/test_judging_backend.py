@@ -100,17 +100,42 @@ def test_continuation_logprobs_exact_path_is_teacher_forcing(backend):
             assert value == pytest.approx(expected, abs=1e-4)
 
 
-def test_first_token_readout_equals_exact_for_single_token_choices(backend):
+def test_single_pass_readout_equals_exact_for_single_token_choices(backend):
     requests = _requests()
-    prefix, choices = "Image", [" 1", " 2"]
+    prefix, choices = "Final Score:", [" 1", " 2", " 3"]
     plan = backend.readout_plan(backend.prompt_text(requests[0]), prefix, choices)
-    assert plan[0] == "first_token" and all(len(c) == 1 for c in plan[1])
+    assert plan.method == "single_pass" and plan.spine == () and plan.exact
     fast = backend.continuation_logprobs(requests, [prefix] * 4, [choices] * 4)
-    assert backend.last_readout_methods == ["first_token"] * 4
+    assert backend.last_readout_methods == ["single_pass"] * 4
     exact = backend.continuation_logprobs(requests, [prefix] * 4, [choices] * 4, method="exact")
     assert np.allclose(fast, exact, atol=1e-4)
     alone = [backend.continuation_logprobs([r], [prefix], [choices])[0] for r in requests]
     assert np.allclose(fast, alone, atol=1e-4)
+
+
+def test_single_pass_reads_verdict_sentences_at_their_decisive_tokens(backend):
+    """'Image 1 is better.' / 'Image 2 is better.' / 'Both ...': one pass over prompt + 'Image'."""
+    requests = _requests()
+    choices = ["Image 1 is better.", "Image 2 is better.", "Both images are equally good."]
+    plan = backend.readout_plan(backend.prompt_text(requests[0]), "", choices)
+    assert plan.method == "single_pass" and len(plan.spine) == 1 and not plan.exact
+    assert backend.tokenizer.decode(list(plan.spine)) == "Image"
+    fast = backend.continuation_logprobs(requests, [""] * 4, [choices] * 4)
+    decisive = [backend.tokenizer.decode(list(c[:d])) for c, d in zip(plan.continuations, plan.decisive)]
+    assert decisive == ["Image 1", "Image 2", "Both"]
+    exact = backend.continuation_logprobs(requests, [""] * 4, [decisive] * 4, method="exact")
+    assert np.allclose(fast, exact, atol=1e-4)
+
+
+def test_trailing_space_of_a_prefix_is_retokenised_with_the_choice(backend):
+    """'Final Score: ' + '3' tokenises as ':' 'G3' here: the prompt's last token is dropped, not kept."""
+    requests = _requests()
+    prefix, choices = "Final Score: ", ["1", "2", "3"]
+    plan = backend.readout_plan(backend.prompt_text(requests[0]), prefix, choices)
+    assert plan.method == "single_pass" and plan.dropped == 1
+    fast = backend.continuation_logprobs(requests, [prefix] * 4, [choices] * 4)
+    exact = backend.continuation_logprobs(requests, ["Final Score:"] * 4, [[" 1", " 2", " 3"]] * 4, method="exact")
+    assert np.allclose(fast, exact, atol=1e-4)
 
 
 def test_last_hidden_states_batched_equals_per_item(backend):

@@ -21,6 +21,7 @@ COMMANDS: tuple[str, ...] = (
     "plugins",
     "templates",
     "parse",
+    "score",
     "eval",
 )
 

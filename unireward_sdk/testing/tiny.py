@@ -93,8 +93,8 @@ _TRAINING_SENTENCES = (
 # --- tokenizer -----------------------------------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=4)
-def _tokenizer_json(arch_family: str, vocab_size: int) -> str:
+@functools.lru_cache(maxsize=8)
+def _tokenizer_json(arch_family: str, vocab_size: int, corpus: tuple[str, ...] = ()) -> str:
     """Train the byte-level BPE once per process (deterministic) and keep its JSON."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
@@ -108,20 +108,22 @@ def _tokenizer_json(arch_family: str, vocab_size: int) -> str:
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,
     )
-    tok.train_from_iterator(list(_TRAINING_SENTENCES) * 4, trainer=trainer)
+    tok.train_from_iterator(list(_TRAINING_SENTENCES) * 4 + list(corpus), trainer=trainer)
     return tok.to_str()
 
 
-def build_tiny_tokenizer(arch: str = "qwen2_vl", vocab_size: int = 480):
+def build_tiny_tokenizer(arch: str = "qwen2_vl", vocab_size: int = 480, corpus: Sequence[str] = ()):
     """A ``PreTrainedTokenizerFast`` with the Qwen special tokens (fixed ids 0..7) and the Qwen2-VL chat template.
 
     ``arch="llava_onevision"`` adds ``<image>`` and ``<video>`` (ids 8, 9) and the LLaVA chat format.
+    ``corpus``: extra training text (e.g. the judge's template texts) so that long prompts become few
+    tokens, which is what makes training a tiny judge on them fast; raise ``vocab_size`` with it.
     """
     from tokenizers import Tokenizer
     from transformers import PreTrainedTokenizerFast
 
     family = "llava" if arch == "llava_onevision" else "qwen"
-    backend = Tokenizer.from_str(_tokenizer_json(family, vocab_size))
+    backend = Tokenizer.from_str(_tokenizer_json(family, vocab_size, tuple(corpus)))
     specials = list(QWEN_SPECIAL_TOKENS[1:]) + (list(LLAVA_SPECIAL_TOKENS) if family == "llava" else [])
     tokenizer = PreTrainedTokenizerFast(
         tokenizer_object=backend,
@@ -262,11 +264,14 @@ def build_tiny_judge(
     seed: int = 0,
     hidden: int = 128,
     layers: int = 2,
+    vocab_size: int = 480,
+    tokenizer_corpus: Sequence[str] = (),
 ) -> Path:
     """Build a randomly initialised tiny judge of a real architecture and save it with its full processor.
 
     The folder loads with ``AutoModelForImageTextToText.from_pretrained(path)`` and
     ``AutoProcessor.from_pretrained(path)`` offline. Weights are written as safetensors.
+    ``vocab_size`` / ``tokenizer_corpus`` are passed to :func:`build_tiny_tokenizer`.
     """
     import torch
 
@@ -274,7 +279,7 @@ def build_tiny_judge(
         raise ValueError(f"unknown tiny judge architecture {arch!r}; choose one of {ARCHITECTURES}")
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
-    tokenizer = build_tiny_tokenizer(arch)
+    tokenizer = build_tiny_tokenizer(arch, vocab_size=vocab_size, corpus=tokenizer_corpus)
     if arch == "llava_onevision":
         from transformers import LlavaOnevisionForConditionalGeneration as model_cls
 

@@ -22,6 +22,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import attrs
+from attrs import field, frozen
+
 from unireward_sdk import BackendSpec, hookimpl
 from unireward_sdk.errors import ConfigError, ModelLoadError, require
 from unireward_sdk.interfaces import JudgeRequest
@@ -68,6 +71,34 @@ def _refuse_pickles(path: Path) -> None:
         )
 
 
+@frozen
+class ReadoutPlan:
+    """How one request's choices are scored. ``continuations``: each choice's tokens after the shared prompt
+    (which is ``prompt + prefix`` minus its last ``dropped`` tokens); ``decisive``: how many of them are
+    read (through the first token no other choice shares); ``spine``: the tokens teacher-forced after the
+    prompt in the single-pass method."""
+
+    method: str  # "single_pass" or "exact"
+    dropped: int
+    spine: tuple[int, ...]
+    continuations: tuple[tuple[int, ...], ...] = field(converter=tuple)
+    decisive: tuple[int | None, ...] = field(converter=tuple)
+
+    @property
+    def exact(self) -> bool:
+        """Whether the value is the full log P(choice) (always for ``exact``; single-token decisions otherwise)."""
+        return self.method == "exact" or all(d == len(c) for c, d in zip(self.continuations, self.decisive))
+
+
+def _decisive_length(tokens: tuple[int, ...], all_choices: Sequence[tuple[int, ...]]) -> int | None:
+    """Tokens of a choice up to and including the first one that no other choice shares at that point."""
+    others = [c for c in all_choices if c is not tokens]
+    for d in range(1, len(tokens) + 1):
+        if all(other[:d] != tokens[:d] for other in others):
+            return d
+    return None  # the choice is a prefix of (or equal to) another one
+
+
 class TransformersBackend:
     """A loaded judge. Construct with a hub id or local path; see the module docstring.
 
@@ -82,6 +113,7 @@ class TransformersBackend:
         trust_remote_code: run code shipped with the checkpoint (off by default).
         revision: hub revision.
         batch_size: the most requests per forward / generate call.
+        max_new_tokens: an upper bound on every request's token budget (default: the templates' budgets).
     """
 
     name = "transformers"
@@ -98,6 +130,7 @@ class TransformersBackend:
         trust_remote_code: bool = False,
         revision: str | None = None,
         batch_size: int = 16,
+        max_new_tokens: int | None = None,
     ):
         if family is not None and family not in FAMILIES:
             raise ConfigError(
@@ -110,6 +143,7 @@ class TransformersBackend:
         require("transformers", extra="torch", purpose="the transformers judge backend")
         self.checkpoint = str(checkpoint)
         self.batch_size = batch_size
+        self.max_new_tokens = max_new_tokens
         self.trust_remote_code = trust_remote_code
         self.device_map = device_map
         self.device = self._pick_device(device) if device_map is None else None
@@ -124,6 +158,8 @@ class TransformersBackend:
             self.tokenizer.pad_token = self.tokenizer.eos_token
         self.uses_placeholders = self.model_type == "llava_onevision"
         self.last_readout_methods: list[str] = []
+        self._plans: dict[tuple, ReadoutPlan] = {}
+        self._special_strings: tuple[str, ...] | None = None
 
     def __repr__(self) -> str:
         return (f"TransformersBackend({self.checkpoint!r}, family={self.family!r}, device={self.device!r}, "
@@ -225,15 +261,19 @@ class TransformersBackend:
                 videos = []
         return images, videos
 
-    def encode(self, requests: Sequence[JudgeRequest], suffixes: Sequence[str] | None = None):
+    def encode(
+        self, requests: Sequence[JudgeRequest], suffixes: Sequence[str] | None = None,
+        prompts: Sequence[str] | None = None,
+    ):
         """Processor outputs for a batch (left padded, on the model's device); ``suffixes`` extend the prompts.
 
         Public so benchmarks can time a bare forward on exactly the batch the heads use.
         """
         suffixes = list(suffixes) if suffixes is not None else [""] * len(requests)
+        prompts = list(prompts) if prompts is not None else [self.prompt_text(r) for r in requests]
         texts, images, videos = [], [], []
-        for request, suffix in zip(requests, suffixes):
-            texts.append(self.prompt_text(request) + suffix)
+        for request, prompt, suffix in zip(requests, prompts, suffixes):
+            texts.append(prompt + suffix)
             req_images, req_videos = self._media(request)
             images.extend(req_images)
             videos.extend(req_videos)
@@ -267,7 +307,10 @@ class TransformersBackend:
         torch = self.torch
         by_budget: dict[int, list[int]] = defaultdict(list)
         for i, request in enumerate(requests):
-            by_budget[int(request.max_new_tokens)].append(i)
+            budget = int(request.max_new_tokens)
+            if self.max_new_tokens is not None:
+                budget = min(budget, self.max_new_tokens)
+            by_budget[budget].append(i)
         outputs: list[str] = [""] * len(requests)
         for budget, indices in sorted(by_budget.items()):
             config = self._greedy_config(budget)
@@ -291,26 +334,53 @@ class TransformersBackend:
             bos_token_id=base.bos_token_id,
         )
 
-    def readout_plan(self, prompt: str, prefix: str, choices: Sequence[str]) -> tuple[str, list[list[int]]]:
-        """How :meth:`continuation_logprobs` scores ``choices`` after ``prompt + prefix``.
+    def readout_plan(self, prompt: str, prefix: str, choices: Sequence[str]) -> ReadoutPlan:
+        """How :meth:`continuation_logprobs` scores ``choices`` after ``prompt + prefix`` (see there).
 
-        Returns ``(method, continuations)``: the token ids each choice adds after the tokens shared with
-        ``prompt + prefix``. ``method`` is ``"first_token"`` when the prompt's tokens are untouched by every
-        choice and the choices' first tokens all differ (one forward pass, read one distribution);
-        ``"exact"`` otherwise (every choice teacher-forced in full).
+        Special tokens are never merged with their neighbours, so only the text after the prompt's last
+        special token (``assistant\n`` in ChatML) can interact with the prefix and choices: plans are
+        computed on that tail and cached, which keeps tokenisation out of the hot path.
         """
-        base = self.tokenizer(prompt + prefix, add_special_tokens=False)["input_ids"]
-        continuations, untouched = [], True
-        for choice in choices:
-            full = self.tokenizer(prompt + prefix + choice, add_special_tokens=False)["input_ids"]
-            k = 0
-            limit = min(len(base), len(full))
-            while k < limit and base[k] == full[k]:
-                k += 1
-            untouched = untouched and k == len(base) and len(full) > k
-            continuations.append(list(full[k:]))
-        distinct = len({c[0] for c in continuations if c}) == len(continuations)
-        return ("first_token" if untouched and distinct else "exact"), continuations
+        tail = prompt[self._tail_start(prompt):]
+        key = (tail, prefix, tuple(choices))
+        plan = self._plans.get(key)
+        if plan is None:
+            if len(self._plans) > 4096:
+                self._plans.clear()
+            plan = self._plans[key] = self._plan(tail, prefix, choices)
+        return plan
+
+    def _tail_start(self, prompt: str) -> int:
+        if self._special_strings is None:
+            decoder = getattr(self.tokenizer, "added_tokens_decoder", {}) or {}
+            specials = {str(t) for t in self.tokenizer.all_special_tokens}
+            specials |= {getattr(t, "content", str(t)) for t in decoder.values() if getattr(t, "special", False)}
+            self._special_strings = tuple(s for s in specials if s)
+        ends = [i + len(s) for s in self._special_strings if (i := prompt.rfind(s)) >= 0]
+        return max(ends, default=0)
+
+    def _plan(self, prompt: str, prefix: str, choices: Sequence[str]) -> ReadoutPlan:
+        tok = self.tokenizer
+        base = tok(prompt + prefix, add_special_tokens=False)["input_ids"]
+        fulls = [tok(prompt + prefix + choice, add_special_tokens=False)["input_ids"] for choice in choices]
+        # tokens every choice shares with the prompt (a trailing space of the prefix may merge into a choice)
+        k = len(base)
+        for full in fulls:
+            i = 0
+            while i < min(k, len(full)) and base[i] == full[i]:
+                i += 1
+            k = i
+        continuations = [tuple(full[k:]) for full in fulls]
+        decisive = [_decisive_length(c, continuations) for c in continuations]
+        exact_plan = ReadoutPlan("exact", len(base) - k, (), continuations, decisive)
+        if any(d is None for d in decisive):
+            return exact_plan
+        # the tokens before each choice's decisive one must lie on one path (the spine) for one pass to do
+        stems = [c[: d - 1] for c, d in zip(continuations, decisive)]
+        spine = max(stems, key=len)
+        if any(spine[: len(stem)] != stem for stem in stems):
+            return exact_plan
+        return ReadoutPlan("single_pass", len(base) - k, spine, continuations, decisive)
 
     def continuation_logprobs(
         self,
@@ -322,16 +392,20 @@ class TransformersBackend:
     ) -> list[list[float]]:
         """log P(choice | request, assistant answer begun with ``prefix``), for each request and choice.
 
-        ``method="auto"`` picks per request (see :meth:`readout_plan`):
+        ``method="auto"`` picks per request (see :meth:`readout_plan`, recorded in
+        :attr:`last_readout_methods`):
 
-        - ``first_token``: ONE forward pass over ``prompt + prefix`` (logits of the last position only),
-          and each choice gets the log-probability of its first token. This is exactly log P(choice) when
-          every choice is a single token; for longer choices it is the probability of the decision greedy
-          decoding takes at that point (the remaining tokens are not scored), so its argmax agrees with
-          the generative answer whenever the model goes on to complete the choice it started.
+        - ``single_pass``: each choice's tokens are cut after its *decisive* token, the first one no other
+          choice shares ("Image 1 is better." vs "Image 2 is better." vs "Both ..." decide at " 1", " 2",
+          "Both"). When the tokens before the decisive ones lie on one path (here: "Image"), ONE forward
+          pass over ``prompt + prefix + path`` reads every decision (logits of the last ``len(path) + 1``
+          positions only). The value is log P(choice up to its decisive token): exactly log P(choice)
+          when no choice goes on after its decisive token (single-token choices such as score digits);
+          otherwise it is the probability of the decisions greedy decoding takes, and the rest of the
+          choice (" is better.") is assumed to follow.
         - ``exact``: one forward pass over ``prompt + prefix + choice`` for every choice (all choices of a
-          batch in one padded batch); the value is the full teacher-forced log P(choice), exact for any
-          tokenisation.
+          batch in one padded batch); the full teacher-forced log P(choice), for any tokenisation. Used
+          when the choices do not fit one path (or one choice's tokens start another's).
 
         ``method="exact"`` forces the second path for every request.
         """
@@ -341,38 +415,63 @@ class TransformersBackend:
             raise ValueError(f"method must be 'auto' or 'exact', got {method!r}")
         prompts = [self.prompt_text(r) for r in requests]
         plans = [self.readout_plan(p, pre, ch) for p, pre, ch in zip(prompts, prefixes, choices)]
-        results: list[list[float]] = [[] for _ in requests]
-        fast = [i for i, plan in enumerate(plans) if method == "auto" and plan[0] == "first_token"]
-        exact = [i for i in range(len(requests)) if i not in set(fast)]
+        if method == "exact":
+            plans = [attrs.evolve(plan, method="exact") for plan in plans]
         # which path scored each request, for provenance (overwritten by every call)
-        self.last_readout_methods = ["first_token" if i in set(fast) else "exact" for i in range(len(requests))]
-        for chunk in self._chunks(fast):
-            batch = self.encode([requests[i] for i in chunk], [prefixes[i] for i in chunk])
-            logprobs = self._last_logprobs(batch)
-            for row, i in enumerate(chunk):
-                first_tokens = [c[0] for c in plans[i][1]]
-                results[i] = logprobs[row, first_tokens].tolist()
+        self.last_readout_methods = [plan.method for plan in plans]
+        results: list[list[float]] = [[] for _ in requests]
+        groups: dict[tuple[int, int], list[int]] = defaultdict(list)
+        for i, plan in enumerate(plans):
+            if plan.method == "single_pass":
+                # rows of one batch must drop and append the same number of tokens
+                groups[(plan.dropped, len(plan.spine))].append(i)
+        for (dropped, n_spine), indices in groups.items():
+            for chunk in self._chunks(indices):
+                batch = self.encode([requests[i] for i in chunk], [prefixes[i] for i in chunk],
+                                    [prompts[i] for i in chunk])
+                batch = self._splice(batch, dropped, [plans[i].spine for i in chunk])
+                logprobs = self._tail_logprobs(batch, n_spine + 1)
+                for row, i in enumerate(chunk):
+                    plan = plans[i]
+                    results[i] = [
+                        float(sum(logprobs[row, t, c[t]] for t in range(d)))
+                        for c, d in zip(plan.continuations, plan.decisive)
+                    ]
+        exact = [i for i, plan in enumerate(plans) if plan.method == "exact"]
         self._exact_logprobs(requests, prompts, prefixes, choices, plans, exact, results)
         return results
 
-    def _last_logprobs(self, batch):
+    def _splice(self, batch: dict, dropped: int, spines: Sequence[Sequence[int]]) -> dict:
+        """Drop the prompt's last ``dropped`` tokens and append each row's spine (left padding keeps rows aligned)."""
+        torch = self.torch
+        if not dropped and not any(spines):
+            return batch
+        ids = batch["input_ids"]
+        end = ids.shape[1] - dropped
+        tail = torch.tensor([list(s) for s in spines], dtype=ids.dtype, device=ids.device).reshape(len(spines), -1)
+        out = dict(batch)
+        out["input_ids"] = torch.cat([ids[:, :end], tail], dim=1)
+        out["attention_mask"] = torch.cat([batch["attention_mask"][:, :end], torch.ones_like(tail)], dim=1)
+        if "mm_token_type_ids" in batch:  # the spine is text: type 0
+            out["mm_token_type_ids"] = torch.cat([batch["mm_token_type_ids"][:, :end], torch.zeros_like(tail)], dim=1)
+        return out
+
+    def _tail_logprobs(self, batch: dict, keep: int):
         torch = self.torch
         with torch.inference_mode():
-            logits = self.model(**batch, logits_to_keep=1, use_cache=False).logits[:, -1, :]
+            logits = self.model(**batch, logits_to_keep=keep, use_cache=False).logits
         return torch.log_softmax(logits.float(), dim=-1).cpu()
 
     def _exact_logprobs(self, requests, prompts, prefixes, choices, plans, indices, results) -> None:
-        torch = self.torch
         rows = [(i, j) for i in indices for j in range(len(choices[i]))]
         for start in range(0, len(rows), self.batch_size):
             part = rows[start:start + self.batch_size]
-            batch = self.encode([requests[i] for i, _ in part], [prefixes[i] + choices[i][j] for i, j in part])
+            batch = self.encode([requests[i] for i, _ in part], [prefixes[i] + choices[i][j] for i, j in part],
+                                [prompts[i] for i, _ in part])
             # with left padding every row ends with its continuation: only the last positions are needed
-            lengths = [len(plans[i][1][j]) for i, j in part]
+            lengths = [len(plans[i].continuations[j]) for i, j in part]
             keep = max(lengths) + 1
-            with torch.inference_mode():
-                logits = self.model(**batch, logits_to_keep=keep, use_cache=False).logits
-            logprobs = torch.log_softmax(logits.float(), dim=-1).cpu()
+            logprobs = self._tail_logprobs(batch, keep)
             ids = batch["input_ids"].cpu()
             for row, ((i, j), n) in enumerate(zip(part, lengths)):
                 if n == 0:

@@ -1,0 +1,219 @@
+"""`unireward score`: judge items with a local or hub checkpoint and print one JSON line per verdict or score.
+
+One item from flags::
+
+    unireward score --model CodeGoat24/UnifiedReward-qwen-7b --task image_generation --mode pairwise \\
+        --prompt "a red cube" --media a.png b.png
+    unireward score --model ./judge --task image_understanding --mode pointwise \\
+        --question "What is shown?" --media photo.jpg --response "A cat."
+
+or many from a JSONL manifest (``--manifest items.jsonl``), one object per line::
+
+    {"id": "p1", "prompt": "a red cube", "media": ["a.png", "b.png"]}
+    {"id": "q1", "question": "What is shown?", "media": ["photo.jpg"], "responses": ["A cat.", "A dog."]}
+
+``media`` are the files judged (generation tasks) or the files asked about (understanding tasks, when
+``responses`` are given); ``candidates`` / ``context`` name them explicitly instead. Relative paths are
+relative to the manifest's folder, and a path that leads outside that folder is refused unless
+``--allow-outside-paths`` is given. Results go to stdout (``to_dict`` of each Verdict / Score), progress
+to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from ..errors import CapabilityError, ConfigError
+from ..records import Candidate, JudgeItem
+
+MODES = ("pairwise", "pointwise")
+_MANIFEST_KEYS = ("id", "prompt", "question", "media", "responses", "candidates", "context", "meta")
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    p = subparsers.add_parser(
+        "score", help="judge items with a reward model and print JSON lines",
+        description="Judge pairwise (A vs B) or pointwise items with a judge checkpoint; prints one JSON line per item.",
+    )
+    p.add_argument("--model", required=True, help="hub id or local folder of the judge checkpoint")
+    p.add_argument("--task", required=True, help="image_generation, video_generation, image_understanding, ...")
+    p.add_argument("--mode", required=True, choices=MODES)
+    p.add_argument("--template", help="template id (default: the task's default for the checkpoint's family)")
+    p.add_argument("--head", default="generative", help="reward head: generative (default) or fast")
+    p.add_argument("--symmetric", action="store_true", help="pairwise: judge A/B and B/A and report consistency")
+    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--backend", default="transformers", help="judge backend plugin (default: transformers)")
+    p.add_argument("--device", help="cpu, cuda, cuda:1... (default: cuda when present)")
+    p.add_argument("--dtype", help="bfloat16, float16 or float32 (default: bf16 on CUDA, fp32 on CPU)")
+    p.add_argument("--family", help="template family the checkpoint speaks (default: inferred)")
+    p.add_argument("--trust-remote-code", action="store_true", help="run code shipped with the checkpoint")
+    p.add_argument("--frames", type=int, default=8, help="frames sampled evenly from each video (default 8)")
+    p.add_argument("--max-new-tokens", type=int, help="cap on generated tokens (default: the template's budget)")
+    item = p.add_argument_group("one item from flags")
+    item.add_argument("--prompt", help="caption / generation prompt")
+    item.add_argument("--question", help="question about the media (understanding tasks)")
+    item.add_argument("--media", nargs="+", metavar="FILE", default=[], help="media files")
+    item.add_argument("--response", nargs="+", metavar="TEXT", default=[], help="candidate answers (understanding)")
+    item.add_argument("--id", default="item-0", help="id of the item (default item-0)")
+    many = p.add_argument_group("many items from a file")
+    many.add_argument("--manifest", type=Path, help="JSONL file, one item per line")
+    many.add_argument("--allow-outside-paths", action="store_true",
+                      help="accept manifest media paths outside the manifest's folder")
+    return p
+
+
+# --- items --------------------------------------------------------------------------------------
+
+
+def _candidates_and_context(
+    registry: Any, where: str, media: list[str], responses: list[str],
+    candidates: list[str] | None = None, context: list[str] | None = None,
+) -> tuple[list[Candidate], list[str]]:
+    """Text responses become candidates with the media as context; otherwise the media are the candidates."""
+    if candidates is not None or context is not None:
+        files, context = list(candidates or []), list(context or [])
+        if responses and files:
+            raise ConfigError("give either candidate files or responses, not both", who=where)
+    elif responses:
+        files, context = [], list(media)
+    else:
+        files, context = list(media), []
+    out = [Candidate(id=chr(ord("A") + i), text=text) for i, text in enumerate(responses)]
+    for i, path in enumerate(files):
+        modality = registry.modality_for_path(path).name
+        out.append(Candidate(id=chr(ord("A") + i), modality=modality, path=path))
+    return out, context
+
+
+def _check_mode(n: int, mode: str, where: str) -> None:
+    wanted = 2 if mode == "pairwise" else 1
+    if n != wanted:
+        raise ConfigError(
+            f"{mode} judging needs {wanted} candidate(s), got {n}", who=where,
+            fix="Pairwise: two media files (generation) or two --response texts (understanding); pointwise: one",
+        )
+
+
+def item_from_flags(args, registry: Any) -> JudgeItem:
+    media = [str(Path(m)) for m in args.media]
+    candidates, context = _candidates_and_context(registry, "command line", media, list(args.response))
+    _check_mode(len(candidates), args.mode, "command line")
+    return JudgeItem(id=args.id, task=args.task, candidates=candidates, prompt=args.prompt,
+                     question=args.question, context=context)
+
+
+def _resolve(path: str, root: Path, allow_outside: bool, where: str) -> str:
+    candidate = (root / path) if not Path(path).is_absolute() else Path(path)
+    resolved = candidate.resolve()
+    if not allow_outside and not resolved.is_relative_to(root.resolve()):
+        raise ConfigError(
+            f"media path '{path}' leads outside the manifest's folder ({root})", who=where,
+            fix="Move the file under the manifest's folder, or pass --allow-outside-paths if you trust the manifest",
+        )
+    return str(resolved)
+
+
+def items_from_manifest(path: Path, task: str, mode: str, registry: Any, allow_outside: bool) -> list[JudgeItem]:
+    """Every line of a JSONL manifest as a JudgeItem; any problem raises before anything is judged."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise ConfigError(f"cannot read the manifest: {exc.strerror or exc}", who=str(path)) from exc
+    root = path.parent
+    items, seen = [], set()
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        where = f"{path}:{number}"
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"not a JSON object: {exc.msg}", who=where) from exc
+        if not isinstance(row, dict):
+            raise ConfigError("each line must be a JSON object", who=where)
+        unknown = sorted(set(row) - set(_MANIFEST_KEYS))
+        if unknown:
+            raise ConfigError(f"unknown keys {unknown}", who=where, fix=f"Use {', '.join(_MANIFEST_KEYS)}")
+
+        def paths(key: str) -> list[str] | None:
+            value = row.get(key)
+            if value is None:
+                return None
+            if isinstance(value, str):
+                value = [value]
+            return [_resolve(str(v), root, allow_outside, where) for v in value]
+
+        responses = row.get("responses") or []
+        if isinstance(responses, str):
+            responses = [responses]
+        candidates, context = _candidates_and_context(
+            registry, where, paths("media") or [], [str(r) for r in responses], paths("candidates"), paths("context"),
+        )
+        _check_mode(len(candidates), mode, where)
+        item_id = str(row.get("id", f"line-{number}"))
+        if item_id in seen:
+            raise ConfigError(f"duplicate id '{item_id}'", who=where)
+        seen.add(item_id)
+        items.append(JudgeItem(id=item_id, task=task, candidates=candidates, prompt=row.get("prompt"),
+                               question=row.get("question"), context=context, meta=row.get("meta") or {}))
+    if not items:
+        raise ConfigError("the manifest holds no items", who=str(path))
+    return items
+
+
+# --- run ----------------------------------------------------------------------------------------
+
+
+def build_head(args, registry: Any) -> Any:
+    """The backend and head the flags describe (heavy: loads the checkpoint)."""
+    from ..media import MediaCache, VideoSampling
+
+    spec = registry.reward_head_spec(args.head)
+    if not spec.supports(args.task, args.mode):
+        raise CapabilityError(f"does not support {args.mode} judging of task '{args.task}'",
+                              who=f"reward head '{args.head}'", fix="Pick another --head (see `unireward plugins`)")
+    if args.symmetric and args.mode != "pairwise":
+        raise ConfigError("--symmetric applies to pairwise judging only", who="unireward score")
+    options: dict[str, Any] = {"checkpoint": args.model, "batch_size": args.batch_size}
+    for key in ("device", "dtype", "family", "max_new_tokens"):
+        if getattr(args, key):
+            options[key] = getattr(args, key)
+    if args.trust_remote_code:
+        options["trust_remote_code"] = True
+    backend = registry.backend(args.backend, **options)
+    media = MediaCache(registry=registry, video_policy=VideoSampling(frames=args.frames))
+    head_options: dict[str, Any] = dict(backend=backend, task=args.task, template=args.template,
+                                        batch_size=args.batch_size, registry=registry, media=media)
+    if args.symmetric:
+        head_options["symmetric"] = True
+    return registry.reward_head(args.head, **head_options)
+
+
+def run(args) -> int:
+    from ..records import to_dict
+    from ..registry import get_registry
+
+    registry = get_registry()
+    registry.task(args.task)  # an unknown task fails here, before the checkpoint loads
+    if args.manifest is not None:
+        if args.media or args.response:
+            raise ConfigError("give either --manifest or --media/--response, not both", who="unireward score")
+        items = items_from_manifest(args.manifest, args.task, args.mode, registry, args.allow_outside_paths)
+    else:
+        items = [item_from_flags(args, registry)]
+    head = build_head(args, registry)
+    judge = head.judge_pairwise if args.mode == "pairwise" else head.score_pointwise
+    done, failed = 0, 0
+    for start in range(0, len(items), args.batch_size):
+        chunk = items[start:start + args.batch_size]
+        for record in judge(chunk):
+            failed += not record.ok
+            sys.stdout.write(json.dumps(to_dict(record), ensure_ascii=False) + "\n")
+        sys.stdout.flush()
+        done += len(chunk)
+        print(f"unireward score: {done}/{len(items)} items judged ({failed} failed)", file=sys.stderr, flush=True)
+    return 0
