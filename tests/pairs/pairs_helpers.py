@@ -87,3 +87,40 @@ def dataset_bytes(output: Path) -> bytes:
     from unireward_sdk.pairs import PairDataset
 
     return PairDataset(output).merged_bytes()
+
+
+def write_mp4(path: Path, colour: tuple[int, int, int], frames: int = 8, size: int = 32) -> Path:
+    """A short real H.264 clip: a square moving across a coloured background."""
+    import av
+    import numpy as np
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=8)
+        stream.width = stream.height = size
+        stream.pix_fmt = "yuv420p"
+        for i in range(frames):
+            img = np.zeros((size, size, 3), dtype=np.uint8)
+            img[:] = colour
+            x = (i * 3) % (size - 8)
+            img[12:20, x:x + 8] = 255
+            for packet in stream.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return path
+
+
+def video_manifest(root: Path, prompts: int = 1, n: int = 2) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    lines = []
+    for p in range(prompts):
+        files = []
+        for k in range(n):
+            rel = f"vids/p{p}_{k}.mp4"
+            write_mp4(root / rel, ((70 * k + 20) % 256, (50 * p) % 256, 120))
+            files.append(rel)
+        lines.append({"id": f"v{p}", "prompt": f"a square moving right, clip {p}", "candidates": files})
+    path = root / "prompts.jsonl"
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    return path

@@ -23,7 +23,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--sheet", metavar="PATH", help="also write a contact sheet (.html or .png) when done")
     sub = p.add_subparsers(dest="pairs_command", metavar="{export,sheet}")
     e = sub.add_parser("export", help="export a pair dataset for trl / diffusers / VideoDPO")
-    e.add_argument("--format", required=True, choices=("trl", "pickapic", "videodpo"))
+    e.add_argument("--format", required=True, choices=("trl", "pickapic", "videodpo", "records"))
     e.add_argument("--input", required=True, help="a pair dataset folder (the job's output)")
     e.add_argument("--output", required=True,
                    help="a folder (datasets.save_to_disk) or a .jsonl / .parquet file")

@@ -1,0 +1,86 @@
+"""Pair jobs with a real tiny judge (Qwen2-VL architecture, full processor) on image, video and text candidates
+written by the tests: the CLI end to end, media decoded once per job, exports, a contact sheet."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from pairs_helpers import cli, generation_manifest, understanding_manifest, video_manifest, write_config
+
+from unireward_sdk.pairs import PairDataset, PairJob, PairJobConfig
+from unireward_sdk.pairs.export import load, to_videodpo
+
+
+@pytest.fixture(scope="module")
+def judge_path(tmp_path_factory):
+    from unireward_sdk.testing.tiny import build_tiny_judge
+
+    return build_tiny_judge(tmp_path_factory.mktemp("tiny") / "judge")
+
+
+def test_cli_end_to_end_on_image_files(judge_path, tmp_path):
+    manifest = generation_manifest(tmp_path / "data", prompts=2, n=4)
+    config = write_config(tmp_path / "job.toml", manifest="data/prompts.jsonl", output="out",
+                          task="image_generation", model=str(judge_path), head="fast", on_tie="tie",
+                          batch_size=2, backend_options={"device": "cpu"})
+    done = cli(["pairs", "--config", str(config), "--no-progress", "--sheet", str(tmp_path / "sheet.png")],
+               timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "prompts seen     2 / 2" in done.stdout and "pairs kept" in done.stdout
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    rows = list(PairDataset(tmp_path / "out").rows())
+    scored = sum(len(r.get("scores") or r["record"]["scores"]) for r in rows)
+    # every image decoded once for the whole job, re-used by point sifting
+    assert summary["media_cache"] == {"misses": 8, "hits": scored}
+    assert summary["pairs_kept"] >= 1
+    pair = PairDataset(tmp_path / "out").pairs()[0]
+    assert pair.provenance.checkpoint == str(judge_path)
+    assert pair.provenance.template_id.startswith("image_generation.pointwise")
+    assert pair.verdicts[0].probabilities and pair.verdicts[0].provenance.template_id.startswith("image_generation.pairwise")
+    assert pair.chosen_score.value > pair.rejected_score.value
+
+    from PIL import Image
+
+    with Image.open(tmp_path / "sheet.png") as sheet:
+        assert sheet.width > 300
+
+    from unireward_sdk.cli import main
+
+    assert main(["pairs", "export", "--format", "pickapic", "--input", str(tmp_path / "out"),
+                 "--output", str(tmp_path / "pickapic.parquet")]) == 0
+    exported = load(tmp_path / "pickapic.parquet")
+    assert exported.num_rows == summary["pairs_kept"]
+    row = exported[0]
+    assert row["jpg_0"] == Path(pair.chosen.path).read_bytes() and row["label_0"] == 1.0
+    assert row["caption"] == pair.prompt
+
+
+def test_video_candidates_with_tiny_judge(judge_path, tmp_path):
+    manifest = video_manifest(tmp_path / "data", prompts=1, n=2)
+    cfg = PairJobConfig(manifest=str(manifest), output=str(tmp_path / "out"), task="video_generation",
+                        model=str(judge_path), head="fast", on_tie="tie", backend_options={"device": "cpu"},
+                        progress=False)
+    job = PairJob(cfg)
+    summary = job.run()
+    assert summary["prompts_seen"] == 1 and summary["pairs_kept"] == 1
+    assert job.media_cache.stats.misses == 2  # two clips, each decoded once
+    videos = to_videodpo(tmp_path / "out")
+    assert videos[0]["chosen"].endswith(".mp4") and Path(videos[0]["chosen"]).is_file()
+    assert videos[0]["chosen"] != videos[0]["rejected"]
+
+
+def test_generative_head_failures_are_recorded_not_guessed(judge_path, tmp_path):
+    # a random tiny judge writes no verdict phrase: every pair fails, is re-judged swapped, then dropped
+    manifest = understanding_manifest(tmp_path / "data", prompts=1, n=2)
+    cfg = PairJobConfig(manifest=str(manifest), output=str(tmp_path / "out"), task="image_understanding",
+                        model=str(judge_path), head="generative", on_failure="swap",
+                        backend_options={"device": "cpu", "max_new_tokens": 16}, progress=False)
+    summary = PairJob(cfg).run()
+    assert summary["pairs_kept"] == 0 and summary["dropped"] == {"no_decided_pairs": 1}
+    assert summary["parse_failures"]["pairwise"] == {"unparsed": 2}
+    [dropped] = PairDataset(tmp_path / "out").dropped()
+    assert [v.item_id for v in dropped.verdicts] == ["q0#rank:0-1", "q0#rank:1-0"]
+    assert all(v.status == "unparsed" and v.provenance.checkpoint == str(judge_path) for v in dropped.verdicts)
+    assert "after_swap" in dropped.detail
