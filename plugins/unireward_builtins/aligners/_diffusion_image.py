@@ -1,0 +1,82 @@
+"""Diffusion-DPO for text-to-image UNets: Pick-a-Pic rows in, PNG candidates out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+import torch
+
+from unireward_sdk.alignment import PairTable, load_image, pickapic_outcome
+
+from ._diffusion_trainer import DiffusionDPOBase
+from .diffusion_dpo import DiffusionDPOConfig
+
+
+def image_to_tensor(image, size: tuple[int, int]) -> torch.Tensor:
+    """Resize the short side to fit, centre-crop to ``size`` (h, w), scale to [-1, 1], channels first."""
+    from PIL import Image
+
+    h, w = size
+    scale = max(h / image.height, w / image.width)
+    resized = image.resize((max(w, round(image.width * scale)), max(h, round(image.height * scale))),
+                           Image.Resampling.BICUBIC)
+    left, top = (resized.width - w) // 2, (resized.height - h) // 2
+    array = np.asarray(resized.crop((left, top, left + w, top + h)), dtype=np.float32)
+    return torch.from_numpy(array).permute(2, 0, 1) / 127.5 - 1.0
+
+
+def tensor_to_uint8(pixels: torch.Tensor) -> np.ndarray:
+    """[-1, 1] channels-first pixels to uint8 channels-last."""
+    return ((pixels.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).movedim(0, -1).numpy()
+
+
+class ImagePairs(torch.utils.data.Dataset):
+    """(caption, winner, loser) pixel tensors, decoded lazily from Pick-a-Pic rows."""
+
+    def __init__(self, items: list[tuple[str, object, object]], table: PairTable, size: tuple[int, int]):
+        self.items, self.table, self.size = items, table, size
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, index: int):
+        caption, winner, loser = self.items[index]
+        who = f"{self.table.source} row {index}"
+        return (caption, image_to_tensor(load_image(winner, self.table, who=who), self.size),
+                image_to_tensor(load_image(loser, self.table, who=who), self.size))
+
+
+class DiffusionDPOAligner(DiffusionDPOBase):
+    """Diffusion-DPO on a diffusers text-to-image model (see :class:`DiffusionDPOConfig`)."""
+
+    name: ClassVar[str] = "diffusion_dpo"
+    modality: ClassVar[str] = "image"
+    config_class = DiffusionDPOConfig
+    unet_classes: ClassVar[tuple[str, ...]] = ("UNet2DConditionModel",)
+    pair_formats: ClassVar[tuple[str, ...]] = ("pickapic",)
+    file_suffix: ClassVar[str] = ".png"
+
+    def _dataset(self, table: PairTable):
+        items, ties = [], 0
+        for i, row in enumerate(table.rows):
+            outcome = pickapic_outcome(row.get("label_0"), who=f"{table.source} row {i}")
+            if outcome == "tie":
+                ties += 1  # a tie says nothing about which image is better: never "first wins"
+                continue
+            first, second = row["jpg_0"], row["jpg_1"]
+            winner, loser = (first, second) if outcome == "first" else (second, first)
+            items.append((str(row.get("caption") or ""), winner, loser))
+        return ImagePairs(items, table, self.pixel_size), ({"tie": ties} if ties else {})
+
+    def _sample_shape(self) -> tuple[int, ...]:
+        factor = self.components.vae_scale_factor
+        h, w = self.pixel_size
+        return (self.unet.config.in_channels, h // factor, w // factor)
+
+    def _write(self, pixels: torch.Tensor, path: Path) -> Path:
+        from PIL import Image
+
+        Image.fromarray(tensor_to_uint8(pixels)).save(path, format="PNG")
+        return path

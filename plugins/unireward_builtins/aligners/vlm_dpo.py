@@ -1,0 +1,116 @@
+"""The ``vlm_dpo`` aligner: DPO for vision-language policies through trl's ``DPOTrainer``, on image and
+video preference pairs.
+
+Rows are trl's vision DPO rows (``prompt`` / ``chosen`` / ``rejected`` chat messages with ``images``),
+plus ``videos`` (video file paths) for video prompts, which trl itself does not train on: our collator
+sends each video's evenly spaced frames through the processor's video path. This module stays light
+(no torch at import); the implementation lives in ``_vlm_aligner`` and loads in the factory.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from unireward_sdk import AlignerSpec, hookimpl
+from unireward_sdk.alignment import AlignerConfig
+from unireward_sdk.errors import ConfigError, did_you_mean
+
+# trl's DPO loss types (DPOConfig.loss_type); every one applies to image and video rows alike.
+LOSS_TYPES = (
+    "sigmoid", "hinge", "ipo", "exo_pair", "nca_pair", "robust", "bco_pair", "sppo_hard", "aot", "aot_unpaired",
+    "apo_zero", "apo_down", "discopop", "sft", "sigmoid_norm",
+)
+
+
+@dataclass
+class VLMDPOConfig(AlignerConfig):
+    """DPO settings. The defaults are the paper's recipe for LLaVA-OneVision / LLaVA-Video: sigmoid loss,
+    β 0.1, learning rate 5e-7, 3 epochs, batch 1 × gradient accumulation 16, full fine-tuning.
+
+    ``loss_type``: one of trl's loss types, or several combined with ``loss_weights`` (e.g. MPO).
+    ``ref_model``: a separate reference checkpoint; unset, the reference is the policy this aligner
+    started from (a frozen copy for full fine-tuning; for a new LoRA adapter, the model with the
+    adapter disabled). ``max_length`` caps prompt + answer tokens (a prompt whose media tokens alone
+    reach it is an error, never silently cut); ``max_completion_length`` cuts answers.
+    ``num_frames`` / ``video_max_pixels``: the evenly spaced frames each training or sampling video
+    gives. ``max_new_tokens`` / ``temperature`` / ``top_p``: what ``sample`` generates with.
+    """
+
+    beta: float = 0.1
+    loss_type: tuple[str, ...] = ("sigmoid",)
+    loss_weights: tuple[float, ...] | None = None
+    label_smoothing: float = 0.0
+    learning_rate: float = 5e-7
+    num_epochs: int = 3
+    gradient_accumulation_steps: int = 16
+    lora: bool = False
+    ref_model: str | None = None
+    max_length: int | None = None
+    max_completion_length: int | None = None
+    num_frames: int = 8
+    video_max_pixels: int | None = None
+    lr_scheduler_type: str = "linear"
+    max_new_tokens: int = 128
+    temperature: float = 1.0
+    top_p: float = 1.0
+    dataloader_workers: int = 0
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        who = type(self).__name__
+        if isinstance(self.loss_type, str):
+            self.loss_type = (self.loss_type,)
+        self.loss_type = tuple(self.loss_type)
+        if isinstance(self.loss_weights, list):
+            self.loss_weights = tuple(float(w) for w in self.loss_weights)
+        if not self.loss_type:
+            raise ConfigError("loss_type is empty", who=who, fix="Use 'sigmoid' (the paper's loss)")
+        for name in self.loss_type:
+            if name not in LOSS_TYPES:
+                raise ConfigError(f"unknown loss_type {name!r}.{did_you_mean(name, LOSS_TYPES)}", who=who,
+                                  fix=f"Use one of: {', '.join(LOSS_TYPES)}")
+        if self.loss_weights is not None and len(self.loss_weights) != len(self.loss_type):
+            raise ConfigError(f"{len(self.loss_weights)} loss_weights for {len(self.loss_type)} loss types", who=who,
+                              fix="Give one weight per loss type")
+        if "exo_pair" in self.loss_type and self.label_smoothing <= 0:
+            raise ConfigError("the exo_pair loss needs label_smoothing > 0", who=who,
+                              fix="Set label_smoothing = 1e-3 (the EXO paper's value)")
+        if self.beta <= 0:
+            raise ConfigError(f"beta must be positive, got {self.beta!r}", who=who)
+        for name in ("max_length", "max_completion_length", "video_max_pixels"):
+            value = getattr(self, name)
+            if value is not None and int(value) < 1:
+                raise ConfigError(f"{name} must be at least 1 or unset, got {value!r}", who=who)
+        if self.num_frames < 1 or self.max_new_tokens < 1:
+            raise ConfigError("num_frames and max_new_tokens must be at least 1", who=who)
+        if self.temperature <= 0 or not 0 < self.top_p <= 1:
+            raise ConfigError(f"sampling needs temperature > 0 and 0 < top_p <= 1, got {self.temperature!r}, "
+                              f"{self.top_p!r}", who=who, fix="Use temperature = 1.0, top_p = 1.0")
+
+
+def create(config: Any = None, **overrides: Any):
+    from ._vlm_aligner import VLMDPOAligner
+
+    return VLMDPOAligner(config, **overrides)
+
+
+def __getattr__(name: str):
+    # `from unireward_builtins.aligners.vlm_dpo import VLMDPOAligner` works, lazily
+    if name == "VLMDPOAligner":
+        from ._vlm_aligner import VLMDPOAligner
+
+        return VLMDPOAligner
+    raise AttributeError(name)
+
+
+@hookimpl
+def unireward_register_aligners():
+    yield AlignerSpec(
+        name="vlm_dpo",
+        factory=create,
+        summary="DPO (trl) for vision-language policies on image and video pairs, LoRA or full",
+        tasks=("image_understanding", "video_understanding"),
+        modalities=("image", "video", "text"),
+        requires=("train",),
+    )
