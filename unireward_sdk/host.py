@@ -44,6 +44,8 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "unireward_builtins.filters.point_sifting",
     "unireward_builtins.filters.margin",
     "unireward_builtins.filters.swap_consistency",
+    "unireward_builtins.aligners.diffusion_dpo",
+    "unireward_builtins.aligners.video_diffusion_dpo",
 )
 
 
