@@ -170,13 +170,23 @@ def to_dataset(source: Any, fmt: str, **options: Any) -> Any:
     return EXPORTERS[fmt](source, **options)
 
 
+def _holds_bytes(feature: Any) -> bool:
+    """Whether a datasets feature stores raw bytes (binary values or images), which JSON cannot hold."""
+    if getattr(feature, "dtype", None) == "binary" or type(feature).__name__ == "Image":
+        return True
+    inner = getattr(feature, "feature", None)
+    if isinstance(feature, list):
+        inner = feature[0] if feature else None
+    return inner is not None and _holds_bytes(inner)
+
+
 def save(dataset: Any, output: str | Path) -> Path:
     """``.jsonl`` / ``.json`` -> JSON lines, ``.parquet`` -> parquet, anything else -> ``save_to_disk`` folder."""
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
     suffix = output.suffix.lower()
     if suffix in (".jsonl", ".json"):
-        binary = [name for name, f in dataset.features.items() if getattr(f, "dtype", None) == "binary"]
+        binary = [name for name, f in dataset.features.items() if _holds_bytes(f)]
         if binary:
             raise ConfigError(f"columns {binary} hold image bytes, which JSON lines cannot", who=str(output),
                               fix="Write .parquet or a folder instead")
