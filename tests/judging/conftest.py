@@ -117,3 +117,27 @@ def trained_qwen2_vl(tmp_path_factory, registry, colour_items, template_texts):
         request = task.build_request(item, "image_generation.pointwise_score.qwen_v1", media)
         examples.append((request.parts, f"Final Score: {score}"))
     return train_tiny_judge_to_emit(path, examples, steps=40, lr=3e-3)
+
+
+def write_mp4(path: Path, colour: tuple[int, int, int], frames: int = 24, size: int = 64) -> Path:
+    """A real H.264 MP4 (PyAV): a bar of ``colour`` sweeping across a black frame."""
+    import av
+    import numpy as np
+
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=8)
+        stream.width, stream.height, stream.pix_fmt = size, size, "yuv420p"
+        for i in range(frames):
+            frame = np.zeros((size, size, 3), dtype=np.uint8)
+            frame[:, : max(1, (i + 1) * size // frames)] = colour
+            for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return path
+
+
+@pytest.fixture(scope="session")
+def mp4_videos(tmp_path_factory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("videos")
+    return {"red": write_mp4(folder / "red.mp4", (255, 0, 0)), "blue": write_mp4(folder / "blue.mp4", (0, 0, 255))}

@@ -214,3 +214,25 @@ def test_unsupported_architecture_is_refused(tmp_path):
     (tmp_path / "config.json").write_text(json.dumps({"model_type": "bert", "architectures": ["BertModel"]}))
     with pytest.raises(ModelLoadError, match="not a supported judge"):
         TransformersBackend(str(tmp_path))
+
+
+def test_llava_onevision_placeholders_and_frames_as_images(tiny_llava_onevision):
+    """LLaVA templates write their own <image> placeholders; video frames then travel as images."""
+    import torch
+
+    backend = TransformersBackend(str(tiny_llava_onevision))
+    assert backend.family == "llava_v1"
+    frames = [_image(20 + i, (48, 64)) for i in range(4)]
+    requests = [
+        JudgeRequest(parts=[("image", _image(1)), ("image", _image(2)), ("text", "<image>\n <image>\nWhich?")]),
+        JudgeRequest(parts=[("video", frames), ("text", "<image>\n" * 4 + "Rate the frames.")]),
+        JudgeRequest(parts=[("video", frames), ("text", "Rate the video.")]),
+    ]
+    assert backend.prompt_text(requests[0]).count("<image>") == 2
+    assert backend._media(requests[1]) == (frames, [])
+    assert "<video>" in backend.prompt_text(requests[2])
+    together = backend.continuation_logprobs(requests, ["Final Score:"] * 3, [[" 1", " 2"]] * 3)
+    alone = [backend.continuation_logprobs([r], ["Final Score:"], [[" 1", " 2"]])[0] for r in requests]
+    assert np.allclose(together, alone, atol=1e-4)
+    assert torch.allclose(backend.last_hidden_states(requests),
+                          torch.cat([backend.last_hidden_states([r]) for r in requests]), atol=1e-4)
