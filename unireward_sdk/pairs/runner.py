@@ -53,9 +53,13 @@ class _Processes:
     def __init__(self) -> None:
         self.state = None
         if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+            import torch
             from accelerate import PartialState
+            from accelerate.utils import parse_flag_from_env
 
-            self.state = PartialState()
+            # without CUDA the processes talk over gloo (accelerate's MULTI_CPU)
+            cpu = parse_flag_from_env("ACCELERATE_USE_CPU") or not torch.cuda.is_available()
+            self.state = PartialState(cpu=cpu)
 
     @property
     def rank(self) -> int:
