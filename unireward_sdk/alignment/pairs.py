@@ -130,22 +130,33 @@ def _read_path(path: Path) -> tuple[list[dict], Path, str]:
         import pyarrow.parquet as pq
 
         rows = pq.read_table(path).to_pylist()
-    elif suffix == ".jsonl":
-        rows = []
-        with path.open(encoding="utf-8") as fh:
-            for number, line in enumerate(fh, 1):
-                if line.strip():
-                    try:
-                        rows.append(json.loads(line))
-                    except json.JSONDecodeError as exc:
-                        raise ConfigError(f"line {number} is not JSON ({exc.msg})", who=str(path)) from exc
-    elif suffix == ".json":
-        data = json.loads(path.read_text(encoding="utf-8"))
-        rows = data if isinstance(data, list) else data.get("rows", [])
+    elif suffix in (".jsonl", ".json"):
+        text = path.read_text(encoding="utf-8")
+        try:  # a .json file may hold one array (or {"rows": [...]}); datasets' to_json writes lines
+            data = json.loads(text) if suffix == ".json" else None
+        except json.JSONDecodeError:
+            data = None
+        if isinstance(data, list):
+            rows = data
+        elif isinstance(data, dict) and isinstance(data.get("rows"), list):
+            rows = data["rows"]
+        else:
+            rows = _json_lines(text, path)
     else:
         raise ConfigError(f"unsupported pair file type {suffix!r}", who=str(path),
                           fix=f"Use one of {', '.join(DATA_SUFFIXES)} or a datasets folder")
     return rows, path.parent, str(path)
+
+
+def _json_lines(text: str, path: Path) -> list[dict]:
+    rows = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if line.strip():
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError as exc:
+                raise ConfigError(f"line {number} is not JSON ({exc.msg})", who=str(path)) from exc
+    return rows
 
 
 def _from_preference_pairs(pairs: Sequence[PreferencePair], format: str) -> PairTable:

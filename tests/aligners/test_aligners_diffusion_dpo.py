@@ -1,0 +1,254 @@
+"""diffusion_dpo and video_diffusion_dpo on tiny models: the aligner contract, ties, shared noise,
+LoRA and full fine-tuning checkpoints that diffusers reads, SDXL-style models, refusals."""
+
+from __future__ import annotations
+
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("diffusers")
+
+from diffusion_toys import BLUE, RED, pickapic_rows, write_videodpo_jsonl  # noqa: E402
+
+from unireward_builtins.aligners import diffusion_dpo, video_diffusion_dpo  # noqa: E402
+from unireward_sdk import ConfigError, MediaError  # noqa: E402
+from unireward_sdk.alignment import read_pairs  # noqa: E402
+from unireward_sdk.testing.aligner import AlignerContract  # noqa: E402
+from unireward_sdk.testing.tiny_diffusion import build_tiny_t2i, build_tiny_t2v  # noqa: E402
+
+FAST = dict(learning_rate=1e-3, sample_steps=3, guidance_scale=3.0)
+
+
+class TestDiffusionDPOContract(AlignerContract):
+    name = "diffusion_dpo"
+    modality = "image"
+    plugin = "unireward_builtins.aligners.diffusion_dpo"
+
+    def make_aligner(self, workdir):
+        model = build_tiny_t2i(workdir / "model", sample_size=16)
+        return diffusion_dpo.create(model=str(model), output_dir=str(workdir / "out"), max_steps=6, batch_size=3,
+                                    **FAST)
+
+    def make_pairs(self, workdir):
+        return pickapic_rows(decided=6, ties=1)
+
+
+class TestVideoDiffusionDPOContract(AlignerContract):
+    name = "video_diffusion_dpo"
+    modality = "video"
+    plugin = "unireward_builtins.aligners.video_diffusion_dpo"
+    prompts = ("a moving square",)
+
+    def make_aligner(self, workdir):
+        model = build_tiny_t2v(workdir / "model", sample_size=16)
+        return video_diffusion_dpo.create(model=str(model), output_dir=str(workdir / "out"), max_steps=3,
+                                          batch_size=2, num_frames=4, fps=4, **FAST)
+
+    def make_pairs(self, workdir):
+        return write_videodpo_jsonl(workdir / "pairs", pairs=2, frames=4)
+
+
+# --- pairs in ------------------------------------------------------------------------------------
+
+
+def test_ties_are_dropped_and_counted(tiny_t2i, tmp_path):
+    aligner = diffusion_dpo.create(model=str(tiny_t2i), output_dir=str(tmp_path), max_steps=1, batch_size=2)
+    summary = aligner.train(pickapic_rows(decided=3, ties=2))
+    assert summary.pairs == 3 and dict(summary.dropped) == {"tie": 2}
+
+
+def test_only_ties_is_an_error_not_a_silent_run(tiny_t2i, tmp_path):
+    aligner = diffusion_dpo.create(model=str(tiny_t2i), output_dir=str(tmp_path), max_steps=1)
+    with pytest.raises(ConfigError, match="2 tie"):
+        aligner.train(pickapic_rows(decided=0, ties=2))
+
+
+def test_label_0_decides_which_image_wins(tiny_t2i, tmp_path):
+    aligner = diffusion_dpo.create(model=str(tiny_t2i), output_dir=str(tmp_path))
+    dataset, _ = aligner._dataset(read_pairs(pickapic_rows(decided=4, ties=0)))
+    red = torch.tensor(RED) / 127.5 - 1
+    blue = torch.tensor(BLUE) / 127.5 - 1
+    for i in range(len(dataset)):
+        _, winner, loser = dataset[i]  # red is preferred whichever side it is on
+        assert torch.allclose(winner[:, 8, 8], red, atol=1e-5) and torch.allclose(loser[:, 8, 8], blue, atol=1e-5)
+
+
+def test_video_aligner_refuses_image_rows(tiny_t2v, tmp_path):
+    aligner = video_diffusion_dpo.create(model=str(tiny_t2v), output_dir=str(tmp_path), num_frames=4)
+    with pytest.raises(ConfigError, match="videodpo"):
+        aligner.train(pickapic_rows(decided=2, ties=0))
+
+
+def test_short_clips_are_an_error_never_padded(tiny_t2v, tmp_path):
+    pairs = write_videodpo_jsonl(tmp_path / "pairs", pairs=1, frames=4)
+    aligner = video_diffusion_dpo.create(model=str(tiny_t2v), output_dir=str(tmp_path), num_frames=6,
+                                         max_steps=1)
+    with pytest.raises(MediaError, match="fewer than num_frames=6"):
+        aligner.train(pairs)
+
+
+# --- the step --------------------------------------------------------------------------------------
+
+
+class _Spy(torch.nn.Module):
+    """Records what the UNet is called with and delegates."""
+
+    def __init__(self, unet):
+        super().__init__()
+        self.unet, self.calls = unet, []
+
+    def forward(self, sample, timestep, **kwargs):
+        self.calls.append((sample.detach().clone(), timestep.detach().clone()))
+        return self.unet(sample, timestep, **kwargs)
+
+
+def test_winner_and_loser_share_noise_and_timestep(tiny_t2i, tmp_path):
+    aligner = diffusion_dpo.create(model=str(tiny_t2i), output_dir=str(tmp_path), batch_size=3)
+    dataset, _ = aligner._dataset(read_pairs(pickapic_rows(decided=3, ties=0)))
+    captions, winners, losers = next(iter(aligner._loader(dataset, shuffle=False, seed=0)))
+    spy = _Spy(aligner.unet)
+    aligner._dpo_outputs(spy, (captions, winners, losers))
+    noisy, t = spy.calls[0]
+    half = winners.shape[0]
+    assert noisy.shape[0] == 2 * half  # one forward pass over winners and losers together
+    assert torch.equal(t[:half], t[half:])
+    # x_t = sqrt(a) x0 + sqrt(1-a) eps: with the same eps, x_t(w) - x_t(l) = sqrt(a) (x0(w) - x0(l))
+    alpha = aligner.components.noise_scheduler.alphas_cumprod[t[:half]].sqrt().view(-1, 1, 1, 1)
+    assert torch.allclose(noisy[:half] - noisy[half:], alpha * (winners - losers), atol=1e-5)
+
+
+def test_video_pairs_share_one_noise_sample(tiny_t2v, tmp_path):
+    pairs = write_videodpo_jsonl(tmp_path / "pairs", pairs=2, frames=4)
+    aligner = video_diffusion_dpo.create(model=str(tiny_t2v), output_dir=str(tmp_path), num_frames=4, batch_size=2)
+    captions, winners, losers = next(iter(aligner._loader(aligner._dataset(read_pairs(pairs))[0], shuffle=False,
+                                                          seed=0)))
+    assert winners.shape == (2, 3, 4, 16, 16)  # (batch, channels, frames, height, width)
+    spy = _Spy(aligner.unet)
+    aligner._dpo_outputs(spy, (captions, winners, losers))
+    noisy, t = spy.calls[0]
+    assert torch.equal(t[:2], t[2:])
+    alpha = aligner.components.noise_scheduler.alphas_cumprod[t[:2]].sqrt().view(-1, 1, 1, 1, 1)
+    assert torch.allclose(noisy[:2] - noisy[2:], alpha * (winners - losers), atol=1e-5)
+
+
+def test_full_fine_tuning_keeps_a_frozen_reference(tiny_t2i, tmp_path):
+    aligner = diffusion_dpo.create(model=str(tiny_t2i), output_dir=str(tmp_path), lora=False, max_steps=2,
+                                   batch_size=2, learning_rate=1e-3)
+    ref_before = {k: v.clone() for k, v in aligner._ref_unet.state_dict().items()}
+    policy_before = {k: v.clone() for k, v in aligner.unet.state_dict().items()}
+    aligner.train(pickapic_rows(decided=2, ties=0))
+    assert all(torch.equal(v, aligner._ref_unet.state_dict()[k]) for k, v in ref_before.items())
+    assert any(not torch.equal(v, aligner.unet.state_dict()[k]) for k, v in policy_before.items())
+
+
+def test_gradient_checkpointing_option(tiny_t2i, tiny_t2v, tmp_path):
+    aligner = diffusion_dpo.create(model=str(tiny_t2i), output_dir=str(tmp_path), gradient_checkpointing=True,
+                                   max_steps=1, batch_size=2)
+    assert aligner.unet.is_gradient_checkpointing
+    assert aligner.train(pickapic_rows(decided=2, ties=0)).steps == 1
+    with pytest.raises(ConfigError, match="does not support gradient checkpointing"):
+        video_diffusion_dpo.create(model=str(tiny_t2v), output_dir=str(tmp_path), gradient_checkpointing=True)
+
+
+def test_gradient_accumulation_counts_optimizer_steps(tiny_t2i, tmp_path):
+    aligner = diffusion_dpo.create(model=str(tiny_t2i), output_dir=str(tmp_path), batch_size=1,
+                                   gradient_accumulation_steps=2, num_epochs=1)
+    assert aligner.train(pickapic_rows(decided=4, ties=0)).steps == 2
+
+
+def test_image_and_video_models_are_not_mixed_up(tiny_t2i, tiny_t2v, tmp_path):
+    with pytest.raises(ConfigError, match="UNet3DConditionModel"):
+        diffusion_dpo.create(model=str(tiny_t2v), output_dir=str(tmp_path))
+    with pytest.raises(ConfigError, match="UNet2DConditionModel"):
+        video_diffusion_dpo.create(model=str(tiny_t2i), output_dir=str(tmp_path))
+
+
+def test_missing_model_parts_are_named(tmp_path):
+    (tmp_path / "unet").mkdir()
+    with pytest.raises(Exception, match="lacks text_encoder, tokenizer, scheduler"):
+        diffusion_dpo.create(model=str(tmp_path), output_dir=str(tmp_path / "o"))
+
+
+# --- latent models and what diffusers can read ---------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tiny_sd(tmp_path_factory):
+    return build_tiny_t2i(tmp_path_factory.mktemp("tiny-sd"), latent=True, sample_size=16)
+
+
+def test_lora_policy_loads_into_a_stable_diffusion_pipeline(tiny_sd, tmp_path):
+    from diffusers import StableDiffusionPipeline
+
+    aligner = diffusion_dpo.create(model=str(tiny_sd), output_dir=str(tmp_path), max_steps=2, batch_size=2,
+                                   learning_rate=1e-2)
+    aligner.train(pickapic_rows(decided=2, ties=0))
+    aligner.save_pretrained(tmp_path / "lora")
+    assert (tmp_path / "lora" / "pytorch_lora_weights.safetensors").is_file()
+    pipe = StableDiffusionPipeline.from_pretrained(str(tiny_sd))
+    pipe.load_lora_weights(str(tmp_path / "lora"))
+    ours = {k: v for k, v in aligner.unet.state_dict().items() if "lora_B" in k}
+    theirs = {k: v for k, v in pipe.unet.state_dict().items() if "lora_B" in k}
+    assert len(ours) == len(theirs) > 0
+    assert any(v.abs().sum() > 0 for v in theirs.values())  # trained, not the zero init
+    images = pipe("a square", num_inference_steps=2, height=16, width=16, output_type="np").images
+    assert images.shape == (1, 16, 16, 3)
+
+
+def test_full_policy_is_a_complete_pipeline_folder(tiny_sd, tmp_path):
+    from diffusers import StableDiffusionPipeline
+
+    aligner = diffusion_dpo.create(model=str(tiny_sd), output_dir=str(tmp_path), lora=False, max_steps=1,
+                                   batch_size=2)
+    aligner.train(pickapic_rows(decided=2, ties=0))
+    aligner.save_pretrained(tmp_path / "full")
+    pipe = StableDiffusionPipeline.from_pretrained(str(tmp_path / "full"))
+    for key, value in aligner.unet.state_dict().items():
+        assert torch.equal(value, pipe.unet.state_dict()[key])
+    reloaded = type(aligner).from_pretrained(tmp_path / "full")
+    assert reloaded.config.lora is False and reloaded.trained_steps == 1
+
+
+def test_a_lora_policy_cannot_continue_as_full_fine_tuning(tiny_t2i, tmp_path):
+    diffusion_dpo.create(model=str(tiny_t2i), output_dir=str(tmp_path)).save_pretrained(tmp_path / "lora")
+    with pytest.raises(ConfigError, match="LoRA adapter"):
+        diffusion_dpo.create(model=str(tmp_path / "lora"), lora=False)
+
+
+def test_sdxl_style_model_trains_and_samples(tmp_path):
+    model = build_tiny_t2i(tmp_path / "sdxl", sdxl=True, sample_size=16)
+    aligner = diffusion_dpo.create(model=str(model), output_dir=str(tmp_path / "out"), max_steps=1, batch_size=2,
+                                   sample_steps=2)
+    assert aligner.components.sdxl_style and len(aligner.components.text_encoders) == 2
+    assert aligner.train(pickapic_rows(decided=2, ties=0)).steps == 1
+    [[candidate]] = aligner.sample(["a square"], 1)
+    from PIL import Image
+
+    assert Image.open(candidate.path).size == (16, 16)
+
+
+def test_latent_video_pipeline_trains_and_writes_mp4(tmp_path):
+    import av
+
+    model = build_tiny_t2v(tmp_path / "t2v", latent=True, sample_size=16)
+    aligner = video_diffusion_dpo.create(model=str(model), output_dir=str(tmp_path / "out"), max_steps=1,
+                                         num_frames=4, fps=4, sample_steps=2)
+    assert aligner.components.latent
+    aligner.train(write_videodpo_jsonl(tmp_path / "pairs", pairs=1, frames=4))
+    [[candidate]] = aligner.sample(["a moving square"], 1)
+    with av.open(candidate.path) as container:
+        frames = list(container.decode(video=0))
+    assert len(frames) == 4 and frames[0].width == 16
+
+
+def test_registry_builds_the_aligners(tiny_t2i, tmp_path):
+    from unireward_sdk import get_registry
+
+    registry = get_registry()
+    assert registry.aligner_spec("diffusion_dpo").modalities == ("image",)
+    assert registry.aligner_spec("video_diffusion_dpo").tasks == ("video_generation",)
+    aligner = registry.aligner("diffusion_dpo", config={"model": str(tiny_t2i), "output_dir": str(tmp_path),
+                                                        "beta": 2500})
+    assert aligner.config.beta == 2500 and aligner.config.learning_rate == 1e-5
+    with pytest.raises(ConfigError, match="Did you mean 'beta'"):
+        registry.aligner("diffusion_dpo", config={"model": str(tiny_t2i), "betta": 1})
