@@ -481,7 +481,19 @@ class GRPORewardFunction:
             group_verdicts = verdicts[offset: offset + size * (size - 1) // 2]
             self.last_verdicts.append(group_verdicts)
             rewards[s:e] = win_rate_rewards(group_verdicts, size, use_probabilities=self.use_probabilities)
+        self._log(kwargs.get("log_metric"), verdicts)
         return rewards
+
+    def _log(self, log_metric: Any, verdicts: Sequence[Verdict]) -> None:
+        """Judge health next to the reward in trl's logs (trl passes ``log_metric(name, value)``)."""
+        if not callable(log_metric) or not verdicts:
+            return
+        report = consistency_report(verdicts)
+        values = {"failure_rate": report.failure_rate, "tie_rate": report.tie_rate,
+                  "swap_consistency": report.swap_consistency_rate}
+        for key, value in values.items():
+            if value is not None:
+                log_metric(f"{self.__name__}/{key}", value)
 
 
 def grpo_reward_function(head: Any, task: str, **options: Any) -> GRPORewardFunction:

@@ -82,6 +82,7 @@ def test_win_rate_reward_inside_a_grpo_trainer_step(tmp_path):
     assert any(not torch.equal(before[n], p) for n, p in trainer.model.named_parameters())
     logged = [row for row in trainer.state.log_history if "rewards/unireward_win_rate/mean" in row]
     assert logged and logged[0]["rewards/unireward_win_rate/mean"] == pytest.approx(0.5)
+    assert logged[0]["unireward_win_rate/failure_rate"] == 0.0  # judge health logged through log_metric
 
 
 def test_the_reward_object_itself_is_accepted_by_trl(tmp_path):

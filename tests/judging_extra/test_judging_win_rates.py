@@ -57,11 +57,14 @@ def test_reward_function_groups_consecutive_prompts_and_batches_all_pairs():
     f = grpo_reward_function(head, task="image_understanding")
     prompts = ["p1"] * 3 + ["p2"] * 2
     completions = ["aaa", "a", "aa", "x", "xxxx"]
-    rewards = f(prompts, completions, context=["img1.png"] * 3 + ["img2.png"] * 2, trainer_state=object())
+    logged = []
+    rewards = f(prompts, completions, context=["img1.png"] * 3 + ["img2.png"] * 2, trainer_state=object(),
+                log_metric=lambda name, value: logged.append((name, value)))
     assert rewards == [1.0, 0.0, 0.5, 0.0, 1.0]
     assert head.calls == 1  # all groups in one judge call
     assert f.__name__ == "unireward_win_rate"
     assert [len(g) for g in f.last_verdicts] == [3, 1]
+    assert ("unireward_win_rate/failure_rate", 0.0) in logged
 
 
 def test_reward_function_reads_conversational_trl_rows_and_context():
