@@ -31,6 +31,13 @@ def _requests() -> list[JudgeRequest]:
     ]
 
 
+def _tol(backend) -> float:
+    """Batched vs single runs agree to float32 rounding; bf16 kernels (CUDA default) may reduce differently."""
+    import torch
+
+    return 1e-4 if backend.dtype == torch.float32 else 2e-2
+
+
 @pytest.fixture(scope="module", params=["qwen2_vl", "qwen2_5_vl"])
 def backend(request):
     path = request.getfixturevalue(f"tiny_{request.param}")
@@ -43,7 +50,11 @@ def test_loads_like_a_released_checkpoint(backend):
     import torch
 
     assert backend.family == "qwen_v1"
-    assert backend.dtype == torch.float32 and backend.device == "cpu"
+    if torch.cuda.is_available():  # the defaults: bf16 on CUDA when present, fp32 on the CPU
+        assert backend.dtype == torch.bfloat16 and backend.device == "cuda"
+    else:
+        assert backend.dtype == torch.float32 and backend.device == "cpu"
+    assert next(backend.model.parameters()).dtype == backend.dtype
     assert backend.tokenizer.padding_side == "left"
     assert backend.model_type in ("qwen2_vl", "qwen2_5_vl")
 
@@ -97,7 +108,7 @@ def test_continuation_logprobs_exact_path_is_teacher_forcing(backend):
             n = len(full) - k
             start = len(ids) - n
             expected = sum(float(logprobs[t - 1, ids[t]]) for t in range(start, len(ids)))
-            assert value == pytest.approx(expected, abs=1e-4)
+            assert value == pytest.approx(expected, abs=_tol(backend))
 
 
 def test_single_pass_readout_equals_exact_for_single_token_choices(backend):
@@ -108,9 +119,9 @@ def test_single_pass_readout_equals_exact_for_single_token_choices(backend):
     fast = backend.continuation_logprobs(requests, [prefix] * 4, [choices] * 4)
     assert backend.last_readout_methods == ["single_pass"] * 4
     exact = backend.continuation_logprobs(requests, [prefix] * 4, [choices] * 4, method="exact")
-    assert np.allclose(fast, exact, atol=1e-4)
+    assert np.allclose(fast, exact, atol=_tol(backend))
     alone = [backend.continuation_logprobs([r], [prefix], [choices])[0] for r in requests]
-    assert np.allclose(fast, alone, atol=1e-4)
+    assert np.allclose(fast, alone, atol=_tol(backend))
 
 
 def test_single_pass_reads_verdict_sentences_at_their_decisive_tokens(backend):
@@ -124,7 +135,7 @@ def test_single_pass_reads_verdict_sentences_at_their_decisive_tokens(backend):
     decisive = [backend.tokenizer.decode(list(c[:d])) for c, d in zip(plan.continuations, plan.decisive)]
     assert decisive == ["Image 1", "Image 2", "Both"]
     exact = backend.continuation_logprobs(requests, [""] * 4, [decisive] * 4, method="exact")
-    assert np.allclose(fast, exact, atol=1e-4)
+    assert np.allclose(fast, exact, atol=_tol(backend))
 
 
 def test_trailing_space_of_a_prefix_is_retokenised_with_the_choice(backend):
@@ -135,7 +146,7 @@ def test_trailing_space_of_a_prefix_is_retokenised_with_the_choice(backend):
     assert plan.method == "single_pass" and plan.dropped == 1
     fast = backend.continuation_logprobs(requests, [prefix] * 4, [choices] * 4)
     exact = backend.continuation_logprobs(requests, ["Final Score:"] * 4, [[" 1", " 2", " 3"]] * 4, method="exact")
-    assert np.allclose(fast, exact, atol=1e-4)
+    assert np.allclose(fast, exact, atol=_tol(backend))
 
 
 def test_last_hidden_states_batched_equals_per_item(backend):
@@ -146,7 +157,7 @@ def test_last_hidden_states_batched_equals_per_item(backend):
     hidden = backend.model.config.get_text_config().hidden_size
     assert together.shape == (4, hidden) and together.dtype == torch.float32
     alone = torch.cat([backend.last_hidden_states([r]) for r in requests])
-    assert torch.allclose(together, alone, atol=1e-4)
+    assert torch.allclose(together, alone, atol=_tol(backend))
 
 
 def test_real_mp4_video_through_the_media_cache(backend, tmp_path):
@@ -233,6 +244,7 @@ def test_llava_onevision_placeholders_and_frames_as_images(tiny_llava_onevision)
     assert "<video>" in backend.prompt_text(requests[2])
     together = backend.continuation_logprobs(requests, ["Final Score:"] * 3, [[" 1", " 2"]] * 3)
     alone = [backend.continuation_logprobs([r], ["Final Score:"], [[" 1", " 2"]])[0] for r in requests]
-    assert np.allclose(together, alone, atol=1e-4)
+    tol = _tol(backend)
+    assert np.allclose(together, alone, atol=tol)
     assert torch.allclose(backend.last_hidden_states(requests),
-                          torch.cat([backend.last_hidden_states([r]) for r in requests]), atol=1e-4)
+                          torch.cat([backend.last_hidden_states([r]) for r in requests]), atol=tol)

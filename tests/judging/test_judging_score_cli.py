@@ -121,3 +121,11 @@ def test_symmetric_is_refused_for_pointwise(capsys, tiny_qwen2_vl, colour_images
             "--symmetric", "--prompt", "x", "--media", str(colour_images["red"])]
     assert main(argv) == 1
     assert "--symmetric applies to pairwise judging only" in capsys.readouterr().err
+
+
+def test_a_template_of_the_other_mode_is_refused(capsys, tiny_qwen2_vl, colour_images):
+    argv = ["score", "--model", str(tiny_qwen2_vl), "--task", "image_generation", "--mode", "pairwise",
+            "--template", "image_generation.pointwise_score.qwen_v1", "--prompt", "x",
+            "--media", str(colour_images["red"]), str(colour_images["blue"])]
+    assert main(argv) == 1
+    assert "judges pointwise items, not pairwise" in capsys.readouterr().err

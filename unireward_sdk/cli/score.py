@@ -178,6 +178,12 @@ def build_head(args, registry: Any) -> Any:
                               who=f"reward head '{args.head}'", fix="Pick another --head (see `unireward plugins`)")
     if args.symmetric and args.mode != "pairwise":
         raise ConfigError("--symmetric applies to pairwise judging only", who="unireward score")
+    if args.template:
+        template = registry.task(args.task).template(args.template)
+        judged = getattr(template, "judging_mode", str(getattr(template, "mode", "")).split("_")[0])
+        if judged != args.mode:
+            raise ConfigError(f"template '{args.template}' judges {judged} items, not {args.mode}",
+                              who="unireward score", fix=f"Pass --mode {judged} or a {args.mode} template")
     options: dict[str, Any] = {"checkpoint": args.model, "batch_size": args.batch_size}
     for key in ("device", "dtype", "family", "max_new_tokens"):
         if getattr(args, key):
