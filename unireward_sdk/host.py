@@ -46,6 +46,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "unireward_builtins.filters.swap_consistency",
     "unireward_builtins.aligners.diffusion_dpo",
     "unireward_builtins.aligners.video_diffusion_dpo",
+    "unireward_builtins.aligners.vlm_dpo",
 )
 
 

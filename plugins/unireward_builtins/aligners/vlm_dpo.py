@@ -29,9 +29,10 @@ class VLMDPOConfig(AlignerConfig):
     β 0.1, learning rate 5e-7, 3 epochs, batch 1 × gradient accumulation 16, full fine-tuning.
 
     ``loss_type``: one of trl's loss types, or several combined with ``loss_weights`` (e.g. MPO).
-    ``ref_model``: a separate reference checkpoint; unset, the reference is the policy this aligner
-    started from (a frozen copy for full fine-tuning; for a new LoRA adapter, the model with the
-    adapter disabled). ``max_length`` caps prompt + answer tokens (a prompt whose media tokens alone
+    ``ref_model``: the reference checkpoint (or a saved vlm_dpo policy, e.g. the previous round's for
+    iterative DPO). Unset, it is where this policy's DPO run started: the model with the LoRA adapter
+    disabled, or a frozen copy of the starting weights for full fine-tuning; a saved policy records its
+    reference, so a reloaded one is measured and trained against the same one. ``max_length`` caps prompt + answer tokens (a prompt whose media tokens alone
     reach it is an error, never silently cut); ``max_completion_length`` cuts answers.
     ``num_frames`` / ``video_max_pixels``: the evenly spaced frames each training or sampling video
     gives. ``max_new_tokens`` / ``temperature`` / ``top_p``: what ``sample`` generates with.
