@@ -115,6 +115,8 @@ def _print_summary(summary) -> None:
 
     d = summary.to_dict()
     table = Table(title=f"unireward align: {summary.aligner}", show_header=False)
+    table.add_column("what", no_wrap=True)
+    table.add_column("value", overflow="fold")  # paths wrap instead of being cut
     table.add_row("pairs trained on", str(d["pairs"]))
     table.add_row("dropped", ", ".join(f"{n} {why}" for why, n in d["dropped"].items()) or "none")
     table.add_row("optimizer steps", str(d["steps"]))
