@@ -20,24 +20,31 @@ TEXT_LENGTH = 16
 TEXT_WIDTH = 32
 
 
-def _tokenizer():
+def _tokenizer(max_length: int = TEXT_LENGTH):
     from .tiny import build_tiny_tokenizer
 
     tokenizer = build_tiny_tokenizer()
     tokenizer.padding_side = "right"  # CLIP-style text encoders read left to right from position 0
-    tokenizer.model_max_length = TEXT_LENGTH
+    tokenizer.model_max_length = max_length
     return tokenizer
 
 
-def _text_encoder(tokenizer, *, projection: bool = False, hidden: int = TEXT_WIDTH):
+def _text_encoder(tokenizer, *, projection: bool = False, hidden: int = TEXT_WIDTH, layers: int = 2):
     from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection
 
     config = CLIPTextConfig(
-        vocab_size=len(tokenizer), hidden_size=hidden, intermediate_size=hidden * 2, num_hidden_layers=2,
-        num_attention_heads=4, max_position_embeddings=TEXT_LENGTH, projection_dim=hidden,
+        vocab_size=len(tokenizer), hidden_size=hidden, intermediate_size=hidden * 2, num_hidden_layers=layers,
+        num_attention_heads=4, max_position_embeddings=tokenizer.model_max_length, projection_dim=hidden,
         pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id, bos_token_id=tokenizer.pad_token_id,
     )
     return (CLIPTextModelWithProjection if projection else CLIPTextModel)(config).eval()
+
+
+def build_tiny_text_parts(*, hidden: int = TEXT_WIDTH, layers: int = 2, max_length: int = TEXT_LENGTH):
+    """(tokenizer, CLIPTextModel) in memory: the text side of the tiny models, at any width (e.g. 768
+    to condition an SD-1.5-sized UNet in a benchmark)."""
+    tokenizer = _tokenizer(max_length)
+    return tokenizer, _text_encoder(tokenizer, hidden=hidden, layers=layers)
 
 
 def _vae(latent_channels: int = 4):
