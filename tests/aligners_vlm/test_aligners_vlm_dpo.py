@@ -145,6 +145,18 @@ def test_image_video_and_text_rows_mix_in_one_batch(tiny_policy, media, tmp_path
     assert aligner.train(rows).steps == 1
 
 
+def test_seeded_runs_repeat_and_checkpointing_with_bf16_autocast_trains(tiny_policy, media, tmp_path):
+    pairs = red_beats_blue(str(media["red_png"]))
+    settings = dict(model=str(tiny_policy), output_dir=str(tmp_path), lora=True, learning_rate=5e-3, max_steps=2,
+                    seed=3, **FAST)
+    runs = [[m.loss for m in vlm_dpo.create(**settings).train(pairs).history] for _ in range(2)]
+    assert runs[0] == runs[1]  # the adapter's initial weights and the data order follow the seed
+    aligner = vlm_dpo.create(**{**settings, "lora": False, "max_steps": 3, "learning_rate": 1e-3},
+                             gradient_checkpointing=True, mixed_precision="bf16")
+    losses = [m.loss for m in aligner.train(pairs).history]
+    assert losses[0] == pytest.approx(math.log(2), abs=1e-2) and losses[-1] < losses[0]
+
+
 def test_placeholders_max_length_and_media_errors(tiny_policy, media, tmp_path):
     from unireward_builtins.aligners._vlm_data import structured_messages, with_media_placeholders
 

@@ -125,6 +125,7 @@ class VLMDPOAligner:
 
     def __init__(self, config: Any = None, *, registry: Any = None, **overrides: Any):
         from accelerate import PartialState
+        from accelerate.utils import set_seed
 
         self.config = cfg = self.config_class.coerce(config, **overrides)
         if not cfg.model:
@@ -141,6 +142,7 @@ class VLMDPOAligner:
                 raise ConfigError("this policy is a LoRA adapter and cannot continue as full fine-tuning",
                                   who=f"{self.name}: {model_ref}", fix="Keep lora = true for this policy")
         self.device = PartialState().device
+        set_seed(cfg.seed)  # a new LoRA adapter's initial weights come from the seed, too
         self.processor = self._load_processor(model_ref)
         model = self._load_model(self.base_model)
         if adapter_dir is not None:
@@ -248,6 +250,7 @@ class VLMDPOAligner:
             seed=cfg.seed,
             bf16=cfg.mixed_precision == "bf16",
             fp16=cfg.mixed_precision == "fp16",
+            use_cpu=self.device.type == "cpu",  # transformers only allows bf16 autocast on a CPU when told so
             gradient_checkpointing=cfg.gradient_checkpointing,
             beta=cfg.beta,
             loss_type=list(cfg.loss_type),
