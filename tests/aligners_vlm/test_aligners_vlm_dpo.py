@@ -186,10 +186,12 @@ def test_identical_answers_are_dropped_and_counted_and_records_train(tiny_policy
 
     dataset = write_pair_dataset(tmp_path / "pairs", [(str(media["red_png"]), "red", "blue")] * 2)
     aligner = vlm_dpo.create(model=str(tiny_policy), output_dir=str(tmp_path / "out"), lora=True, max_steps=1,
-                             learning_rate=1e-3, loss_type="ipo", **FAST)
+                             learning_rate=1e-3, loss_type="ipo", save_every=1, **FAST)
     assert aligner._dpo_args().loss_type == ["ipo"] and aligner._dpo_args().beta == 0.1
     summary = aligner.train(PairDataset(dataset).pairs())  # PreferencePair records of response texts
     assert summary.pairs == 2 and math.isfinite(summary.history[0].loss)
+    checkpoint = json.loads((tmp_path / "out" / "checkpoint-1" / POLICY_FILE).read_text())
+    assert checkpoint["trained_steps"] == 1 and checkpoint["config"]["loss_type"] == ["ipo"]
     summary = aligner.train([trl_row("red", "blue", images=[str(media["red_png"])]), trl_row("same", "same")])
     assert summary.pairs == 1 and dict(summary.dropped) == {"identical": 1}
 

@@ -106,6 +106,7 @@ def _recorder_class():
                 self.callback(metrics, state.max_steps)
 
         def on_step_end(self, args, state, control, **kwargs):
+            self.aligner._steps_this_run = state.global_step
             every = self.aligner.config.save_every
             if every and state.global_step % every == 0:
                 steps = self.aligner.trained_steps + state.global_step
@@ -170,6 +171,7 @@ class VLMDPOAligner:
         self._trainer = None
         self._recorder = None
         self.trained_steps = int(info.get("trained_steps", 0)) if info else 0
+        self._steps_this_run = 0  # optimizer steps of a train() call in progress (for its checkpoints)
 
     @classmethod
     def from_pretrained(cls, path: str | Path, **overrides: Any) -> VLMDPOAligner:
@@ -311,6 +313,7 @@ class VLMDPOAligner:
             trainer.train()
         finally:
             self._recorder.callback = None
+            self._steps_this_run = 0
         history = list(self._recorder.history)
         self.trained_steps += len(history)
         return TrainSummary.from_history(self.name, history, pairs=len(dataset), dropped=dropped)
@@ -464,7 +467,7 @@ class VLMDPOAligner:
             "base_model": base_ref,
             "reference_model": _portable(self.reference_model) if self.reference_model else None,
             "model_class": type(self.model.get_base_model() if lora else self.model).__name__,
-            "trained_steps": self.trained_steps,
+            "trained_steps": self.trained_steps + self._steps_this_run,
             "config": self.config.to_dict(),
         }
         (path / POLICY_FILE).write_text(json.dumps(info, indent=2), encoding="utf-8")
