@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -145,8 +146,10 @@ def run(args) -> int:
     with _Progress(enabled=not args.no_progress and not args.json) as progress:
         summary = aligner.train(pairs, callback=progress)
     output_dir = Path(aligner.config.output_dir)
-    aligner.save_pretrained(output_dir)
+    aligner.save_pretrained(output_dir)  # every process calls it; the aligner writes from the main one
     summary = summary.saved_to(str(output_dir))
+    if int(os.environ.get("RANK", "0")) != 0:  # under `accelerate launch`, report once
+        return 0
     record = {**summary.to_dict(), "history": [
         {"step": m.step, "loss": m.loss, "margin": m.margin, "accuracy": m.accuracy, "learning_rate": m.learning_rate}
         for m in summary.history]}
