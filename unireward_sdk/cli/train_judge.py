@@ -1,0 +1,107 @@
+"""`unireward train-judge`: train a generative or scalar judge, or run the joint-vs-single-task ablation.
+
+    unireward train-judge --config judge.toml
+    unireward train-judge --config judge.toml --steps 50 --output-dir runs/quick
+
+The TOML layout is documented in :mod:`unireward_sdk.training.config` and ``docs/training.md``. Progress
+(a rich bar, or plain lines with ``--no-progress``) and evaluations go to stderr; the final report
+(Markdown) goes to stdout and is also written next to the judge.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    p = subparsers.add_parser(
+        "train-judge", help="train a judge (generative SFT or scalar head) or run the joint-vs-single ablation",
+        description="Train a unified judge on preference records described by a TOML config.",
+    )
+    p.add_argument("--config", required=True, type=Path, help="TOML file (see docs/training.md)")
+    p.add_argument("--mode", choices=("generative", "scalar", "ablation"), help="override the config's mode")
+    p.add_argument("--output-dir", type=Path, help="override the config's output_dir")
+    p.add_argument("--steps", type=int, help="override [training] steps")
+    p.add_argument("--device", help="override [training] device (cpu, cuda, cuda:1...)")
+    p.add_argument("--no-progress", action="store_true", help="plain progress lines instead of a rich bar")
+    return p
+
+
+class RichCallback:
+    """A rich progress bar per run, with evaluations and messages printed above it."""
+
+    def __init__(self):
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.console = Console(stderr=True)
+        self.progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                 TextColumn("loss {task.fields[loss]}"), TimeElapsedColumn(), console=self.console)
+        self.bars: dict[str, Any] = {}
+
+    def __enter__(self) -> RichCallback:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.progress.stop()
+
+    def on_start(self, run: str, total_steps: int) -> None:
+        self.bars[run] = self.progress.add_task(run, total=total_steps, loss="—")
+
+    def on_step(self, run: str, step: int, total: int, loss: float, lr: float) -> None:
+        if run in self.bars:
+            self.progress.update(self.bars[run], completed=step, loss=f"{loss:.4f}")
+
+    def on_eval(self, run: str, step: int, scores) -> None:
+        parts = [f"{t} {'—' if s.accuracy is None else f'{100 * s.accuracy:.1f}%'} (n={s.n})" for t, s in scores.items()]
+        self.progress.console.print(f"[{run}] eval at step {step}: " + ", ".join(parts))
+
+    def on_message(self, run: str, text: str) -> None:
+        self.progress.console.print(f"[{run}] {text}")
+
+
+def run(args) -> int:
+    import contextlib
+
+    from ..registry import get_registry
+    from ..training import (
+        PrintCallback,
+        TrainJudgeConfig,
+        load_records,
+        run_ablation,
+        train_generative_judge,
+        train_scalar_judge,
+    )
+
+    job = TrainJudgeConfig.from_toml(args.config)
+    training = job.training
+    if args.steps is not None or args.device:
+        training = dataclasses.replace(training, steps=args.steps if args.steps is not None else training.steps,
+                                       device=args.device or training.device)
+    mode = args.mode or job.mode
+    output = args.output_dir or job.output_dir
+    registry = get_registry()
+    train = [r for path in job.train for r in load_records(path)]
+    evals = [r for path in job.eval for r in load_records(path)]
+    if args.no_progress or not sys.stderr.isatty():
+        manager: Any = contextlib.nullcontext(PrintCallback(every=training.log_every))
+    else:
+        manager = RichCallback()
+    with manager as callback:
+        if mode == "ablation":
+            report = run_ablation(train, evals, job.base_model, output, training, judge=job.ablation_judge,
+                                  tasks=job.ablation_tasks, registry=registry, callback=callback)
+        else:
+            trainer = train_generative_judge if mode == "generative" else train_scalar_judge
+            report = trainer(train, job.base_model, output, training, eval_records=evals or None,
+                             registry=registry, callback=callback)
+    sys.stdout.write(report.markdown())
+    sys.stdout.flush()
+    where = f"{output}/ablation.md" if mode == "ablation" else f"{output}/training_report.md"
+    print(f"unireward train-judge: report written to {where}", file=sys.stderr)
+    return 0

@@ -1,0 +1,117 @@
+"""The joint-vs-single-task ablation: one judge per task and one on all tasks, with matched budgets.
+
+**Matching.** Every judge (each single-task judge and the joint one) runs the same number of optimizer
+steps with the same batch size, gradient accumulation, learning rate, schedule and seed, so each sees the
+same number of training examples; only *which* examples differ. When the config gives ``epochs`` instead
+of ``steps``, the step count is computed once from the joint training set and given to every judge
+(a single-task judge then passes over its own, smaller set several times). Every judge is evaluated on
+the same held-out records of its task(s), shown in the same seeded order, with the harness's accuracy
+and bootstrap interval; the report sets single and joint side by side per task.
+
+    report = run_ablation("train.jsonl", "eval.jsonl", "runs/base", "runs/ablation",
+                          JudgeTrainingConfig(steps=200, batch_size=8))
+    print(report.markdown())   # also runs/ablation/ablation.{json,md,png}
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError
+from .callbacks import TrainingCallback
+from .config import JUDGE_KINDS, JudgeTrainingConfig
+from .records import TrainingRecord, tasks_in
+from .report import AblationReport, AblationRow
+from .runtime import as_records
+
+# the paper's task order, used to order tables and plots
+TASK_ORDER = ("image_generation", "video_generation", "image_understanding", "video_understanding")
+
+
+def _trainer(judge: str):
+    if judge == "generative":
+        from .sft import train_generative_judge
+
+        return train_generative_judge
+    from .scalar import train_scalar_judge
+
+    return train_scalar_judge
+
+
+def run_ablation(
+    train_records: Any,
+    eval_records: Any,
+    base_model_dir: str | Path,
+    out_dir: str | Path,
+    config: JudgeTrainingConfig | None = None,
+    *,
+    judge: str = "generative",
+    tasks: Sequence[str] | None = None,
+    registry: Any = None,
+    callback: TrainingCallback | None = None,
+    keep_checkpoints: bool = True,
+) -> AblationReport:
+    """Train single-task judges and a joint judge (matched steps), evaluate each per task, report.
+
+    ``judge``: ``generative`` (SFT) or ``scalar`` (value head). ``tasks``: which tasks take part
+    (default: every task in the training records). ``keep_checkpoints=False`` deletes each judge's
+    weights once it has been evaluated (the reports stay). Writes ``ablation.json``, ``ablation.md`` and
+    ``ablation.png`` into ``out_dir`` and returns the :class:`AblationReport`.
+    """
+    if judge not in JUDGE_KINDS:
+        raise ConfigError(f"judge must be generative or scalar, got {judge!r}", who="run_ablation")
+    config = config or JudgeTrainingConfig()
+    train: list[TrainingRecord] = as_records(train_records)
+    evals: list[TrainingRecord] = as_records(eval_records)
+    present = tasks_in(train, TASK_ORDER)
+    chosen = list(tasks) if tasks is not None else present
+    missing = [t for t in chosen if t not in present]
+    if missing:
+        raise ConfigError(f"no training records for task(s) {', '.join(missing)}", who="run_ablation",
+                          fix=f"Tasks in the data: {', '.join(present)}")
+    if len(chosen) < 2:
+        raise ConfigError("the ablation needs at least two tasks (joint vs single-task)", who="run_ablation")
+    no_eval = [t for t in chosen if not any(r.task == t and r.mode == "pairwise" for r in evals)]
+    if no_eval:
+        raise ConfigError(f"no pairwise evaluation records for task(s) {', '.join(no_eval)}", who="run_ablation",
+                          fix="Give held-out pairwise records for every task")
+    joint_train = [r for r in train if r.task in chosen]
+    steps = config.steps if config.steps is not None else config.optimizer_steps(len(joint_train))
+    matched = dataclasses.replace(config, steps=steps)
+    budget = {"steps": steps, "batch_size": config.batch_size, "grad_accum": config.grad_accum,
+              "examples_per_step": config.batch_size * config.grad_accum,
+              "examples_per_judge": steps * config.batch_size * config.grad_accum,
+              "lr": config.lr if judge == "generative" or config.scalar_finetune else config.head_lr,
+              "seed": config.seed, "train_records": {t: sum(r.task == t for r in joint_train) for t in chosen}}
+    train_fn = _trainer(judge)
+    out = Path(out_dir)
+    runs = {}
+    for task in chosen:
+        folder = out / "single" / task
+        runs[task] = train_fn([r for r in train if r.task == task], base_model_dir, folder, matched,
+                              eval_records=[r for r in evals if r.task == task], registry=registry,
+                              callback=callback, run_name=task)
+        if not keep_checkpoints:
+            _drop_weights(folder)
+    runs["joint"] = train_fn(joint_train, base_model_dir, out / "joint", matched,
+                             eval_records=[r for r in evals if r.task in chosen], registry=registry,
+                             callback=callback, run_name="joint")
+    if not keep_checkpoints:
+        _drop_weights(out / "joint")
+    rows = [AblationRow(task=t, single=runs[t].final.get(t), joint=runs["joint"].final.get(t)) for t in chosen]
+    report = AblationReport(judge=judge, tasks=chosen, rows=rows, budget=budget, runs=runs, output_dir=str(out))
+    report.write(out)
+    return report
+
+
+def _drop_weights(folder: Path) -> None:
+    """Delete a judge's weights but keep its training report."""
+    for path in folder.glob("*.safetensors"):
+        path.unlink()
+    head = folder / "value_head"
+    if head.is_dir():
+        shutil.rmtree(head)
