@@ -145,6 +145,20 @@ def test_image_video_and_text_rows_mix_in_one_batch(tiny_policy, media, tmp_path
     assert aligner.train(rows).steps == 1
 
 
+def test_llava_onevision_policy_trains_on_image_and_video_rows(media, tmp_path):
+    # the paper's policies are LLaVA-OneVision / LLaVA-Video: another processor, another video path
+    policy = build_tiny_judge(tmp_path / "llava", arch="llava_onevision")
+    aligner = vlm_dpo.create(model=str(policy), output_dir=str(tmp_path / "out"), lora=True, learning_rate=5e-3,
+                             max_steps=3, **FAST)
+    rows = [trl_row("red", "blue", videos=[media["red_mp4"]]), trl_row("red", "blue", images=[str(media["red_png"])])]
+    batch = aligner.collator(list(aligner._dataset(rows, "auto")[0]))
+    assert batch["pixel_values_videos"].shape[:2] == (2, 8)  # one video per half, 8 frames each
+    (red, _), (blue, _) = aligner.sequence_logps([rows[0], trl_row("red", "blue", videos=[media["blue_mp4"]])])
+    assert abs(red - blue) > 1e-4
+    losses = [m.loss for m in aligner.train(rows).history]
+    assert losses[-1] < losses[0]
+
+
 def test_seeded_runs_repeat_and_checkpointing_with_bf16_autocast_trains(tiny_policy, media, tmp_path):
     pairs = red_beats_blue(str(media["red_png"]))
     settings = dict(model=str(tiny_policy), output_dir=str(tmp_path), lora=True, learning_rate=5e-3, max_steps=2,
