@@ -3,6 +3,9 @@ LoRA and full fine-tuning checkpoints that diffusers reads, SDXL-style models, r
 
 from __future__ import annotations
 
+import math
+from pathlib import Path
+
 import pytest
 
 torch = pytest.importorskip("torch")
@@ -252,3 +255,31 @@ def test_registry_builds_the_aligners(tiny_t2i, tmp_path):
     assert aligner.config.beta == 2500 and aligner.config.learning_rate == 1e-5
     with pytest.raises(ConfigError, match="Did you mean 'beta'"):
         registry.aligner("diffusion_dpo", config={"model": str(tiny_t2i), "betta": 1})
+
+
+def test_bf16_mixed_precision_lora_in_its_own_process(tiny_t2i, tmp_path):
+    # accelerate fixes mixed precision per process, so this runs in a fresh interpreter
+    import json
+    import subprocess
+    import sys
+
+    from diffusion_toys import __file__ as toys_file
+
+    script = f"""
+import json, sys
+sys.path.insert(0, {str(Path(toys_file).parent)!r})
+from diffusion_toys import pickapic_rows
+from unireward_builtins.aligners.diffusion_dpo import create
+a = create(model={str(tiny_t2i)!r}, output_dir={str(tmp_path)!r}, max_steps=2, batch_size=2, learning_rate=1e-3,
+           mixed_precision="bf16", sample_steps=2)
+summary = a.train(pickapic_rows(2, 0))
+lora_dtypes = {{str(p.dtype) for n, p in a.unet.named_parameters() if "lora_" in n}}
+[[c]] = a.sample(["a square"], 1)
+print(json.dumps({{"base": str(a.unet.conv_in.weight.dtype), "lora": sorted(lora_dtypes),
+                  "loss": summary.final_loss, "sample": c.path}}))
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["base"] == "torch.bfloat16" and result["lora"] == ["torch.float32"]
+    assert math.isfinite(result["loss"]) and Path(result["sample"]).is_file()
