@@ -23,6 +23,7 @@ COMMANDS: tuple[str, ...] = (
     "parse",
     "score",
     "eval",
+    "train-judge",
     "align",
 )
 
