@@ -228,6 +228,15 @@ def test_align_cli_trains_vlm_dpo_from_a_trl_export(tiny_policy, media, tmp_path
     assert summary["output_dir"] == str(saved) and (saved / "adapter_model.safetensors").is_file()
     history = json.loads((saved / "train_summary.json").read_text())["history"]
     assert len(history) == 6
-    policy = vlm_dpo.VLMDPOAligner.from_pretrained(saved)
-    groups = policy.sample([QUESTION], 2, seed=0, contexts=[[str(media["red_png"])]], max_new_tokens=4)
-    assert len(groups[0]) == 2 and groups[0][0].provenance.plugin == "vlm_dpo"
+    # the loop closes: pair construction samples its next candidates from the aligned policy
+    from unireward_sdk.pairs.sources import PromptRecord, SamplerSource
+
+    policy = vlm_dpo.VLMDPOAligner.from_pretrained(saved, max_new_tokens=4)
+    records = [PromptRecord(index=0, prompt_id="img", task="image_understanding", question=QUESTION,
+                            context=(str(media["red_png"]),)),
+               PromptRecord(index=1, prompt_id="vid", task="video_understanding", question=QUESTION,
+                            context=(str(media["blue_mp4"]),))]
+    groups = SamplerSource(policy, records, n=2, seed=0).groups(range(2), 0)
+    assert [g.prompt_id for g in groups] == ["img", "vid"] and [len(g.candidates) for g in groups] == [2, 2]
+    assert all(c.modality == "text" and c.provenance.plugin == "vlm_dpo" for g in groups for c in g.candidates)
+    assert groups[1].candidates[0].meta["videos"] == [str(media["blue_mp4"])]
