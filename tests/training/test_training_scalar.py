@@ -60,3 +60,18 @@ def test_tie_labels_are_modelled_or_dropped(registry, tiny_base, tmp_path):
                                  JudgeTrainingConfig(steps=3, batch_size=4, ties="drop"), registry=registry)
     assert dropped.examples == {"image_generation": 4}
     assert json.loads((tmp_path / "drop" / "value_head" / "value_head_config.json").read_text())["models_ties"] is False
+
+
+def test_joint_fine_tuning_saves_the_judge_next_to_its_value_head(registry, tiny_base, tmp_path):
+    from safetensors.torch import load_file
+
+    data = tmp_path / "data"
+    records = load_records(toy_records(data, 6, seed=4, pointwise=True), base_dir=data)
+    config = JudgeTrainingConfig(steps=3, batch_size=4, scalar_finetune=True, lr=1e-3, lora_r=4, lora_alpha=8)
+    out = tmp_path / "joint"
+    report = train_scalar_judge(records, tiny_base, out, config, eval_records=records[:2], registry=registry)
+    assert len(report.losses) == 3 and report.final["image_generation"].n == 1
+    head_config = json.loads((out / "value_head" / "value_head_config.json").read_text())
+    assert head_config["base_checkpoint"] == str(out)  # the head reads the fine-tuned judge's features
+    base, tuned = load_file(str(tiny_base / "model.safetensors")), load_file(str(out / "model.safetensors"))
+    assert set(base) == set(tuned) and any(not (base[k] == tuned[k]).all() for k in base)

@@ -32,7 +32,20 @@ def make_accelerator(config: JudgeTrainingConfig):
         precision = "no" if on_cpu else ("bf16" if torch.cuda.is_bf16_supported() else "fp16")
     if on_cpu and precision != "no":
         precision = "no"  # mixed precision on the CPU is slow and buys nothing here
-    return Accelerator(gradient_accumulation_steps=config.grad_accum, mixed_precision=precision, cpu=on_cpu)
+    options = dict(gradient_accumulation_steps=config.grad_accum, mixed_precision=precision, cpu=on_cpu)
+    try:
+        return Accelerator(**options)
+    except ValueError:
+        # accelerate keeps one process-wide state; a later run in the same process on another device or
+        # precision (a CPU run after a GPU one) is refused. With one process, starting that state afresh is
+        # safe; under a distributed launch it is not, so the refusal stands there.
+        from accelerate.state import AcceleratorState, GradientState, PartialState
+
+        if PartialState().use_distributed:
+            raise
+        AcceleratorState._reset_state(reset_partial_state=True)
+        GradientState._reset_state()
+        return Accelerator(**options)
 
 
 def load_backend(registry: Any, base_model: str, config: JudgeTrainingConfig, device: Any, *,

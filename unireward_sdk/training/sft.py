@@ -254,7 +254,8 @@ def train_generative_judge(
         kind="generative", base_model=str(base_model), output_dir=str(out) if out is not None and config.save else None,
         family=backend.family, steps=steps, examples=count_by_task([e.task for e in examples]),
         balance=position_balance(examples), losses=losses, evaluations=evaluations,
-        skipped_too_long=len(too_long), seconds=time.monotonic() - started, config=config.to_dict(),
+        skipped_too_long=len(too_long), seconds=time.monotonic() - started, config={**config.to_dict(), "device_used": str(accelerator.device),
+                "mixed_precision_used": accelerator.mixed_precision},
         trainable_parameters=trainable,
     )
     if out is not None:

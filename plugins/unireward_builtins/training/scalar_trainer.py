@@ -203,6 +203,11 @@ def train_scalar_judge(
     head = ScalarValueHead(cached.shape[1], models_ties=models_ties, scale=(0.0, 1.0) if has_points else None,
                            base_checkpoint=str(base_model))
     head.set_standardization(cached)
+    if config.scalar_finetune:
+        # one spread for every feature: per-feature spreads of a frozen judge can be tiny, and dividing by
+        # them would turn the judge's small updates into huge reward swings
+        with torch.no_grad():
+            head.feature_std.fill_(float((cached - head.feature_mean).std().clamp_min(1e-4)))
     if has_points:
         with torch.no_grad():  # start at the mean target: steps go to the ordering, not the offset
             head.value.bias.fill_(sum(e.target for e in entries if e.kind == "point")
@@ -307,7 +312,8 @@ def train_scalar_judge(
     report = TrainReport(
         kind="scalar", base_model=str(base_model), output_dir=str(out) if out is not None and config.save else None,
         family=backend.family, steps=steps, examples=count_by_task([e.task for e in entries]), losses=losses,
-        evaluations=evaluations, seconds=time.monotonic() - started, config=config.to_dict(),
+        evaluations=evaluations, seconds=time.monotonic() - started, config={**config.to_dict(), "device_used": str(accelerator.device),
+                "mixed_precision_used": accelerator.mixed_precision},
         trainable_parameters=trainable,
     )
     if out is not None:
