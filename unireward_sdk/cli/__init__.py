@@ -24,6 +24,7 @@ COMMANDS: tuple[str, ...] = (
     "score",
     "eval",
     "train-judge",
+    "pairs",
     "align",
 )
 
