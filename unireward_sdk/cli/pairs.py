@@ -4,7 +4,8 @@
     unireward pairs export --format trl|pickapic|videodpo --input OUT_DIR --output PATH
     unireward pairs sheet --input OUT_DIR --output sheet.html|sheet.png [--sample 8]
 
-Under ``accelerate launch -m unireward_sdk pairs --config job.toml`` each process builds its share.
+Under ``accelerate launch --multi_gpu --num_processes N -m unireward_sdk pairs --config job.toml`` each process
+builds its share (``--multi_gpu`` also on CPU-only machines: ``--cpu`` starts a single process).
 """
 
 from __future__ import annotations

@@ -135,8 +135,7 @@ class HashJudge(_Recording):
     name = "hash"
     checkpoint = "fake://hash-judge"
 
-    def __init__(self, failure_rate: float = 0.0, delay: float = 0.0, quality: Callable[[Candidate], float] | None = None,
-                 **_ignored: Any):
+    def __init__(self, failure_rate: float = 0.0, delay: float = 0.0, quality: Callable[[Candidate], float] | None = None):
         super().__init__()
         self.failure_rate = float(failure_rate)
         self.delay = float(delay)
