@@ -54,14 +54,14 @@ def test_train_judge_command_trains_from_a_toml_file(tiny_base, toy_data, tmp_pa
     config.write_text(
         f'mode = "scalar"\nbase_model = "{tiny_base}"\noutput_dir = "out"\n'
         f'train = ["{toy_data / "train.jsonl"}"]\neval = ["{toy_data / "eval.jsonl"}"]\n'
-        '[training]\nsteps = 50\nbatch_size = 8\nbootstrap = 0\ndevice = "cpu"\n')
+        '[training]\nsteps = 50\nbatch_size = 8\nbootstrap = 0\ndevice = "cpu"\neval_limit = 4\n')
     code = main(["train-judge", "--config", str(config), "--steps", "5", "--no-progress"])
     captured = capsys.readouterr()
     assert code == 0, captured.err
     assert "# scalar judge training" in captured.out and "| image_generation |" in captured.out
     assert "step 5/5" in captured.err and "eval at step 5" in captured.err
     report = json.loads((tmp_path / "out" / "training_report.json").read_text())
-    assert report["steps"] == 5 and report["final"]["image_generation"]["n"] == 12
+    assert report["steps"] == 5 and report["final"]["image_generation"]["n"] == 4
     assert (tmp_path / "out" / "value_head" / "value_head.safetensors").is_file()
     bad = tmp_path / "bad.toml"
     bad.write_text('mode = "generative"\nbase_model = "x"\noutput_dir = "o"\ntrain = "t.jsonl"\n[training]\nsteps = 0\n')

@@ -19,6 +19,9 @@ def test_a_run_with_other_precision_renews_the_single_process_accelerate_state()
     from unireward_sdk.training import JudgeTrainingConfig
     from unireward_sdk.training.runtime import make_accelerator
 
+    from accelerate.state import AcceleratorState
+
+    AcceleratorState._reset_state(reset_partial_state=True)  # whatever earlier tests left
     Accelerator(cpu=True, mixed_precision="bf16")  # an earlier run in this process, e.g. on a GPU
     accelerator = make_accelerator(JudgeTrainingConfig(device="cpu", grad_accum=3))
     assert (str(accelerator.device), accelerator.mixed_precision, accelerator.gradient_accumulation_steps) == \

@@ -66,7 +66,7 @@ def test_joint_fine_tuning_saves_the_judge_next_to_its_value_head(registry, tiny
     from safetensors.torch import load_file
 
     data = tmp_path / "data"
-    records = load_records(toy_records(data, 6, seed=4, pointwise=True), base_dir=data)
+    records = load_records(toy_records(data, 4, seed=4, pointwise=True), base_dir=data)
     config = JudgeTrainingConfig(steps=3, batch_size=4, scalar_finetune=True, lr=1e-3, lora_r=4, lora_alpha=8)
     out = tmp_path / "joint"
     report = train_scalar_judge(records, tiny_base, out, config, eval_records=records[:2], registry=registry)
