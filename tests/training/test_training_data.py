@@ -6,6 +6,7 @@ import json
 from collections import Counter
 from pathlib import Path
 
+import attrs
 import pytest
 
 from training_fixtures import toy_records, write_jsonl
@@ -17,6 +18,7 @@ from unireward_sdk.training import (
     balanced_swaps,
     build_examples,
     chat_messages,
+    chat_rows,
     load_records,
     mixture_schedule,
     position_balance,
@@ -37,6 +39,10 @@ def test_jsonl_records_resolve_media_against_the_files_folder(toy_data):
     point = records[1]
     assert point.mode == "pointwise" and point.scale == (1.0, 5.0) and point.score in (1.0, 3.0, 5.0)
     assert point.extra == {}  # known keys are fields, not extras
+    from unireward_sdk.training import record_from_dict, record_to_dict
+
+    assert [record_from_dict(record_to_dict(r), index=i) for i, r in enumerate(records)] == \
+        [attrs.evolve(r, source="record") for r in records]
 
 
 def test_parquet_and_datasets_give_the_same_records(toy_data, tmp_path):
@@ -161,6 +167,15 @@ def test_training_prompts_render_exactly_as_the_templates_say(testbed_data, regi
         assert kinds[-1] == "text" and "text" not in kinds[:-1]  # media parts first, then the text
         messages = chat_messages(request, ex.target)
         assert messages[1] == {"role": "assistant", "content": [{"type": "text", "text": ex.target}]}
+    rows = chat_rows(examples[:2], registry=registry, media=media)
+    assert rows[0]["messages"][0]["content"][-1]["text"] == task_text(registry, examples[0], media)
+    assert len(rows[0]["images"]) + len(rows[0]["videos"]) == sum(
+        k != "text" for k, _ in registry.task(examples[0].task).build_request(
+            examples[0].item, examples[0].template_id, media).parts)
+
+
+def task_text(registry, example, media):
+    return registry.task(example.task).build_request(example.item, example.template_id, media).text
 
 
 def test_record_template_key_picks_the_template(tmp_path, short_registry):
