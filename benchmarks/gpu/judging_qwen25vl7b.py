@@ -2,18 +2,19 @@
 
 Builds a RANDOMLY INITIALISED judge with Qwen2.5-VL-7B's exact configuration (28 layers of width 3584,
 a 32-block vision tower, vocabulary 152064) in bf16 on CUDA, with a tiny local tokenizer and the real
-Qwen2.5-VL image processor settings (patch 14, merge 2) - no model hub, no download. Then, on the same 16
-image pairs (448x448, 256 visual tokens per image), it measures:
+Qwen2.5-VL image processor settings (patch 14, merge 2) - no model hub, no download. Then, on 16 image
+pairs (pairwise) and 16 images (pointwise) of 448x448 (256 visual tokens per image), it measures:
 
 1. the reference method of the official scripts (batch size 1, media decoded and prepared again on every
    call, ``generate``, parse) vs our batched generative head vs our fast (single-pass) head: items/s and
-   ratios (target: fast >= 10x reference);
-2. our fast head end to end vs a bare replay of the model call(s) it makes (same tensors): overhead
-   ratio (target <= 1.15).
+   ratios (target: fast >= 10x reference), for the pairwise and the pointwise qwen_v1 templates;
+2. our fast head end to end vs a bare replay of the model call(s) it makes (same tensors), pairwise:
+   overhead ratio (target <= 1.15).
 
-A random judge never says "Image 1 is better." and stops, so both generative paths are capped at
-``--answer-tokens`` new tokens (default 8: a trained checkpoint answers this template in about 7 tokens
-and then ends its turn; the official scripts' 4096-token budget is never reached by a trained judge).
+A random judge never writes a verdict and stops, so generation is capped at the length of the answers a
+trained checkpoint gives: ``--answer-tokens`` (default 8: "Image 1 is better." is about 7 tokens, then the
+turn ends) and ``--pointwise-answer-tokens`` (default 48: an element checklist, then "Final Score: x").
+The official scripts' 4096-token budget is never reached by a trained judge on these templates.
 
     python benchmarks/gpu/judging_qwen25vl7b.py            # on a CUDA machine: well under 3 minutes on an H100
     python benchmarks/gpu/judging_qwen25vl7b.py --tiny     # the same code path with a tiny config (CPU is fine)
@@ -77,10 +78,16 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--items", type=int, default=16, help="image pairs judged (default 16)")
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--image-size", type=int, default=None, help="square image side (default 448; --tiny 112)")
-    p.add_argument("--answer-tokens", type=int, default=8, help="new tokens per generated answer (default 8)")
+    p.add_argument("--modes", default="pairwise,pointwise", help="judging modes to time (default both)")
+    p.add_argument("--answer-tokens", type=int, default=8,
+                   help="new tokens per generated pairwise answer (default 8, as 'Image 1 is better.')")
+    p.add_argument("--pointwise-answer-tokens", type=int, default=48,
+                   help="new tokens per generated pointwise answer (default 48: an element checklist, then "
+                   "'Final Score: x')")
     p.add_argument("--rounds", type=int, default=5, help="timed rounds for the batched heads (default 5)")
-    p.add_argument("--reference-rounds", type=int, default=2, help="timed rounds for the reference (default 2)")
-    p.add_argument("--budget-s", type=float, default=150.0, help="skip further rounds past this many seconds")
+    p.add_argument("--reference-rounds", type=int, default=2,
+                   help="timed rounds for the pairwise reference (default 2; the pointwise reference gets 1)")
+    p.add_argument("--budget-s", type=float, default=140.0, help="skip further rounds past this many seconds")
     p.add_argument("--json", type=Path, default=None, help="also write the results to this JSON file")
     return p.parse_args(argv)
 
@@ -146,7 +153,8 @@ def make_backend(model, processor, *, device: str, dtype, batch_size: int, answe
                            batch_size=batch_size, max_new_tokens=answer_tokens)
 
 
-def write_items(folder: Path, n: int, size: int):
+def write_items(folder: Path, n: int, size: int) -> dict:
+    """16 image pairs (pairwise) and 16 single images (pointwise), written as PNG files."""
     from PIL import Image, ImageDraw
 
     from unireward_sdk import Candidate, JudgeItem
@@ -158,10 +166,16 @@ def write_items(folder: Path, n: int, size: int):
         path = folder / f"img_{i:03d}.png"
         image.save(path)
         paths.append(str(path))
-    return [JudgeItem(id=f"pair{i}", task=TASK, prompt=f"a pink disc on a coloured background, number {i}",
-                      candidates=(Candidate(id=f"{i}a", path=paths[2 * i], modality="image"),
-                                  Candidate(id=f"{i}b", path=paths[2 * i + 1], modality="image")))
-            for i in range(n)]
+    caption = "a pink disc on a coloured background, number {}"
+    return {
+        "pairwise": [JudgeItem(id=f"pair{i}", task=TASK, prompt=caption.format(i),
+                               candidates=(Candidate(id=f"{i}a", path=paths[2 * i], modality="image"),
+                                           Candidate(id=f"{i}b", path=paths[2 * i + 1], modality="image")))
+                     for i in range(n)],
+        "pointwise": [JudgeItem(id=f"one{i}", task=TASK, prompt=caption.format(i),
+                                candidates=(Candidate(id=f"{i}", path=paths[i], modality="image"),))
+                      for i in range(n)],
+    }
 
 
 # --- the methods compared ------------------------------------------------------------------------------
@@ -216,6 +230,46 @@ class Clock:
         return time.perf_counter() - start
 
 
+def time_mode(mode, args, results, backend, registry, task, heads, items, clock, started) -> None:
+    """Warm up and time the reference, the generative head and the fast head on one mode's items."""
+    key = "" if mode == "pairwise" else f"{mode}_"
+    tokens = args.answer_tokens if mode == "pairwise" else args.pointwise_answer_tokens
+    template_id = task.default_template(mode, "qwen_v1")
+    backend.max_new_tokens = tokens  # the generative head's cap: a random judge never ends its turn
+    call = "judge_pairwise" if mode == "pairwise" else "score_pointwise"
+    methods = {
+        "reference": lambda subset=items: reference_judge(backend, registry, task, template_id, subset, tokens),
+        "generative": lambda: getattr(heads["generative"], call)(items),
+        "fast": lambda: getattr(heads["fast"], call)(items),
+    }
+    # warm-up (kernels, allocator, the heads' media caches); the reference warms up on two items
+    for name, fn in methods.items():
+        out: list = []
+        seconds = clock(lambda: out.extend(fn(items[:2]) if name == "reference" else fn()))
+        results[f"{key}warmup_s_{name}"] = round(seconds, 3)
+        results[f"{key}ok_{name}"] = f"{sum(v.ok for v in out)}/{len(out)}"
+        print(f"  {mode} warm-up {name}: {seconds:.2f} s, {results[f'{key}ok_{name}']} parsed", flush=True)
+    results[f"{key}fast_readout_methods"] = sorted(set(backend.last_readout_methods))
+    reference_rounds = args.reference_rounds if mode == "pairwise" else 1
+    times: dict[str, list[float]] = {name: [] for name in methods}
+    for r in range(args.rounds):
+        if time.perf_counter() - started > args.budget_s and r >= 1:
+            print(f"  time budget reached after {r} rounds", flush=True)
+            break
+        for name, fn in methods.items():
+            if name == "reference" and r >= reference_rounds:
+                continue
+            times[name].append(clock(fn))
+    for name, values in times.items():
+        results[f"{key}items_per_s_{name}"] = round(args.items / statistics.median(values), 2)
+        results[f"{key}ms_per_batch_{name}"] = round(1000 * statistics.median(values), 1)
+    med = {name: statistics.median(v) for name, v in times.items()}
+    results[f"{key}fast_vs_reference"] = round(med["reference"] / med["fast"], 2)
+    results[f"{key}generative_vs_reference"] = round(med["reference"] / med["generative"], 2)
+    results[f"{key}fast_vs_generative"] = round(med["generative"] / med["fast"], 2)
+    print(f"  {mode}: fast vs reference {results[f'{key}fast_vs_reference']}x", flush=True)
+
+
 # --- main -------------------------------------------------------------------------------------------------
 
 
@@ -240,6 +294,7 @@ def main(argv=None) -> int:
         "dtype": str(dtype).replace("torch.", ""), "torch": torch.__version__,
         "transformers": transformers.__version__, "items": args.items, "batch_size": args.batch_size,
         "image_size": image_size, "answer_tokens": args.answer_tokens,
+        "pointwise_answer_tokens": args.pointwise_answer_tokens,
     }
     print(f"[judging benchmark] {results['config']} on {results['device']} ({results['dtype']}), "
           f"torch {torch.__version__}, transformers {transformers.__version__}", flush=True)
@@ -265,44 +320,18 @@ def main(argv=None) -> int:
     clock = Clock(cuda)
     tmp = Path(tempfile.mkdtemp(prefix="judging_gpu_"))
     items = write_items(tmp, args.items, image_size)
-    methods = {
-        "reference": lambda: reference_judge(backend, registry, task, template_id, items, args.answer_tokens),
-        "generative": lambda: heads["generative"].judge_pairwise(items),
-        "fast": lambda: heads["fast"].judge_pairwise(items),
-    }
+    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     status = 0
-    try:
-        # warm-up (kernels, allocator, the heads' media caches), and a look at what each produced
-        for name, fn in methods.items():
-            seconds = clock(lambda: results.__setitem__(f"verdicts_{name}", fn()))
-            verdicts = results.pop(f"verdicts_{name}")
-            results[f"warmup_s_{name}"] = round(seconds, 3)
-            results[f"ok_verdicts_{name}"] = sum(v.ok for v in verdicts)
-            print(f"  warm-up {name}: {seconds:.2f} s, {results[f'ok_verdicts_{name}']}/{len(verdicts)} parsed", flush=True)
-        results["fast_readout_methods"] = sorted(set(backend.last_readout_methods))
-        times: dict[str, list[float]] = {name: [] for name in methods}
-        for r in range(args.rounds):
-            if time.perf_counter() - started > args.budget_s and r >= 1:
-                print(f"  time budget reached after {r} rounds", flush=True)
-                break
-            for name, fn in methods.items():
-                if name == "reference" and r >= args.reference_rounds:
-                    continue
-                times[name].append(clock(fn))
-        for name, values in times.items():
-            results[f"items_per_s_{name}"] = round(args.items / statistics.median(values), 2)
-            results[f"ms_per_batch_{name}"] = round(1000 * statistics.median(values), 1)
-        med = {name: statistics.median(v) for name, v in times.items()}
-        results["fast_vs_reference"] = round(med["reference"] / med["fast"], 2)
-        results["generative_vs_reference"] = round(med["reference"] / med["generative"], 2)
-        results["fast_vs_generative"] = round(med["generative"] / med["fast"], 2)
-    except Exception:  # noqa: BLE001 - keep whatever was measured, report the failure, go on
-        traceback.print_exc()
-        status = 1
+    for mode in modes:
+        try:
+            time_mode(mode, args, results, backend, registry, task, heads, items[mode], clock, started)
+        except Exception:  # noqa: BLE001 - keep whatever was measured, report the failure, go on
+            traceback.print_exc()
+            status = 1
 
     try:
-        fast = heads["fast"]
-        calls = capture_forward_calls(backend.model, lambda: fast.judge_pairwise(items))
+        fast, pairs = heads["fast"], items["pairwise"]
+        calls = capture_forward_calls(backend.model, lambda: fast.judge_pairwise(pairs))
 
         def bare():
             with torch.inference_mode():
@@ -314,7 +343,7 @@ def main(argv=None) -> int:
             if time.perf_counter() - started > args.budget_s + 20 and r >= 1:
                 break
             overhead["bare"].append(clock(bare))
-            overhead["fast"].append(clock(lambda: fast.judge_pairwise(items)))
+            overhead["fast"].append(clock(lambda: fast.judge_pairwise(pairs)))
         results["forward_calls_fast"] = len(calls)
         results["bare_forward_ms"] = round(1000 * statistics.median(overhead["bare"]), 1)
         results["fast_head_ms"] = round(1000 * statistics.median(overhead["fast"]), 1)
@@ -326,16 +355,20 @@ def main(argv=None) -> int:
         results["gpu_peak_memory_gb"] = round(torch.cuda.max_memory_allocated() / 2**30, 1)
     results["total_s"] = round(time.perf_counter() - started, 1)
 
-    print(f"\n[results: {args.items} image pairs of {image_size}px, batch {args.batch_size}, "
-          f"{args.answer_tokens} answer tokens]")
-    for name in ("reference", "generative", "fast"):
-        if f"items_per_s_{name}" in results:
-            print(f"  {name:>10}: {results[f'items_per_s_{name}']:9.2f} items/s  "
-                  f"({results[f'ms_per_batch_{name}']:.1f} ms per {args.items})")
-    for key in ("fast_vs_reference", "generative_vs_reference", "fast_vs_generative"):
-        if key in results:
-            print(f"  {key}: {results[key]}x" + ("  (target >= 10)" if key == "fast_vs_reference" else ""))
+    for mode in modes:
+        key = "" if mode == "pairwise" else "pointwise_"
+        tokens = args.answer_tokens if mode == "pairwise" else args.pointwise_answer_tokens
+        print(f"\n[{mode}: {args.items} items, {image_size}px images, batch {args.batch_size}, "
+              f"{tokens} generated answer tokens]")
+        for name in ("reference", "generative", "fast"):
+            if f"{key}items_per_s_{name}" in results:
+                print(f"  {name:>10}: {results[f'{key}items_per_s_{name}']:9.2f} items/s  "
+                      f"({results[f'{key}ms_per_batch_{name}']:.1f} ms per {args.items})")
+        for ratio in ("fast_vs_reference", "generative_vs_reference", "fast_vs_generative"):
+            if key + ratio in results:
+                print(f"  {ratio}: {results[key + ratio]}x" + ("  (target >= 10)" if ratio == "fast_vs_reference" else ""))
     if "fast_over_bare_forward" in results:
+        print("\n[overhead, pairwise batch]")
         print(f"  fast head {results['fast_head_ms']} ms vs bare forward {results['bare_forward_ms']} ms: "
               f"overhead ratio {results['fast_over_bare_forward']} (target <= 1.15)")
     print("RESULTS_JSON " + json.dumps(results, sort_keys=True))
