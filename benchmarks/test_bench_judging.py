@@ -129,6 +129,11 @@ def one_thread():
     torch.set_num_threads(before)
 
 
+def _rounds(benchmark) -> int:
+    """Timed rounds: one for a smoke run (--benchmark-disable), else ROUNDS."""
+    return 1 if getattr(benchmark, "disabled", False) else ROUNDS
+
+
 def _interleaved(fns: dict, rounds: int, skip: dict[str, int] | None = None) -> dict[str, dict[str, float]]:
     """Per function: median wall seconds, best wall seconds and median CPU seconds of this process.
 
@@ -176,11 +181,12 @@ def _speed(benchmark, world, mode: str) -> None:
         "reference": lambda: reference_judge(world, items, template_id),
         "generative": lambda: run(generative),
         "fast": lambda: run(fast),
-    }, ROUNDS, skip={"reference": 3})
+    }, _rounds(benchmark), skip={"reference": 3})
     benchmark.pedantic(run, args=(fast,), rounds=ROUNDS, iterations=1)
 
     print(f"\n[{mode} judging speed, template {template_id}, {N_ITEMS} items, batch {BATCH_SIZE}, "
-          f"answers of {answer_tokens:.0f} tokens, one torch thread, {ROUNDS} interleaved rounds (reference 3)]")
+          f"answers of {answer_tokens:.0f} tokens, one torch thread, {_rounds(benchmark)} interleaved rounds "
+          "(reference at most 3)]")
     for label, seconds in measured.items():
         per_second = {name: N_ITEMS / s for name, s in seconds.items()}
         ratios = {
@@ -240,7 +246,7 @@ def test_bench_fast_head_overhead_vs_bare_forward(benchmark, world):
             for args, kwargs in calls:
                 backend.model(*args, **kwargs)
 
-    rounds = ROUNDS * 3
+    rounds = _rounds(benchmark) * 3
     measured = _interleaved({"bare": bare_forward, "fast": lambda: fast.judge_pairwise(items)}, rounds)
     benchmark.pedantic(bare_forward, rounds=ROUNDS, iterations=1)
     benchmark.extra_info.update({"n_items": N_ITEMS, "forward_calls": len(calls), "readout_methods": sorted(methods)})
