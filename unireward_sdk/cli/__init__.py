@@ -26,6 +26,7 @@ COMMANDS: tuple[str, ...] = (
     "train-judge",
     "pairs",
     "align",
+    "demo",
 )
 
 

@@ -162,7 +162,7 @@ def judge_video(frames: Sequence[Image.Image], motion: Motion, size: int = 32) -
     return Judgement(matches, float(np.mean(list(matches.values()))))
 
 
-_WORD = re.compile(r"[a-z]+")
+_WORD = re.compile(r"[a-z]+|\d+")  # words, and numbers written as digits
 
 
 def grade_answer(response: str, question: Question) -> float:

@@ -1,0 +1,182 @@
+"""Regenerate the testbed's shipped checkpoints: ``python -m unireward_builtins.testbed.build [--out DIR]``.
+
+Runs on the CPU with one thread and fixed seeds, so a rebuild with the same library versions reproduces
+the shipped files (``--verify`` compares the result with ``checkpoints/MANIFEST.json``). It takes tens of
+minutes on a 2-core machine; ``--scale`` shrinks every step count (tests use a tiny scale).
+
+What is built, in order (see :mod:`.checkpoints`): ``base_vlm`` (Qwen2-VL VLM pretrained on world
+captions), ``qa_policy`` (base fine-tuned on answers that are wrong 40% of the time), ``t2i_policy``
+(text-to-image UNet pretrained briefly), ``judge`` (joint judge trained from the base on simulated
+preferences of all four tasks with the SDK's judge trainer).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from . import checkpoints as C
+
+# every setting of the shipped build, recorded in the manifest
+SETTINGS: dict[str, dict[str, Any]] = {
+    "base_vlm": {"seed": 0, "hidden": 128, "layers": 2, "vocab_size": 3000, "image_pixels": 64 * 64,
+                 "world_seed": 777, "steps": 2500, "batch_size": 16, "lr": 1e-3},
+    "qa_policy": {"seed": 0, "world_seed": 2, "wrong_rate": 0.4, "steps": 300, "batch_size": 16, "lr": 5e-4},
+    "t2i_policy": {"seed": 0, "world_seed": 1, "steps": 1500, "batch_size": 32, "lr": 1e-3,
+                   "caption_dropout": 0.1},
+    "judge": {"seed": 0, "data_seed": 99, "noise": 0.1, "train_per_task": 400, "eval_per_task": 40,
+              "steps": 600, "batch_size": 16, "lr": 5e-4},
+}
+
+
+def _scaled(steps: int, scale: float) -> int:
+    return max(1, int(round(steps * scale)))
+
+
+def build(out: str | Path | None = None, *, scale: float = 1.0, only: tuple[str, ...] = C.NAMES,
+          log: Callable[[str], None] = print) -> Path:
+    """Build the checkpoints into ``out`` (default: the package's ``checkpoints/``) and write the manifest."""
+    import torch
+    import transformers
+
+    torch.set_num_threads(1)  # one thread: the same float reductions on every machine
+    root = C.checkpoint_dir(out)
+    root.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    timings: dict[str, float] = {}
+    s = SETTINGS
+
+    def step(name: str, fn: Callable[[Path], Any]) -> None:
+        if name not in only:
+            return
+        t0 = time.monotonic()
+        target = root / name
+        if target.exists():
+            shutil.rmtree(target)
+        log(f"building {name} ...")
+        fn(target)
+        timings[name] = round(time.monotonic() - t0, 1)
+        log(f"built {name} in {timings[name]:.0f} s")
+
+    def base_vlm(target: Path) -> None:
+        from .policies import caption_examples
+        from .sft import finetune_vlm
+        from .vlm import build_base_vlm
+        from .world import World
+
+        cfg = s["base_vlm"]
+        build_base_vlm(target, seed=cfg["seed"], hidden=cfg["hidden"], layers=cfg["layers"],
+                       vocab_size=cfg["vocab_size"], image_pixels=cfg["image_pixels"])
+        finetune_vlm(target, caption_examples(World(cfg["world_seed"])), steps=_scaled(cfg["steps"], scale),
+                     batch_size=cfg["batch_size"], lr=cfg["lr"], seed=cfg["seed"], log=_every(log, "base_vlm", 250))
+
+    def qa_policy(target: Path) -> None:
+        from .policies import build_qa_policy
+
+        cfg = s["qa_policy"]
+        build_qa_policy(C.require("base_vlm", root), target, steps=_scaled(cfg["steps"], scale),
+                        wrong_rate=cfg["wrong_rate"], world_seed=cfg["world_seed"], seed=cfg["seed"], lr=cfg["lr"],
+                        log=_every(log, "qa_policy", 50))
+
+    def t2i_policy(target: Path) -> None:
+        from .policies import build_t2i_policy
+
+        cfg = s["t2i_policy"]
+        build_t2i_policy(target, steps=_scaled(cfg["steps"], scale), world_seed=cfg["world_seed"],
+                         batch_size=cfg["batch_size"], lr=cfg["lr"], caption_dropout=cfg["caption_dropout"],
+                         seed=cfg["seed"], log=_every(log, "t2i_policy", 250))
+
+    def judge(target: Path) -> None:
+        from unireward_sdk.training import train_generative_judge
+
+        from .judges import training_config, write_preferences
+
+        cfg = s["judge"]
+        with tempfile.TemporaryDirectory(prefix="unireward-judge-data-") as tmp:
+            train, evals = write_preferences(tmp, seed=cfg["data_seed"], noise=cfg["noise"],
+                                             n_train=cfg["train_per_task"], n_eval=cfg["eval_per_task"])
+            config = training_config(steps=_scaled(cfg["steps"], scale), batch_size=cfg["batch_size"],
+                                     lr=cfg["lr"], seed=cfg["seed"], bootstrap=200)
+            report = train_generative_judge(train, C.require("base_vlm", root), target, config, eval_records=evals,
+                                            run_name="judge")
+        for task, score in report.final.items():
+            log(f"judge held-out accuracy on {task}: {100 * score.accuracy:.1f}%" if score.accuracy is not None
+                else f"judge: no accuracy for {task}")
+
+    step("base_vlm", base_vlm)
+    step("qa_policy", qa_policy)
+    step("t2i_policy", t2i_policy)
+    step("judge", judge)
+    _tidy(root)
+    manifest = {
+        "built_by": "python -m unireward_builtins.testbed.build",
+        "scale": scale,
+        "settings": {k: v for k, v in SETTINGS.items()},
+        "seconds": timings,
+        "total_seconds": round(time.monotonic() - started, 1),
+        "versions": {"python": platform.python_version(), "torch": torch.__version__,
+                     "transformers": transformers.__version__, "diffusers": _version("diffusers")},
+        "files": C.file_hashes(root),
+        "total_bytes": C.total_bytes(root),
+    }
+    (root / C.MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    log(f"checkpoints written to {root} ({manifest['total_bytes'] / 1e6:.1f} MB)")
+    return root
+
+
+def _tidy(root: Path) -> None:
+    """Drop files that only record a run's machine or timing, so rebuilt folders compare equal."""
+    for name in C.NAMES:
+        for path in (root / name).rglob("*"):
+            if path.name in ("training_args.bin",) or path.suffix in (".bin", ".pt", ".pth"):
+                path.unlink()
+
+
+def _version(module: str) -> str | None:
+    try:
+        return __import__(module).__version__
+    except ImportError:
+        return None
+
+
+def _every(log: Callable[[str], None], name: str, every: int) -> Callable[[int, float], None]:
+    def report(step: int, loss: float) -> None:
+        if (step + 1) % every == 0:
+            log(f"{name}: step {step + 1} loss {loss:.4f}")
+
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m unireward_builtins.testbed.build", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", help="where to write (default: the package's checkpoints/ folder)")
+    parser.add_argument("--scale", type=float, default=1.0, help="multiply every step count (default 1)")
+    parser.add_argument("--only", nargs="+", choices=C.NAMES, default=list(C.NAMES))
+    parser.add_argument("--verify", action="store_true", help="after building, compare with the shipped manifest")
+    args = parser.parse_args(argv)
+    root = build(args.out, scale=args.scale, only=tuple(args.only))
+    if args.verify:
+        shipped = C.read_manifest()
+        built = C.read_manifest(root)
+        if shipped is None:
+            print("no shipped manifest to compare with", file=sys.stderr)
+            return 1
+        differ = sorted(p for p in shipped["files"] if built["files"].get(p) != shipped["files"][p])
+        if differ:
+            print(f"{len(differ)} file(s) differ from the shipped checkpoints: {', '.join(differ[:8])}", file=sys.stderr)
+            return 1
+        print("every file matches the shipped checkpoints")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,148 @@
+"""Judges in the testbed: simulated preference data, the joint-vs-single-task comparison, and the judge that
+builds pairs.
+
+Training goes through the SDK's judge trainer (:func:`unireward_sdk.training.run_ablation`, which trains
+every judge with :func:`~unireward_sdk.training.train_generative_judge` on a matched budget). Accuracy is
+measured against the simulator's kept truth, not its noisy labels. Each judge is then re-judged on the same
+held-out pairs, in the same seeded order, with the evaluation harness, so that per-pair correctness is at
+hand for a paired bootstrap of the joint-minus-single difference.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from .preferences import TASKS, PreferenceSimulator
+from .vlm import JUDGE_FAMILY
+
+
+def write_preferences(root: str | Path, *, seed: int, noise: float, n_train: int, n_eval: int,
+                      tasks: Sequence[str] = TASKS) -> tuple[Path, Path]:
+    """Training records (pairwise and pointwise, alternating) and pairwise evaluation records, as JSONL.
+
+    Train and eval use disjoint world indices (the simulator's splits)."""
+    root = Path(root)
+    sim = PreferenceSimulator(root, seed=seed, noise=noise)
+    train = sim.write(root / "train.jsonl", tasks=tasks, n_per_task=n_train, split="train")
+    evals = sim.write(root / "eval.jsonl", tasks=tasks, n_per_task=n_eval, split="eval", mode="pairwise")
+    return train, evals
+
+
+def training_config(*, steps: int, batch_size: int, lr: float, seed: int, **extra: Any):
+    """The trainer settings the testbed uses: full fine-tuning of the tiny judge (LoRA adapters on a
+    0.8M-parameter model only slow learning down), vision tower frozen, pairwise evaluation."""
+    from unireward_sdk.training import JudgeTrainingConfig
+
+    return JudgeTrainingConfig(steps=steps, batch_size=batch_size, lr=lr, seed=seed, lora=False,
+                               freeze_vision=True, family=JUDGE_FAMILY, lr_scheduler="linear",
+                               warmup_steps=max(1, steps // 10), eval_pointwise=False, eval_batch_size=32,
+                               log_every=max(1, steps // 5), **extra)
+
+
+def judge_head(checkpoint: str | Path, task: str, *, head: str = "fast", registry: Any = None,
+               backend: Any = None, batch_size: int = 32) -> Any:
+    """A reward head over a testbed judge (the transformers backend, CPU unless a GPU is present)."""
+    if registry is None:
+        from unireward_sdk.registry import get_registry
+
+        registry = get_registry()
+    if backend is None:
+        backend = registry.backend("transformers", checkpoint=str(checkpoint), family=JUDGE_FAMILY,
+                                   batch_size=batch_size)
+    return registry.reward_head(head, backend=backend, task=task, registry=registry, batch_size=batch_size)
+
+
+def per_pair_correctness(checkpoint: str | Path, eval_file: str | Path, tasks: Sequence[str], *, seed: int,
+                         registry: Any = None) -> dict[str, list[bool]]:
+    """Per task, whether the judge's verdict on each held-out pair matches the truth (the trainer's order)."""
+    from unireward_sdk.evaluation import metrics as M
+    from unireward_sdk.evaluation.benchmarks import BenchmarkExample
+    from unireward_sdk.evaluation.runner import evaluate_pairwise
+    from unireward_sdk.training import load_records
+
+    if registry is None:
+        from unireward_sdk.registry import get_registry
+
+        registry = get_registry()
+    records = [r for r in load_records(eval_file) if r.mode == "pairwise"]
+    backend = registry.backend("transformers", checkpoint=str(checkpoint), family=JUDGE_FAMILY, batch_size=32)
+    out = {}
+    for task in tasks:
+        mine = [r for r in records if r.task == task]
+        examples = [BenchmarkExample(item=r.item(f"{r.id}#{i}"), label=r.truth) for i, r in enumerate(mine)]
+        head = judge_head(checkpoint, task, registry=registry, backend=backend)
+        judged = evaluate_pairwise(head, examples, seed=seed, chunk_size=32)
+        out[task] = M.correct_flags([j.prediction for j in judged], [j.label for j in judged])
+    return out
+
+
+def compare_joint_and_single(train_file: Path, eval_file: Path, base_model: str | Path, out_dir: Path, *,
+                             steps: int, batch_size: int, lr: float, seed: int, registry: Any = None,
+                             log: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Train the single-task judges and the joint judge (matched steps) and measure each on every task.
+
+    Returns the trainer's report (as a dict), per-task per-pair correctness of each judge, and where the
+    joint judge was saved."""
+    from unireward_sdk.training import TrainingCallback, run_ablation
+
+    class _Log(TrainingCallback):
+        def on_start(self, run: str, total_steps: int) -> None:
+            log(f"training the {run} judge ({total_steps} steps)")
+
+        def on_eval(self, run: str, step: int, scores: Any) -> None:
+            parts = [f"{t} {100 * s.accuracy:.0f}%" for t, s in scores.items() if s.accuracy is not None]
+            log(f"{run} judge: " + ", ".join(parts))
+
+    config = training_config(steps=steps, batch_size=batch_size, lr=lr, seed=seed)
+    report = run_ablation(train_file, eval_file, base_model, out_dir, config, judge="generative",
+                          registry=registry, callback=_Log() if log else None)
+    tasks = list(report.tasks)
+    correct = {"joint": per_pair_correctness(out_dir / "joint", eval_file, tasks, seed=seed, registry=registry)}
+    for task in tasks:
+        correct[task] = per_pair_correctness(out_dir / "single" / task, eval_file, [task], seed=seed,
+                                             registry=registry)
+    return {"report": report, "correct": correct, "joint_dir": out_dir / "joint", "tasks": tasks}
+
+
+# pointwise templates whose fast readout cannot represent the judge's answers: image understanding scores
+# 0-100 and the readout reads only the first digit ("100" would read as 14.5), so its scores are generated
+POINTWISE_GENERATED = frozenset({"image_understanding"})
+
+
+class PairHead:
+    """The judge that builds pairs: pairwise verdicts from one head, pointwise scores from another."""
+
+    def __init__(self, pairwise: Any, pointwise: Any):
+        self.pairwise = pairwise
+        self.pointwise = pointwise
+        self.name = f"{pairwise.name}+{pointwise.name}"
+        self.backend = pairwise.backend
+
+    def judge_pairwise(self, items: Sequence[Any]) -> list:
+        return self.pairwise.judge_pairwise(items)
+
+    def score_pointwise(self, items: Sequence[Any]) -> list:
+        return self.pointwise.score_pointwise(items)
+
+
+_BACKENDS: dict[str, Any] = {}
+
+
+def pair_head(checkpoint: str | Path, task: str, *, registry: Any = None) -> PairHead:
+    """Fast (one forward pass) verdicts and scores, generated scores where the readout cannot read them;
+    one loaded backend per checkpoint."""
+    if registry is None:
+        from unireward_sdk.registry import get_registry
+
+        registry = get_registry()
+    key = str(Path(checkpoint).resolve())
+    backend = _BACKENDS.get(key)
+    if backend is None:
+        backend = _BACKENDS[key] = registry.backend("transformers", checkpoint=str(checkpoint), family=JUDGE_FAMILY,
+                                                    batch_size=32)
+    fast = judge_head(checkpoint, task, registry=registry, backend=backend)
+    point = judge_head(checkpoint, task, head="generative", registry=registry, backend=backend) \
+        if task in POINTWISE_GENERATED else fast
+    return PairHead(fast, point)

@@ -1,0 +1,68 @@
+"""Building preference pairs in the testbed through the SDK's pair pipeline (:class:`~unireward_sdk.pairs.PairJob`).
+
+A policy's candidates are sampled once per seed (the SDK's :class:`~unireward_sdk.pairs.SamplerSource`) and
+kept by :class:`SharedPool`, so that every selection strategy of the ablation chooses among exactly the
+same candidates; each strategy then runs as its own PairJob with its own filter stages
+(:mod:`.selection`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from unireward_sdk.interfaces import CandidateGroup
+from unireward_sdk.records import PreferencePair
+
+from .selection import stages
+
+
+class SharedPool:
+    """A pair source that samples each batch once and hands out the same candidate groups afterwards."""
+
+    def __init__(self, source: Any):
+        self.source = source
+        self.fingerprint = source.fingerprint
+        self._groups: dict[tuple[int, int], list[CandidateGroup]] = {}
+
+    def __len__(self) -> int:
+        return len(self.source)
+
+    def groups(self, indices: range, batch_index: int) -> list[CandidateGroup]:
+        key = (indices.start, indices.stop)
+        if key not in self._groups:
+            self._groups[key] = list(self.source.groups(indices, batch_index))
+        return list(self._groups[key])
+
+    def all_groups(self) -> list[CandidateGroup]:
+        return [g for _, groups in sorted(self._groups.items()) for g in groups]
+
+
+def build_pairs(task: str, pool: SharedPool, judge: Any, strategy: str, out_dir: str | Path, *, seed: int,
+                registry: Any, batch_size: int = 16) -> tuple[list[PreferencePair], dict[str, Any]]:
+    """Run one selection strategy over the pool as a PairJob; returns the pairs and the job's summary."""
+    from unireward_sdk.pairs import PairDataset, PairJob, PairJobConfig
+
+    out_dir = Path(out_dir)
+    config = PairJobConfig(manifest=str(out_dir / "prompts.jsonl"), output=str(out_dir), task=task,
+                           model=str(getattr(getattr(judge, "backend", None), "checkpoint", "testbed-judge")),
+                           seed=seed, batch_size=batch_size, media="reference", progress=False,
+                           allow_outside=True)
+    job = PairJob(config, judge=judge, source=pool, registry=registry,
+                  filters=stages(strategy, seed=seed, registry=registry))
+    summary = job.run()
+    return PairDataset(out_dir).pairs(), summary
+
+
+def pair_agreement(pairs: Sequence[PreferencePair], quality: Callable[[PreferencePair, str], float]) -> dict:
+    """How often the oracle agrees with a pair: chosen truly better, equal, or worse."""
+    better = equal = worse = 0
+    for pair in pairs:
+        qc, qr = quality(pair, "chosen"), quality(pair, "rejected")
+        better += qc > qr
+        equal += qc == qr
+        worse += qc < qr
+    n = len(pairs)
+    return {"pairs": n, "chosen_better": better, "equal": equal, "chosen_worse": worse,
+            "precision": better / n if n else None}
