@@ -63,6 +63,19 @@ def test_train_judge_command_trains_from_a_toml_file(tiny_base, toy_data, tmp_pa
     report = json.loads((tmp_path / "out" / "training_report.json").read_text())
     assert report["steps"] == 5 and report["final"]["image_generation"]["n"] == 4
     assert (tmp_path / "out" / "value_head" / "value_head.safetensors").is_file()
+    # the trained value head scores items through `unireward score --head scalar --value-head`
+    judge = tmp_path / "out" if (tmp_path / "out" / "config.json").is_file() else tiny_base
+    images = sorted(str(p) for p in toy_data.rglob("*.png"))[:2]
+    code = main(["score", "--model", str(judge), "--task", "image_generation", "--mode", "pairwise",
+                 "--head", "scalar", "--value-head", str(tmp_path / "out" / "value_head"), "--device", "cpu",
+                 "--prompt", "a red circle", "--media", *images])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    verdict = json.loads(captured.out.strip().splitlines()[-1])
+    assert verdict["winner"] in ("A", "B", "tie") and verdict["parse_status"] == "ok", verdict
+    assert main(["score", "--model", str(judge), "--task", "image_generation", "--mode", "pairwise",
+                 "--value-head", "vh", "--prompt", "x", "--media", *images]) != 0
+    assert "--value-head applies to the scalar head only" in capsys.readouterr().err
     bad = tmp_path / "bad.toml"
     bad.write_text('mode = "generative"\nbase_model = "x"\noutput_dir = "o"\ntrain = "t.jsonl"\n[training]\nsteps = 0\n')
     assert main(["train-judge", "--config", str(bad)]) == 1

@@ -43,7 +43,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--task", required=True, help="image_generation, video_generation, image_understanding, ...")
     p.add_argument("--mode", required=True, choices=MODES)
     p.add_argument("--template", help="template id (default: the task's default for the checkpoint's family)")
-    p.add_argument("--head", default="generative", help="reward head: generative (default) or fast")
+    p.add_argument("--head", default="generative", help="reward head: generative (default), fast or scalar")
+    p.add_argument("--value-head", type=Path, metavar="DIR",
+                   help="scalar head: the value head folder a scalar judge training saved (ScalarValueHead)")
     p.add_argument("--symmetric", action="store_true", help="pairwise: judge A/B and B/A and report consistency")
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--backend", default="transformers", help="judge backend plugin (default: transformers)")
@@ -196,6 +198,11 @@ def build_head(args, registry: Any) -> Any:
                                         batch_size=args.batch_size, registry=registry, media=media)
     if args.symmetric:
         head_options["symmetric"] = True
+    if args.value_head is not None:
+        if args.head != "scalar":
+            raise ConfigError("--value-head applies to the scalar head only", who="unireward score",
+                              fix="Pass --head scalar with --value-head")
+        head_options["value_head"] = str(args.value_head)
     return registry.reward_head(args.head, **head_options)
 
 

@@ -149,6 +149,7 @@ class VLMDPOAligner:
         if adapter_dir is not None:
             from peft import PeftModel
 
+            _require_safetensors_adapter(adapter_dir, self.name)
             model = PeftModel.from_pretrained(model, str(adapter_dir), is_trainable=True)
         elif cfg.lora:
             model = self._add_lora(model)
@@ -201,7 +202,8 @@ class VLMDPOAligner:
         from transformers import AutoModelForImageTextToText
 
         try:
-            return AutoModelForImageTextToText.from_pretrained(ref, dtype=torch.float32,
+            # safetensors only: unpickling a checkpoint runs arbitrary code
+            return AutoModelForImageTextToText.from_pretrained(ref, dtype=torch.float32, use_safetensors=True,
                                                                trust_remote_code=self.config.trust_remote_code)
         except (OSError, ValueError) as exc:
             raise ModelLoadError(f"could not load a vision-language model ({exc})", who=f"{self.name}: {ref}",
@@ -226,6 +228,7 @@ class VLMDPOAligner:
         if info is not None and info.get("lora"):
             from peft import PeftModel
 
+            _require_safetensors_adapter(Path(ref), self.name)
             model = PeftModel.from_pretrained(self._load_model(str(info["base_model"])), ref).merge_and_unload()
         else:
             model = self._load_model(ref)
@@ -476,3 +479,13 @@ class VLMDPOAligner:
 def _portable(ref: str) -> str:
     """A local folder as an absolute path (a saved policy may move away from the working directory)."""
     return str(Path(ref).resolve()) if Path(ref).exists() else ref
+
+
+def _require_safetensors_adapter(folder: Path, who: str) -> None:
+    """peft falls back to a pickled ``adapter_model.bin``; the SDK loads safetensors only."""
+    if (folder / "adapter_model.safetensors").exists():
+        return
+    raise ModelLoadError(f"no adapter_model.safetensors in {folder}" +
+                         (" (only a pickled adapter_model.bin)" if (folder / "adapter_model.bin").exists() else ""),
+                         who=f"{who}: {folder}",
+                         fix="Save the adapter with save_pretrained(..., safe_serialization=True)")

@@ -30,8 +30,8 @@ SETTINGS: dict[str, dict[str, Any]] = {
     "base_vlm": {"seed": 0, "hidden": 128, "layers": 2, "vocab_size": 3000, "image_pixels": 64 * 64,
                  "world_seed": 777, "steps": 2500, "batch_size": 16, "lr": 1e-3},
     "qa_policy": {"seed": 0, "world_seed": 2, "wrong_rate": 0.4, "steps": 300, "batch_size": 16, "lr": 5e-4},
-    "t2i_policy": {"seed": 0, "world_seed": 1, "steps": 1500, "batch_size": 32, "lr": 1e-3,
-                   "caption_dropout": 0.1},
+    "t2i_policy": {"seed": 0, "world_seed": 1, "steps": 600, "batch_size": 32, "lr": 1e-3,
+                   "caption_dropout": 0.1, "prediction_type": "sample"},
     "judge": {"seed": 0, "data_seed": 99, "noise": 0.1, "train_per_task": 400, "eval_per_task": 40,
               "steps": 600, "batch_size": 16, "lr": 5e-4},
 }
@@ -67,7 +67,7 @@ def build(out: str | Path | None = None, *, scale: float = 1.0, only: tuple[str,
         log(f"built {name} in {timings[name]:.0f} s")
 
     def base_vlm(target: Path) -> None:
-        from .policies import caption_examples
+        from .policies import pretraining_examples
         from .sft import finetune_vlm
         from .vlm import build_base_vlm
         from .world import World
@@ -75,7 +75,7 @@ def build(out: str | Path | None = None, *, scale: float = 1.0, only: tuple[str,
         cfg = s["base_vlm"]
         build_base_vlm(target, seed=cfg["seed"], hidden=cfg["hidden"], layers=cfg["layers"],
                        vocab_size=cfg["vocab_size"], image_pixels=cfg["image_pixels"])
-        finetune_vlm(target, caption_examples(World(cfg["world_seed"])), steps=_scaled(cfg["steps"], scale),
+        finetune_vlm(target, pretraining_examples(World(cfg["world_seed"])), steps=_scaled(cfg["steps"], scale),
                      batch_size=cfg["batch_size"], lr=cfg["lr"], seed=cfg["seed"], log=_every(log, "base_vlm", 250))
 
     def qa_policy(target: Path) -> None:
@@ -92,7 +92,7 @@ def build(out: str | Path | None = None, *, scale: float = 1.0, only: tuple[str,
         cfg = s["t2i_policy"]
         build_t2i_policy(target, steps=_scaled(cfg["steps"], scale), world_seed=cfg["world_seed"],
                          batch_size=cfg["batch_size"], lr=cfg["lr"], caption_dropout=cfg["caption_dropout"],
-                         seed=cfg["seed"], log=_every(log, "t2i_policy", 250))
+                         prediction_type=cfg["prediction_type"], seed=cfg["seed"], log=_every(log, "t2i_policy", 100))
 
     def judge(target: Path) -> None:
         from unireward_sdk.training import train_generative_judge

@@ -41,14 +41,17 @@ T2I_BLOCK_CHANNELS = (16, 32)
 
 def build_t2i_policy(path: str | Path, *, steps: int, world_seed: int = 1, batch_size: int = 32,
                      lr: float = 1e-3, caption_dropout: float = 0.1, seed: int = 0,
-                     block_channels: tuple[int, ...] = T2I_BLOCK_CHANNELS,
+                     block_channels: tuple[int, ...] = T2I_BLOCK_CHANNELS, prediction_type: str = "sample",
                      log: Callable[[int, float], None] | None = None) -> Path:
     """Build the tiny text-to-image model at ``path`` and pretrain it for ``steps`` DDPM steps on scenes of
     ``World(world_seed)`` (UNet and text encoder both trained; a caption is dropped with probability
     ``caption_dropout`` so classifier-free guidance has an unconditional model).
 
     The model is the project's tiny pixel-space text-to-image layout (``build_tiny_t2i``) with its UNet
-    rebuilt at ``block_channels`` widths (same blocks, same text conditioning)."""
+    rebuilt at ``block_channels`` widths (same blocks, same text conditioning), trained for
+    ``prediction_type`` (``sample``, i.e. the clean image, by default: a tiny UNet that predicts the noise
+    leaves visible noise in few-step samples, one that predicts the image gives clean backgrounds after a
+    short pretraining)."""
     import torch
     from diffusers import DDPMScheduler, UNet2DConditionModel
     from transformers import AutoTokenizer, CLIPTextModel
@@ -66,6 +69,9 @@ def build_t2i_policy(path: str | Path, *, steps: int, world_seed: int = 1, batch
     encoder = CLIPTextModel.from_pretrained(path, subfolder="text_encoder")
     tokenizer = AutoTokenizer.from_pretrained(path, subfolder="tokenizer")
     scheduler = DDPMScheduler.from_pretrained(path, subfolder="scheduler")
+    if scheduler.config.prediction_type != prediction_type:
+        scheduler = DDPMScheduler.from_config(scheduler.config, prediction_type=prediction_type)
+        scheduler.save_pretrained(path / "scheduler")
     length = min(tokenizer.model_max_length, encoder.config.max_position_embeddings)
     world = World(world_seed)
     rng = random.Random(seed)
@@ -84,7 +90,10 @@ def build_t2i_policy(path: str | Path, *, steps: int, world_seed: int = 1, batch
         noise = torch.randn_like(x)
         t = torch.randint(0, scheduler.config.num_train_timesteps, (batch_size,))
         prediction = unet(scheduler.add_noise(x, noise, t), t, encoder_hidden_states=encoder(ids)[0]).sample
-        loss = torch.nn.functional.mse_loss(prediction, noise)
+        target = {"epsilon": noise, "sample": x}.get(prediction_type)
+        if target is None:
+            target = scheduler.get_velocity(x, noise, t)
+        loss = torch.nn.functional.mse_loss(prediction, target)
         optim.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
@@ -130,7 +139,7 @@ def noisy_qa_examples(world: World, *, wrong_rate: float, video_rate: float = 0.
 
 
 def caption_examples(world: World, *, video_rate: float = 0.5) -> Callable[[random.Random, int], list]:
-    """A batch drawer of (parts, caption) examples: the base VLM's pretraining on the world."""
+    """A batch drawer of (parts, caption) examples."""
 
     def draw(rng: random.Random, n: int) -> list:
         out = []
@@ -142,6 +151,37 @@ def caption_examples(world: World, *, video_rate: float = 0.5) -> Callable[[rand
             else:
                 scene = world.scene(index)
                 out.append(([("image", render_scene(scene)), ("text", IMAGE_PROMPT)], scene.caption()))
+        return out
+
+    return draw
+
+
+def pretraining_examples(world: World, *, video_rate: float = 0.5) -> Callable[[random.Random, int], list]:
+    """The base VLM's pretraining mixture, like a general VLM's: captioning, short-answer questions, and
+    caption verification (does this caption match? yes / no, half of the captions altered in one attribute)."""
+    from .world import perturb_motion, perturb_scene
+
+    def draw(rng: random.Random, n: int) -> list:
+        out = []
+        for _ in range(n):
+            index = rng.randrange(10**9)
+            video = rng.random() < video_rate
+            truth = world.motion(index) if video else world.scene(index)
+            media = ("video", render_motion(truth)) if video else ("image", render_scene(truth))
+            kind = "video" if video else "image"
+            task = rng.random()
+            if task < 0.34:
+                out.append(([media, ("text", VIDEO_PROMPT if video else IMAGE_PROMPT)], truth.caption()))
+            elif task < 0.67:
+                questions = motion_questions(truth) if video else \
+                    [q for q in scene_questions(truth) if q.attribute != "count"]
+                q = rng.choice(questions)
+                out.append(([media, ("text", q.text)], q.answer))
+            else:
+                match = rng.random() < 0.5
+                shown = truth if match else (perturb_motion(truth, rng) if video else perturb_scene(truth, rng))
+                text = f"Does this caption match the {kind}? {shown.caption()}"
+                out.append(([media, ("text", text)], "yes" if match else "no"))
         return out
 
     return draw

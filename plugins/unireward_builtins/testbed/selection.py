@@ -69,6 +69,9 @@ class AllCandidates:
     def apply(self, groups: Sequence[CandidateGroup], judge: Any) -> list[CandidateGroup]:
         out = []
         for group in groups:
+            if group.pair is not None or group.dropped is not None:
+                out.append(group)
+                continue
             everyone = list(range(len(group.candidates)))
             meta = {**group.meta, "ranking": {"strategy": "none (pointwise only)", "chosen": everyone,
                                               "rejected": everyone, "decisions": []}}

@@ -73,7 +73,9 @@ def tokenizer_corpus(registry: Any = None) -> list[str]:
                 texts.append(template.prompt({k: v for k, v in values.items() if k in template.slots},
                                              media_units=2))
     for caption, question, right, wrong in samples:
-        texts += [caption, question, right, wrong, f"Describe the image.\n{caption}"]
+        texts += [caption, question, right, wrong, f"Describe the image.\n{caption}",
+                  f"Does this caption match the image? {caption}", f"Does this caption match the video? {caption}",
+                  "yes", "no"]
     texts += [f"Final Score: {v}" for v in range(0, 101)]
     # the chat turns' role lines, so "assistant\n" is one token and never merges into an answer
     texts += ["system\nYou are a helpful assistant.", "user\n", "assistant\n"] * 20
@@ -133,6 +135,10 @@ def build_base_vlm(path: str | Path, *, seed: int = 0, hidden: int = 128, layers
     tokenizer = build_tokenizer(vocab_size)
     config = AutoConfig.from_pretrained(path)
     config.text_config.vocab_size = len(tokenizer)
+    # untied input and output embeddings: with them tied, a model this small does not learn to compare two
+    # tokens (is the answer's colour the image's colour?) in thousands of steps; untied, in hundreds
+    config.tie_word_embeddings = False
+    config.text_config.tie_word_embeddings = False
     # the special tokens keep their ids (0..7), so the image/video token ids in the config stay valid
     assert tokenizer.convert_tokens_to_ids("<|image_pad|>") == config.image_token_id
     torch.manual_seed(seed)

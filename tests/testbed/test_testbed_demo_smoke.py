@@ -1,0 +1,55 @@
+"""A smoke run of the demo on a tiny budget completes and writes its report (the shipped checkpoints)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from unireward_builtins.testbed import checkpoints as C
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory):
+    try:
+        for name in C.NAMES:
+            C.require(name)
+    except C.CheckpointError as exc:
+        pytest.fail(f"the shipped testbed checkpoints are missing: {exc}")
+    from unireward_builtins.testbed.demo import run_demo
+
+    out = tmp_path_factory.mktemp("demo")
+    return out, run_demo("smoke", out, seed=0, threads=1, quiet=True)
+
+
+def test_smoke_run_completes_every_stage(smoke):
+    _, results = smoke
+    status = {s["name"]: s["status"] for s in results["stages"]}
+    failed = {s["name"]: s.get("error") for s in results["stages"] if s["status"] == "failed"}
+    assert not failed, failed
+    assert status == {"world": "ok", "judges": "ok", "image_generation": "ok", "understanding": "ok",
+                      "video_generation": "skipped", "report": "ok"}
+
+
+def test_smoke_run_writes_the_report(smoke):
+    out, results = smoke
+    on_disk = json.loads((out / "results.json").read_text())
+    assert on_disk["profile"]["name"] == "smoke"
+    assert set(on_disk["judges"]["tasks"]) == {"image_generation", "video_generation", "image_understanding",
+                                              "video_understanding"}
+    for task in on_disk["judges"]["tasks"].values():
+        assert 0.0 <= task["joint"]["mean"] <= 1.0 and task["joint"]["n_units"] > 0
+    assert on_disk["image_generation"]["before"]["n_units"] == 48
+    markdown = (out / "results.md").read_text()
+    assert "Judge accuracy per task" in markdown and "trained live" in markdown
+    for name in ("judge_accuracy.png", "results.md"):
+        assert (out / name).stat().st_size > 0
+    assert all(c["status"] in ("reproduced", "not reproduced", "inconclusive") for c in on_disk["claims"])
+
+
+def test_rerun_into_the_same_folder_starts_clean(smoke):
+    out, _ = smoke
+    from unireward_builtins.testbed.demo import run_demo
+
+    again = run_demo("smoke", out, seed=0, threads=1, quiet=True)
+    assert not [s for s in again["stages"] if s["status"] == "failed"]
