@@ -21,7 +21,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--out", default="demo-report", help="report folder (default: ./demo-report)")
     parser.add_argument("--seed", type=int, default=0, help="base seed of data, sampling and training")
     parser.add_argument("--threads", type=int, default=None,
-                        help="torch CPU threads (default: the cores, or 1 when the machine is already busy)")
+                        help="torch CPU threads (default: the cores, at most 4, or 1 when the machine is already busy)")
     parser.add_argument("--checkpoints", default=None,
                         help="folder of testbed checkpoints (default: the ones shipped with the package)")
     parser.add_argument("--rebuild-checkpoints", action="store_true",

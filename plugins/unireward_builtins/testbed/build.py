@@ -127,6 +127,10 @@ def build(out: str | Path | None = None, *, scale: float = 1.0, only: tuple[str,
         "files": C.file_hashes(root),
         "total_bytes": C.total_bytes(root),
     }
+    if manifest["total_bytes"] > C.MAX_BYTES:
+        raise C.CheckpointError(f"the checkpoints take {manifest['total_bytes'] / 1e6:.1f} MB, over the "
+                                f"{C.MAX_BYTES / 1e6:.0f} MB the package may ship", who=str(root),
+                                fix="Lower the model sizes in SETTINGS")
     (root / C.MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     log(f"checkpoints written to {root} ({manifest['total_bytes'] / 1e6:.1f} MB)")
     return root
@@ -163,9 +167,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", nargs="+", choices=C.NAMES, default=list(C.NAMES))
     parser.add_argument("--verify", action="store_true", help="after building, compare with the shipped manifest")
     args = parser.parse_args(argv)
+    shipped = C.read_manifest()  # read before building: without --out the build overwrites the shipped files
     root = build(args.out, scale=args.scale, only=tuple(args.only))
     if args.verify:
-        shipped = C.read_manifest()
         built = C.read_manifest(root)
         if shipped is None:
             print("no shipped manifest to compare with", file=sys.stderr)

@@ -3,7 +3,8 @@
 ``checkpoints/`` (next to this module) holds four small models, all safetensors, written by
 ``python -m unireward_builtins.testbed.build`` (or ``unireward demo --rebuild-checkpoints``):
 
-- ``base_vlm``: the Qwen2-VL-architecture VLM pretrained on world captions (base of every judge);
+- ``base_vlm``: the Qwen2-VL-architecture VLM pretrained on world captions, questions and caption
+  verification (base of every judge);
 - ``judge``: a joint judge trained from ``base_vlm`` on simulated preferences of all four tasks with the
   SDK's judge trainer (used to build pairs in the quick profile);
 - ``qa_policy``: ``base_vlm`` fine-tuned on noisily answered world questions (the understanding policy);
@@ -23,6 +24,8 @@ from unireward_sdk.errors import UniRewardError
 CHECKPOINT_DIR = Path(__file__).resolve().parent / "checkpoints"
 NAMES = ("base_vlm", "judge", "qa_policy", "t2i_policy")
 MANIFEST = "MANIFEST.json"
+# what the package may ship: the checkpoints are part of every install
+MAX_BYTES = 20_000_000
 
 
 class CheckpointError(UniRewardError):

@@ -89,7 +89,7 @@ PROFILES: dict[str, Profile] = {
         t2i_options=dict(_T2I), qa_options=dict(_QA),
     ),
     "full": Profile(
-        name="full", summary="more data, longer training and three seeds, for tighter intervals (tens of minutes)",
+        name="full", summary="more data, longer training, two judge seeds and three text-to-image seeds, for tighter intervals (tens of minutes)",
         judge_train_per_task=400, judge_eval_per_task=100, judge_steps=400, judge_batch=16,
         judge_seeds=(0, 1), pair_judge="live",
         t2i_prompts=48, t2i_eval_samples=4, t2i_seeds=(0, 1, 2), t2i_options={**_T2I, "max_steps": 60},
@@ -155,7 +155,7 @@ class Progress:
 
 
 def _threads(requested: int | None) -> int:
-    """Torch threads: as asked, else the cores, or one when the machine is already busy (oversubscribed
+    """Torch threads: as asked, else the cores (at most 4), or one when the machine is already busy (oversubscribed
     threads slow tiny models down many times over)."""
     import torch
 
