@@ -72,7 +72,7 @@ def test_train_judge_command_trains_from_a_toml_file(tiny_base, toy_data, tmp_pa
     captured = capsys.readouterr()
     assert code == 0, captured.err
     verdict = json.loads(captured.out.strip().splitlines()[-1])
-    assert verdict["winner"] in ("A", "B", "tie") and verdict["parse_status"] == "ok", verdict
+    assert verdict["winner"] in ("A", "B", "tie") and verdict["status"] == "ok", verdict
     assert main(["score", "--model", str(judge), "--task", "image_generation", "--mode", "pairwise",
                  "--value-head", "vh", "--prompt", "x", "--media", *images]) != 0
     assert "--value-head applies to the scalar head only" in capsys.readouterr().err
