@@ -191,6 +191,10 @@ def test_family_is_inferred_from_name_then_architecture():
     assert infer_family("CodeGoat24/UnifiedReward-Think-qwen3vl-8b", "qwen3_vl") == "think"
     assert infer_family("CodeGoat24/UnifiedReward-2.0-qwen-7b", "qwen2_5_vl") == "v2"
     assert infer_family("/models/UnifiedReward-0.5b", "llava_onevision") == "llava_v1"
+    # a hub cache snapshot is named by its repository, not by the commit folder
+    snapshot = "/hf/hub/models--CodeGoat24--UnifiedReward-Think-qwen-7b/snapshots/0123abcd"
+    assert infer_family(snapshot, "qwen2_5_vl") == "think"
+    assert infer_family("/data/snapshots/UnifiedReward-qwen-7b", "qwen2_5_vl") == "qwen_v1"
     assert infer_family("/models/think/UnifiedReward-qwen-3b", "qwen2_5_vl") == "qwen_v1"
 
 

@@ -45,14 +45,22 @@ _PLACEHOLDERS = ("<image>", "<video>")
 def infer_family(checkpoint: str, model_type: str) -> str:
     """The template family of a checkpoint: name hints (Think, 2.0) first, then the architecture.
 
-    Only the last path component is looked at, so a folder layout cannot change the answer.
+    Only the checkpoint's own name is looked at, so a folder layout cannot change the answer: the last path
+    component, or for a hub cache snapshot (``models--org--name/snapshots/<sha>``) the repository name.
     """
-    name = Path(str(checkpoint).rstrip("/")).name.lower()
+    name = _checkpoint_name(checkpoint).lower()
     if "think" in name:
         return "think"
     if "2.0" in name or "-v2" in name:
         return "v2"
     return MODEL_TYPE_FAMILY.get(model_type, "qwen_v1")
+
+
+def _checkpoint_name(checkpoint: str) -> str:
+    path = Path(str(checkpoint).rstrip("/"))
+    if path.parent.name == "snapshots" and path.parent.parent.name.startswith("models--"):
+        return path.parent.parent.name.split("--", 2)[-1]
+    return path.name
 
 
 def _refuse_pickles(path: Path) -> None:
