@@ -110,7 +110,10 @@ def build(out: str | Path | None = None, *, scale: float = 1.0, only: tuple[str,
         for task, score in report.final.items():
             log(f"judge held-out accuracy on {task}: {100 * score.accuracy:.1f}%" if score.accuracy is not None
                 else f"judge: no accuracy for {task}")
+            heldout[task] = {"accuracy": score.accuracy, "ci95": list(score.ci) if score.ci else None,
+                             "n": score.n, "failures": score.failures}
 
+    heldout: dict[str, dict] = {}  # the judge's held-out pairwise accuracy, recorded in the manifest
     step("base_vlm", base_vlm)
     step("qa_policy", qa_policy)
     step("t2i_policy", t2i_policy)
@@ -124,6 +127,7 @@ def build(out: str | Path | None = None, *, scale: float = 1.0, only: tuple[str,
         "total_seconds": round(time.monotonic() - started, 1),
         "versions": {"python": platform.python_version(), "torch": torch.__version__,
                      "transformers": transformers.__version__, "diffusers": _version("diffusers")},
+        "judge_heldout_pairwise": heldout or (C.read_manifest(root) or {}).get("judge_heldout_pairwise"),
         "files": C.file_hashes(root),
         "total_bytes": C.total_bytes(root),
     }
@@ -137,11 +141,22 @@ def build(out: str | Path | None = None, *, scale: float = 1.0, only: tuple[str,
 
 
 def _tidy(root: Path) -> None:
-    """Drop files that only record a run's machine or timing, so rebuilt folders compare equal."""
+    """Drop files that only record a run's machine, paths or timing, so rebuilt folders compare equal (the
+    judge's training report is summarised in the manifest instead)."""
     for name in C.NAMES:
         for path in (root / name).rglob("*"):
-            if path.name in ("training_args.bin",) or path.suffix in (".bin", ".pt", ".pth"):
+            if path.name in ("training_args.bin", "training_report.json", "training_report.md") \
+                    or path.suffix in (".bin", ".pt", ".pth"):
                 path.unlink()
+            elif path.name == "config.json":
+                _drop_source_path(path)
+
+
+def _drop_source_path(config: Path) -> None:
+    """diffusers records the folder a model was loaded from (``_name_or_path``), i.e. this machine's path."""
+    data = json.loads(config.read_text())
+    if data.pop("_name_or_path", None) is not None:
+        config.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
 def _version(module: str) -> str | None:

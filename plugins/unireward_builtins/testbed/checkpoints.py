@@ -46,16 +46,12 @@ def require(name: str, root: str | Path | None = None) -> Path:
     return path
 
 
-# reports of a training run name its machine's paths and timings: kept for reading, not compared
-_UNCOMPARED = ("training_report.json", "training_report.md")
-
-
 def file_hashes(root: Path) -> dict[str, str]:
-    """sha256 of every file under the checkpoint folders (but run reports), by relative path."""
+    """sha256 of every file under the checkpoint folders, by relative path."""
     out = {}
     for name in NAMES:
         for path in sorted((root / name).rglob("*")):
-            if path.is_file() and path.name not in _UNCOMPARED:
+            if path.is_file():
                 out[str(path.relative_to(root))] = hashlib.sha256(path.read_bytes()).hexdigest()
     return out
 

@@ -28,7 +28,7 @@ JUDGE_FAMILY = "qwen_v1"
 # words a model must read as themselves wherever they appear (plurals are their own word)
 WORLD_WORDS: tuple[str, ...] = tuple(sorted(
     {*COLOURS, *SHAPES, *(f"{s}s" for s in SHAPES), *POSITIONS, *DIRECTIONS, *COUNT_WORDS.values()},
-    key=len, reverse=True,
+    key=lambda word: (-len(word), word),  # longest first (so "circles" wins over "circle"), then a fixed order
 ))
 
 

@@ -1,0 +1,42 @@
+"""The committed build command regenerates the testbed checkpoints: end to end on a tiny step budget, and
+byte for byte when run twice."""
+
+from __future__ import annotations
+
+import pytest
+
+from unireward_builtins.testbed import checkpoints as C
+from unireward_builtins.testbed.build import build, main
+
+SCALE = 0.002  # every step count x 0.002: one or a few optimizer steps per model
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    return build(tmp_path_factory.mktemp("ckpt"), scale=SCALE, log=lambda _: None)
+
+
+def test_build_writes_every_checkpoint_and_a_manifest(built):
+    for name in C.NAMES:
+        C.require(name, built)
+    manifest = C.read_manifest(built)
+    assert manifest["scale"] == SCALE and set(manifest["seconds"]) == set(C.NAMES)
+    assert C.verify(built) == []
+    assert set(manifest["judge_heldout_pairwise"]) == {"image_generation", "video_generation",
+                                                       "image_understanding", "video_understanding"}
+    assert manifest["total_bytes"] <= C.MAX_BYTES
+    # nothing that names this machine's paths or timings is left among the compared files
+    assert not list(built.rglob("training_report.*"))
+
+
+def test_a_second_build_is_byte_identical(built, tmp_path):
+    again = build(tmp_path / "again", scale=SCALE, only=("base_vlm", "t2i_policy"), log=lambda _: None)
+    first, second = C.file_hashes(built), C.file_hashes(again)
+    for path, digest in second.items():
+        assert first[path] == digest, path
+
+
+def test_verify_compares_with_the_shipped_manifest(built, capsys):
+    # a tiny-budget build differs from the shipped checkpoints, and --verify says so
+    assert main(["--out", str(built / "verify"), "--scale", str(SCALE), "--only", "base_vlm", "--verify"]) == 1
+    assert "differ from the shipped checkpoints" in capsys.readouterr().err
