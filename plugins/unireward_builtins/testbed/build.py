@@ -28,7 +28,7 @@ from . import checkpoints as C
 # every setting of the shipped build, recorded in the manifest
 SETTINGS: dict[str, dict[str, Any]] = {
     "base_vlm": {"seed": 0, "hidden": 128, "layers": 2, "vocab_size": 3000, "image_pixels": 64 * 64,
-                 "world_seed": 777, "steps": 2500, "batch_size": 16, "lr": 1e-3},
+                 "world_seed": 777, "steps": 4000, "batch_size": 16, "lr": 1e-3},
     "qa_policy": {"seed": 0, "world_seed": 2, "wrong_rate": 0.4, "steps": 300, "batch_size": 16, "lr": 5e-4},
     "t2i_policy": {"seed": 0, "world_seed": 1, "steps": 600, "batch_size": 32, "lr": 1e-3,
                    "caption_dropout": 0.1, "prediction_type": "sample"},
