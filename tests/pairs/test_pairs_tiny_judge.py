@@ -1,5 +1,6 @@
 """Pair jobs with a real tiny judge (Qwen2-VL architecture, full processor) on image, video and text candidates
-written by the tests: the CLI end to end, media decoded once per job, exports, a contact sheet."""
+written by the tests: the CLI end to end, media decoded once per job, exports, a contact sheet, and the
+exports training the diffusion aligners through `unireward align`."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ def judge_path(tmp_path_factory):
     return build_tiny_judge(tmp_path_factory.mktemp("tiny") / "judge")
 
 
-def test_cli_end_to_end_on_image_files(judge_path, tmp_path):
+def test_cli_end_to_end_on_image_files(judge_path, tmp_path, capsys):
     manifest = generation_manifest(tmp_path / "data", prompts=2, n=4)
     config = write_config(tmp_path / "job.toml", manifest="data/prompts.jsonl", output="out",
                           task="image_generation", model=str(judge_path), head="fast", on_tie="tie",
@@ -56,8 +57,24 @@ def test_cli_end_to_end_on_image_files(judge_path, tmp_path):
     assert row["jpg_0"] == Path(pair.chosen.path).read_bytes() and row["label_0"] == 1.0
     assert row["caption"] == pair.prompt
 
+    # the export trains the Diffusion-DPO aligner as it stands: unireward pairs -> pairs export -> align
+    t2i = pytest.importorskip("unireward_sdk.testing.tiny_diffusion").build_tiny_t2i(tmp_path / "t2i", sample_size=16)
+    config = _align_config(tmp_path / "align.toml", aligner="diffusion_dpo", data=str(tmp_path / "pickapic.parquet"),
+                           format="pickapic", model=str(t2i), output_dir=str(tmp_path / "policy"), max_steps=2,
+                           batch_size=1, lora=True, mixed_precision="no", sample_steps=2)
+    capsys.readouterr()
+    assert main(["align", "--config", str(config), "--json"]) == 0
+    trained = json.loads(capsys.readouterr().out)
+    assert trained["pairs"] == summary["pairs_kept"] and trained["steps"] == 2
+    assert (tmp_path / "policy" / "unireward_policy.json").is_file()
 
-def test_video_candidates_with_tiny_judge(judge_path, tmp_path):
+
+def _align_config(path: Path, **values) -> Path:
+    path.write_text("[align]\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in values.items()))
+    return path
+
+
+def test_video_candidates_with_tiny_judge(judge_path, tmp_path, capsys):
     manifest = video_manifest(tmp_path / "data", prompts=1, n=2)
     cfg = PairJobConfig(manifest=str(manifest), output=str(tmp_path / "out"), task="video_generation",
                         model=str(judge_path), head="fast", on_tie="tie", backend_options={"device": "cpu"},
@@ -69,6 +86,21 @@ def test_video_candidates_with_tiny_judge(judge_path, tmp_path):
     videos = to_videodpo(tmp_path / "out")
     assert videos[0]["chosen"].endswith(".mp4") and Path(videos[0]["chosen"]).is_file()
     assert videos[0]["chosen"] != videos[0]["rejected"]
+
+    # the export trains the video Diffusion-DPO aligner: pairs -> pairs export --format videodpo -> align
+    from unireward_sdk.cli import main
+
+    assert main(["pairs", "export", "--format", "videodpo", "--input", str(tmp_path / "out"),
+                 "--output", str(tmp_path / "videodpo.jsonl")]) == 0
+    t2v = pytest.importorskip("unireward_sdk.testing.tiny_diffusion").build_tiny_t2v(tmp_path / "t2v", sample_size=16)
+    config = _align_config(tmp_path / "align.toml", aligner="video_diffusion_dpo", data=str(tmp_path / "videodpo.jsonl"),
+                           model=str(t2v), output_dir=str(tmp_path / "policy"), max_steps=1, batch_size=1,
+                           num_frames=4)
+    capsys.readouterr()
+    assert main(["align", "--config", str(config), "--json"]) == 0
+    trained = json.loads(capsys.readouterr().out)
+    assert trained["pairs"] == 1 and trained["steps"] == 1
+    assert (tmp_path / "policy" / "unireward_policy.json").is_file()
 
 
 def test_generative_head_failures_are_recorded_not_guessed(judge_path, tmp_path):
