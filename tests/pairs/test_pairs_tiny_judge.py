@@ -116,3 +116,26 @@ def test_generative_head_failures_are_recorded_not_guessed(judge_path, tmp_path)
     assert [v.item_id for v in dropped.verdicts] == ["q0#rank:0-1", "q0#rank:1-0"]
     assert all(v.status == "unparsed" and v.provenance.checkpoint == str(judge_path) for v in dropped.verdicts)
     assert "after_swap" in dropped.detail
+
+
+def test_sigkill_mid_write_then_resume_with_the_tiny_judge(judge_path, tmp_path):
+    """The crash tests in test_pairs_job.py use a hash judge; this one kills a job judged by a real model."""
+    import signal
+
+    from pairs_helpers import dataset_bytes
+
+    from unireward_sdk.pairs.store import CRASH_VAR
+
+    generation_manifest(tmp_path / "data", prompts=4, n=4)
+    keys = dict(manifest="data/prompts.jsonl", task="image_generation", model=str(judge_path), head="fast",
+                on_tie="tie", batch_size=1, backend_options={"device": "cpu"})
+    reference = write_config(tmp_path / "reference.toml", output="reference", **keys)
+    assert cli(["pairs", "--config", str(reference), "--no-progress"], timeout=300).returncode == 0
+    assert PairDataset(tmp_path / "reference").pairs()  # something to lose
+    job = write_config(tmp_path / "job.toml", output="out", **keys)
+    killed = cli(["pairs", "--config", str(job), "--no-progress"], env_extra={CRASH_VAR: "mid_write:2"}, timeout=300)
+    assert killed.returncode == -signal.SIGKILL
+    assert PairDataset(tmp_path / "out").committed_batches() == {0, 1}
+    resumed = cli(["pairs", "--config", str(job), "--resume", "--no-progress"], timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    assert dataset_bytes(tmp_path / "out") == dataset_bytes(tmp_path / "reference")
