@@ -107,7 +107,9 @@ def markdown(results: Mapping[str, Any]) -> str:
     lines += ["## Stages", "", "| stage | status | seconds | detail |", "|---|---|---|---|"]
     for s in results.get("stages", []):
         detail = s.get("error") or s.get("reason") or s.get("detail") or ""
-        lines.append(f"| {s['title']} | {s['status']} | {s.get('seconds', '—')} | {detail} |")
+        # the report stage is still running while it writes this file
+        status = "writing this file" if s["status"] == "running" else s["status"]
+        lines.append(f"| {s['title']} | {status} | {s.get('seconds', '—')} | {detail} |")
     pictures = [p for p in (results.get("files") or {}).values() if str(p).endswith(".png")]
     if pictures:
         lines += ["", "## Pictures", ""] + [f"![{Path(p).stem}]({Path(p).name})" for p in pictures]
