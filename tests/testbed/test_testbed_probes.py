@@ -5,15 +5,15 @@ from __future__ import annotations
 import random
 
 from unireward_builtins.testbed import checkpoints as C
-from unireward_builtins.testbed.probes import altered, main, oracle_pairs, perception, verification
-from unireward_builtins.testbed.world import World
+from unireward_builtins.testbed.probes import main, oracle_pairs, perception, verification
+from unireward_builtins.testbed.world import World, perturb_scene
 
 
-def test_altered_changes_exactly_one_attribute():
+def test_a_verification_mismatch_changes_exactly_the_named_attribute():
     rng = random.Random(0)
     scene = World(0).scene(3)
     for attribute in ("shape", "colour", "position"):
-        other = altered(scene, rng, attribute)
+        other = perturb_scene(scene, rng, attributes=(attribute,))
         changed = {a for a in ("shape", "colour", "position", "count") if getattr(other, a) != getattr(scene, a)}
         assert changed == {attribute}
 

@@ -204,6 +204,13 @@ def load_context(path: str | Path) -> tuple[str, Any]:
 def greedy_answers(model: Any, processor: Any, questions: Sequence[str], contexts: Sequence[str], *,
                    batch_size: int = 32, max_new_tokens: int = 12) -> list[str]:
     """The policy's greedy answer to each question about its context media (for evaluation)."""
+    prompts = [[load_context(c), ("text", q)] for q, c in zip(questions, contexts)]
+    return greedy_replies(model, processor, prompts, batch_size=batch_size, max_new_tokens=max_new_tokens)
+
+
+def greedy_replies(model: Any, processor: Any, prompts: Sequence[Sequence[tuple[str, Any]]], *,
+                   batch_size: int = 32, max_new_tokens: int = 12) -> list[str]:
+    """The model's greedy reply to each user turn, given as ``(kind, value)`` parts (see ``user_messages``)."""
     import torch
 
     from .vlm import user_messages
@@ -212,9 +219,8 @@ def greedy_answers(model: Any, processor: Any, questions: Sequence[str], context
     was_training = model.training
     model.eval()
     try:
-        for start in range(0, len(questions), batch_size):
-            parts = [[load_context(c), ("text", q)] for q, c in
-                     zip(questions[start:start + batch_size], contexts[start:start + batch_size])]
+        for start in range(0, len(prompts), batch_size):
+            parts = prompts[start:start + batch_size]
             texts = [processor.apply_chat_template(user_messages(p), tokenize=False, add_generation_prompt=True)
                      for p in parts]
             kwargs: dict[str, Any] = {"text": texts, "padding": True, "return_tensors": "pt"}

@@ -21,17 +21,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .world import COLOURS, POSITIONS, SHAPES, Scene, World, render_scene, scene_questions
+from .world import World, perturb_scene, render_scene, scene_questions
 
 VERIFY = "Does this caption match the image? {caption}"
-_POOLS: dict[str, Sequence[str]] = {"shape": SHAPES, "colour": list(COLOURS), "position": POSITIONS}
-
-
-def altered(scene: Scene, rng: random.Random, attribute: str) -> Scene:
-    """``scene`` with ``attribute`` (shape, colour or position) changed to another value."""
-    values = {"shape": scene.shape, "colour": scene.colour, "position": scene.position}
-    values[attribute] = rng.choice([v for v in _POOLS[attribute] if v != values[attribute]])
-    return Scene(values["shape"], values["colour"], values["position"], scene.count)
+ATTRIBUTES = ("colour", "position", "shape")  # what a verification mismatch can alter
 
 
 def verification_examples(world: World, attributes: Sequence[str]):
@@ -42,7 +35,7 @@ def verification_examples(world: World, attributes: Sequence[str]):
         for _ in range(n):
             scene = world.scene(rng.randrange(10**9))
             match = rng.random() < 0.5
-            shown = scene if match else altered(scene, rng, rng.choice(list(attributes)))
+            shown = scene if match else perturb_scene(scene, rng, attributes=attributes)
             out.append(([("image", render_scene(scene)), ("text", VERIFY.format(caption=shown.caption()))],
                         "yes" if match else "no"))
         return out
@@ -50,39 +43,26 @@ def verification_examples(world: World, attributes: Sequence[str]):
     return draw
 
 
-def _greedy_answers(model: Any, processor: Any, examples: list, max_new_tokens: int = 4) -> list[str]:
-    import torch
-
-    from .vlm import user_messages
-
-    processor.tokenizer.padding_side = "left"
-    texts = [processor.apply_chat_template(user_messages([("image", None), ("text", text)]),
-                                           add_generation_prompt=True, tokenize=False) for _, text in examples]
-    batch = processor(text=texts, images=[image for image, _ in examples], return_tensors="pt", padding=True)
-    with torch.no_grad():
-        out = model.generate(**batch, max_new_tokens=max_new_tokens, do_sample=False)
-    decoded = processor.batch_decode(out[:, batch["input_ids"].shape[1]:], skip_special_tokens=True)
-    return [d.strip().split("\n")[0].strip() for d in decoded]
-
-
 def perception(checkpoint: str | Path, *, scenes: int = 60, seed: int = 321, chunk: int = 64) -> dict[str, Any]:
     """Greedy accuracy per question attribute on ``scenes`` held-out scenes, and caption-verification accuracy
     (one attribute altered in half of the captions)."""
     from transformers import AutoModelForImageTextToText, AutoProcessor
+
+    from .policies import greedy_replies
 
     processor = AutoProcessor.from_pretrained(checkpoint)
     model = AutoModelForImageTextToText.from_pretrained(checkpoint, use_safetensors=True).eval()
     world, rng = World(seed), random.Random(seed)
     questions = [(render_scene(s), q.text, q.answer, q.attribute)
                  for s in (world.scene(i) for i in range(scenes)) for q in scene_questions(s)]
-    draw = verification_examples(world, ("shape", "colour", "position"))
+    draw = verification_examples(world, ATTRIBUTES)
     verification = [(parts[0][1], parts[1][1], answer, "verification") for parts, answer in draw(rng, scenes)]
-    correct: dict[str, list[bool]] = {}
     rows = questions + verification
-    for start in range(0, len(rows), chunk):
-        part = rows[start:start + chunk]
-        for answer, (_, _, gold, kind) in zip(_greedy_answers(model, processor, [(r[0], r[1]) for r in part]), part):
-            correct.setdefault(kind, []).append(answer == gold)
+    replies = greedy_replies(model, processor, [[("image", image), ("text", text)] for image, text, _, _ in rows],
+                             batch_size=chunk, max_new_tokens=4)
+    correct: dict[str, list[bool]] = {}
+    for reply, (_, _, gold, kind) in zip(replies, rows):
+        correct.setdefault(kind, []).append(reply.split("\n")[0].strip() == gold)
     return {"checkpoint": str(checkpoint), "n": {k: len(v) for k, v in correct.items()},
             "accuracy": {k: round(sum(v) / len(v), 3) for k, v in correct.items()}}
 
@@ -167,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--scenes", type=int, default=60)
     v = sub.add_parser("verification", help="fine-tune on caption verification, print the loss by phase")
     v.add_argument("--checkpoint", default=None, help="a VLM folder (default: the shipped base_vlm)")
-    v.add_argument("--attributes", nargs="+", choices=sorted(_POOLS), default=sorted(_POOLS))
+    v.add_argument("--attributes", nargs="+", choices=ATTRIBUTES, default=list(ATTRIBUTES))
     v.add_argument("--steps", type=int, default=300)
     v.add_argument("--lr", type=float, default=1e-3)
     v.add_argument("--out", default=None, help="keep the fine-tuned model here")

@@ -172,9 +172,10 @@ class World:
             i += 1
 
 
-def perturb_scene(scene: Scene, rng: random.Random, n_changes: int = 1) -> Scene:
-    """A scene that differs from ``scene`` in ``n_changes`` attributes (for negatives and preferences)."""
-    attrs_to_change = rng.sample(["shape", "colour", "position"], k=min(n_changes, 3))
+def perturb_scene(scene: Scene, rng: random.Random, n_changes: int = 1,
+                  attributes: Sequence[str] = ("shape", "colour", "position")) -> Scene:
+    """A scene that differs from ``scene`` in ``n_changes`` of ``attributes`` (for negatives and preferences)."""
+    attrs_to_change = rng.sample(list(attributes), k=min(n_changes, len(attributes)))
     values = {"shape": scene.shape, "colour": scene.colour, "position": scene.position}
     pools: dict[str, Sequence[str]] = {"shape": SHAPES, "colour": list(COLOURS), "position": POSITIONS}
     for a in attrs_to_change:
