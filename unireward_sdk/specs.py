@@ -72,11 +72,17 @@ class BackendSpec(ComponentSpec):
 
 @frozen(kw_only=True)
 class RewardHeadSpec(ComponentSpec):
-    """How a judgment is produced. ``tasks`` empty means every task; ``modes`` pairwise and/or pointwise."""
+    """How a judgment is produced. ``tasks`` empty means every task; ``modes`` pairwise and/or pointwise.
+
+    ``trainer``, when the head has trainable parts of its own (a value head), fits them from judge
+    training records: ``trainer(train, base_model, output_dir, config, **kwargs) -> TrainReport``, the
+    signature of :func:`unireward_sdk.training.train_generative_judge`. Imported lazily, like ``factory``.
+    """
 
     kind: ClassVar[str] = "reward_head"
     modes: tuple[str, ...] = field(default=("pairwise", "pointwise"), converter=_strings)
     tasks: tuple[str, ...] = field(default=(), converter=_strings)
+    trainer: Callable[..., Any] | None = field(default=None, eq=False, repr=False)
 
     def supports(self, task: str, mode: str) -> bool:
         return mode in self.modes and (not self.tasks or task in self.tasks)

@@ -75,3 +75,29 @@ def test_joint_fine_tuning_saves_the_judge_next_to_its_value_head(registry, tiny
     assert head_config["base_checkpoint"] == str(out)  # the head reads the fine-tuned judge's features
     base, tuned = load_file(str(tiny_base / "model.safetensors")), load_file(str(out / "model.safetensors"))
     assert set(base) == set(tuned) and any(not (base[k] == tuned[k]).all() for k in base)
+
+
+def test_the_core_finds_a_heads_trainer_through_its_spec_and_refuses_heads_without_one():
+    """No core import of a plugin: the head's spec carries its trainer, third-party heads included."""
+    import pytest
+
+    from unireward_sdk.errors import ConfigError
+    from unireward_sdk.specs import RewardHeadSpec
+
+    calls = []
+
+    class Registry:
+        specs = {
+            "generative": RewardHeadSpec(name="generative", factory=object),
+            "custom": RewardHeadSpec(name="custom", factory=object,
+                                     trainer=lambda *a, **k: calls.append((a, sorted(k))) or "report"),
+        }
+
+        def reward_head_spec(self, name):
+            return self.specs[name]
+
+    registry = Registry()
+    assert train_scalar_judge(["r"], "base", "out", None, head="custom", registry=registry, run_name="x") == "report"
+    assert calls == [((["r"], "base", "out", None), ["registry", "run_name"])]
+    with pytest.raises(ConfigError, match="has nothing to train"):
+        train_scalar_judge(["r"], "base", head="generative", registry=registry)

@@ -283,11 +283,19 @@ def make_scalar_head(*, symmetric: bool = False, on_disagreement: str = "tie", *
     return maybe_symmetric(ScalarRewardHead(**options), symmetric, on_disagreement=on_disagreement)
 
 
+def train_value_head(*args: Any, **kwargs: Any) -> Any:
+    """Spec trainer: fits the value head from judge training records (torch loads only when called)."""
+    from ..training.scalar_trainer import train_scalar_judge
+
+    return train_scalar_judge(*args, **kwargs)
+
+
 @hookimpl
 def unireward_register_reward_heads():
     yield RewardHeadSpec(
         name="scalar",
         factory=make_scalar_head,
+        trainer=train_value_head,
         modes=("pairwise", "pointwise"),
         requires=("torch",),
         summary="value head on the judge's last hidden state (Bradley-Terry pairwise, regression pointwise)",
