@@ -39,9 +39,14 @@ def test_smoke_run_writes_the_report(smoke):
                                               "video_understanding"}
     for task in on_disk["judges"]["tasks"].values():
         assert 0.0 <= task["joint"]["mean"] <= 1.0 and task["joint"]["n_units"] > 0
+        # every held-out pair got exactly one answer, counted in the verdict mix of each judge
+        for judge in ("joint", "single"):
+            mix = task["verdicts"][judge]
+            assert set(mix) == {"A", "B", "tie", "failed"} and sum(mix.values()) == task[judge]["n_units"]
     assert on_disk["image_generation"]["before"]["n_units"] == 48
     markdown = (out / "results.md").read_text()
     assert "Judge accuracy per task" in markdown and "trained live" in markdown
+    assert "joint answered A / B / tie / failed" in markdown
     for name in ("judge_accuracy.png", "results.md"):
         assert (out / name).stat().st_size > 0
     assert all(c["status"] in ("reproduced", "not reproduced", "inconclusive") for c in on_disk["claims"])

@@ -319,6 +319,8 @@ def run_demo(profile: str | Profile = "quick", out: str | Path = "demo-report", 
 
 
 def _judge_results(per_seed: list[dict[str, Any]], prof: Profile) -> dict[str, Any]:
+    from .judges import VERDICT_KINDS
+
     tasks = per_seed[0]["tasks"]
     out: dict[str, Any] = {
         "ci": ("95% percentile bootstrap over held-out pairs" if len(per_seed) == 1 else
@@ -327,9 +329,13 @@ def _judge_results(per_seed: list[dict[str, Any]], prof: Profile) -> dict[str, A
         "trainer_reports": [str(p["joint_dir"].parent / "ablation.md") for p in per_seed],
     }
     for task in tasks:
-        joint = [[float(x) for x in p["correct"]["joint"][task]] for p in per_seed]
-        single = [[float(x) for x in p["correct"][task][task]] for p in per_seed]
+        joint = [[float(x) for x in p["judged"]["joint"][task]["correct"]] for p in per_seed]
+        single = [[float(x) for x in p["judged"][task][task]["correct"]] for p in per_seed]
         row = {"joint": S.mean_ci(joint), "single": S.mean_ci(single), "delta": S.delta_ci(joint, single)}
+        # summed over seeds: what each judge answered, to tell a judge that learned nothing from a wrong one
+        row["verdicts"] = {name: {k: sum(p["judged"][src][task]["verdicts"][k] for p in per_seed)
+                                  for k in VERDICT_KINDS}
+                           for name, src in (("joint", "joint"), ("single", task))}
         trainer = [p["report"].row(task) for p in per_seed]
         row["trainer_accuracy"] = {"joint": [r.joint.accuracy if r.joint else None for r in trainer],
                                    "single": [r.single.accuracy if r.single else None for r in trainer]}

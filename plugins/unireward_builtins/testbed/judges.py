@@ -54,9 +54,13 @@ def judge_head(checkpoint: str | Path, task: str, *, head: str = "fast", registr
     return registry.reward_head(head, backend=backend, task=task, registry=registry, batch_size=batch_size)
 
 
-def per_pair_correctness(checkpoint: str | Path, eval_file: str | Path, tasks: Sequence[str], *, seed: int,
-                         registry: Any = None) -> dict[str, list[bool]]:
-    """Per task, whether the judge's verdict on each held-out pair matches the truth (the trainer's order)."""
+def held_out_verdicts(checkpoint: str | Path, eval_file: str | Path, tasks: Sequence[str], *, seed: int,
+                      registry: Any = None) -> dict[str, dict[str, Any]]:
+    """Per task: whether the judge's verdict on each held-out pair matches the truth (the trainer's order),
+    and how often it answered A, B, tie or nothing parseable: a judge that says the same thing for every
+    pair scores the share of that label in the truth, and the mix shows it."""
+    from collections import Counter
+
     from unireward_sdk.evaluation import metrics as M
     from unireward_sdk.evaluation.benchmarks import BenchmarkExample
     from unireward_sdk.evaluation.runner import evaluate_pairwise
@@ -74,8 +78,14 @@ def per_pair_correctness(checkpoint: str | Path, eval_file: str | Path, tasks: S
         examples = [BenchmarkExample(item=r.item(f"{r.id}#{i}"), label=r.truth) for i, r in enumerate(mine)]
         head = judge_head(checkpoint, task, registry=registry, backend=backend)
         judged = evaluate_pairwise(head, examples, seed=seed, chunk_size=32)
-        out[task] = M.correct_flags([j.prediction for j in judged], [j.label for j in judged])
+        predictions = [j.prediction for j in judged]
+        mix = Counter("failed" if p is None else p for p in predictions)
+        out[task] = {"correct": M.correct_flags(predictions, [j.label for j in judged]),
+                     "verdicts": {k: mix.get(k, 0) for k in VERDICT_KINDS}}
     return out
+
+
+VERDICT_KINDS = ("A", "B", "tie", "failed")
 
 
 def compare_joint_and_single(train_file: Path, eval_file: Path, base_model: str | Path, out_dir: Path, *,
@@ -83,8 +93,8 @@ def compare_joint_and_single(train_file: Path, eval_file: Path, base_model: str 
                              log: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Train the single-task judges and the joint judge (matched steps) and measure each on every task.
 
-    Returns the trainer's report (as a dict), per-task per-pair correctness of each judge, and where the
-    joint judge was saved."""
+    Returns the trainer's report, each judge's held-out verdicts per task (per-pair correctness and the
+    verdict mix, see :func:`held_out_verdicts`), and where the joint judge was saved."""
     from unireward_sdk.training import TrainingCallback, run_ablation
 
     class _Log(TrainingCallback):
@@ -99,11 +109,10 @@ def compare_joint_and_single(train_file: Path, eval_file: Path, base_model: str 
     report = run_ablation(train_file, eval_file, base_model, out_dir, config, judge="generative",
                           registry=registry, callback=_Log() if log else None)
     tasks = list(report.tasks)
-    correct = {"joint": per_pair_correctness(out_dir / "joint", eval_file, tasks, seed=seed, registry=registry)}
+    judged = {"joint": held_out_verdicts(out_dir / "joint", eval_file, tasks, seed=seed, registry=registry)}
     for task in tasks:
-        correct[task] = per_pair_correctness(out_dir / "single" / task, eval_file, [task], seed=seed,
-                                             registry=registry)
-    return {"report": report, "correct": correct, "joint_dir": out_dir / "joint", "tasks": tasks}
+        judged[task] = held_out_verdicts(out_dir / "single" / task, eval_file, [task], seed=seed, registry=registry)
+    return {"report": report, "judged": judged, "joint_dir": out_dir / "joint", "tasks": tasks}
 
 
 # pointwise templates whose fast readout cannot represent the judge's answers: image understanding scores

@@ -33,6 +33,10 @@ def _d(figure: Mapping[str, Any] | None) -> str:
     return "—" if not figure else S.fmt_delta(dict(figure)).replace("Δ = ", "")
 
 
+def _verdicts(mix: Mapping[str, int] | None) -> str:
+    return "—" if not mix else " / ".join(str(mix.get(k, 0)) for k in ("A", "B", "tie", "failed"))
+
+
 # --- tables ------------------------------------------------------------------------------------------
 
 
@@ -41,11 +45,15 @@ def tables(results: Mapping[str, Any]) -> list[tuple[str, list[str], list[list[s
     out = []
     judges = results.get("judges")
     if judges:
-        rows = [[TASK_LABELS.get(t, t), _m(r["single"]), _m(r["joint"]), _d(r["delta"])]
+        rows = [[TASK_LABELS.get(t, t), _m(r["single"]), _m(r["joint"]), _d(r["delta"]),
+                 _verdicts(r.get("verdicts", {}).get("single")), _verdicts(r.get("verdicts", {}).get("joint"))]
                 for t, r in judges["tasks"].items()]
         out.append(("Judge accuracy per task (held-out pairs vs truth, %)",
-                    ["task", "single-task judge", "joint judge", "joint − single"], rows,
-                    f"{judges['steps']} training steps per judge (matched budget); CI: {judges['ci']}"))
+                    ["task", "single-task judge", "joint judge", "joint − single",
+                     "single answered A / B / tie / failed", "joint answered A / B / tie / failed"], rows,
+                    f"{judges['steps']} training steps per judge (matched budget); CI: {judges['ci']}; "
+                    "answers counted over every training seed; a judge that gives one answer to every pair scores "
+                    "that answer's share of the truth"))
     gen = results.get("image_generation")
     und = results.get("understanding")
     rows = []
