@@ -22,7 +22,7 @@ class UniRewardError(Exception):
     def _compose(self) -> str:
         text = f"{self.who}: {self.what}" if self.who else self.what
         if self.fix:
-            text += f". {self.fix}" if not text.endswith(".") else f" {self.fix}"
+            text += f" {self.fix}" if text.endswith((".", "?", "!")) else f". {self.fix}"
         return text
 
 

@@ -70,15 +70,21 @@ class PluginFailure:
     error: str
 
     @property
-    def message(self) -> str:
+    def what(self) -> str:
         dist = f" ({self.distribution} {self.version})" if self.distribution else ""
+        return f"could not load unireward plugin '{self.plugin}'{dist} during {self.phase}: {self.error}"
+
+    @property
+    def fix(self) -> str:
         if self.distribution == SDK_DISTRIBUTION:
-            fix = "Reinstall unireward-sdk"
-        elif self.distribution:
-            fix = f"Fix or uninstall {self.distribution}, or set UNIREWARD_DISABLE_PLUGINS={self.plugin}"
-        else:
-            fix = f"Fix the plugin, or set UNIREWARD_DISABLE_PLUGINS={self.plugin}"
-        return f"could not load unireward plugin '{self.plugin}'{dist} during {self.phase}: {self.error}. {fix}"
+            return "Reinstall unireward-sdk"
+        if self.distribution:
+            return f"Fix or uninstall {self.distribution}, or set UNIREWARD_DISABLE_PLUGINS={self.plugin}"
+        return f"Fix the plugin, or set UNIREWARD_DISABLE_PLUGINS={self.plugin}"
+
+    @property
+    def message(self) -> str:
+        return f"{self.what}. {self.fix}"
 
 
 @frozen
@@ -113,17 +119,23 @@ class Conflict:
     providers: tuple[Provided, ...] = field(converter=tuple)
 
     @property
-    def message(self) -> str:
+    def what(self) -> str:
         who = "; ".join(p.describe() for p in self.providers)
+        return f"{self.kind} '{self.name}' is provided by {len(self.providers)} plugins: {who}"
+
+    @property
+    def fix(self) -> str:
         outside = [p.plugin.name for p in self.providers if not p.plugin.builtin]
         if len(outside) == len(self.providers):
-            fix = "Uninstall or disable all but one (UNIREWARD_DISABLE_PLUGINS=<entry point>)"
-        elif outside:  # the switches cannot remove a built-in, so name the plugins they can remove
-            fix = (f"A built-in name cannot be replaced: disable {', '.join(outside)} "
-                   f"(UNIREWARD_DISABLE_PLUGINS={','.join(outside)}) or give its component another name")
-        else:
-            fix = "Two built-in plugins clash: reinstall unireward-sdk"
-        return f"{self.kind} '{self.name}' is provided by {len(self.providers)} plugins: {who}. {fix}"
+            return "Uninstall or disable all but one (UNIREWARD_DISABLE_PLUGINS=<entry point>)"
+        if outside:  # the switches cannot remove a built-in, so name the plugins they can remove
+            return (f"A built-in name cannot be replaced: disable {', '.join(outside)} "
+                    f"(UNIREWARD_DISABLE_PLUGINS={','.join(outside)}) or give its component another name")
+        return "Two built-in plugins clash: reinstall unireward-sdk"
+
+    @property
+    def message(self) -> str:
+        return f"{self.what}. {self.fix}"
 
 
 @frozen

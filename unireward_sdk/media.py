@@ -110,9 +110,11 @@ def sha256_file(path: str | os.PathLike[str]) -> str:
     except FileNotFoundError:
         raise MediaError("file not found", who=str(path), fix="Check the path") from None
     except IsADirectoryError:
-        raise MediaError("is a directory, not a media file", who=str(path)) from None
+        raise MediaError("is a directory, not a media file", who=str(path),
+                         fix="Pass the path of a media file, not of a directory") from None
     except OSError as exc:
-        raise MediaError(f"cannot read file: {exc.strerror or exc}", who=str(path)) from exc
+        raise MediaError(f"cannot read file: {exc.strerror or exc}", who=str(path),
+                         fix="Check the file's read permissions, or copy it somewhere readable") from exc
     return digest.hexdigest()
 
 
@@ -267,9 +269,11 @@ class MediaCache:
         except FileNotFoundError:
             raise MediaError("file not found", who=str(source), fix="Check the path") from None
         except OSError as exc:
-            raise MediaError(f"cannot read file: {exc.strerror or exc}", who=str(source)) from exc
+            raise MediaError(f"cannot read file: {exc.strerror or exc}", who=str(source),
+                             fix="Check the file's read permissions, or copy it somewhere readable") from exc
         if not resolved.is_file():
-            raise MediaError("not a regular file", who=str(source))
+            raise MediaError("not a regular file", who=str(source),
+                             fix="Point to a regular media file (not a directory, device or pipe)")
         return (str(resolved), st.st_size, st.st_mtime_ns)
 
     def _modality(self, source: Path, name: str | None) -> Any:

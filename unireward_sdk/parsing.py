@@ -307,7 +307,8 @@ def parse(template: Template, raw: str | None, item_id: str = "") -> Verdict | S
     """Parse a judge's answer with the template's parser. Never raises on bad text: returns a failure."""
     parser = PARSERS.get(template.output_format)
     if parser is None:  # pragma: no cover - Template validates output_format
-        raise TemplateError(f"no parser for output format '{template.output_format}'", who=f"template '{template.id}'")
+        raise TemplateError(f"no parser for output format '{template.output_format}'", who=f"template '{template.id}'",
+                            fix=f"Set output_format to one of: {', '.join(PARSERS)}")
     text = "" if raw is None else str(raw)
     if not text.strip():
         fail = _verdict_failure if template.judging_mode == "pairwise" else _score_failure

@@ -32,7 +32,8 @@ TEMPLATE_MODES = {
 
 def _mode(value: str | None) -> str | None:
     if value is not None and value not in MODES:
-        raise ConfigError(f"mode must be one of {', '.join(MODES)}, not {value!r}")
+        raise ConfigError(f"mode must be one of {', '.join(MODES)}, not {value!r}", who="pipeline mode",
+                          fix=f"Set mode to {' or '.join(MODES)}, or leave it out to judge as the filters need")
     return value
 
 
@@ -68,7 +69,8 @@ class Pipeline:
             raise ConfigError(f"unknown pipeline keys {unknown}.{hints}", who=source,
                               fix=f"Allowed keys: {', '.join(known)}")
         if "task" not in data:
-            raise ConfigError("a pipeline needs a 'task'", who=source)
+            raise ConfigError("a pipeline needs a 'task'", who=source,
+                              fix='Add task = "<name>", e.g. "image_generation" (`unireward plugins` lists the tasks)')
         return cls(registry=registry, **data)
 
     @classmethod
@@ -79,9 +81,11 @@ class Pipeline:
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError as exc:
-            raise ConfigError("config file not found", who=str(path)) from exc
+            raise ConfigError("config file not found", who=str(path),
+                              fix="Check the path of the pipeline TOML file") from exc
         except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"invalid TOML: {exc}", who=str(path)) from exc
+            raise ConfigError(f"invalid TOML: {exc}", who=str(path),
+                              fix="Correct the TOML syntax at the line and column shown") from exc
         try:
             return cls.from_dict(data, registry=registry, source=str(path))
         except UniRewardError as exc:
@@ -125,7 +129,8 @@ class Pipeline:
         try:
             task = reg.task_spec(self.task)
         except UniRewardError as exc:
-            raise ConfigError(str(exc), who="pipeline task") from exc
+            raise ConfigError(f"{exc.who}: {exc.what}" if exc.who else exc.what, who="pipeline task",
+                              fix=exc.fix or "Set task to one a loaded plugin provides (`unireward plugins`)") from exc
         for modality in task.modalities:
             if modality not in reg.names("modality"):
                 raise CapabilityError(
@@ -136,7 +141,9 @@ class Pipeline:
         for mode in modes:
             if mode not in task.modes:
                 raise CapabilityError(f"task '{self.task}' does not support {mode} judging (it supports "
-                                      f"{', '.join(task.modes)})")
+                                      f"{', '.join(task.modes)})",
+                                      fix=f"Set mode to {' or '.join(task.modes)}" if mode == self.mode
+                                      else f"Drop the filters that need {mode} judging")
         head = reg.reward_head_spec(self.head)
         for mode in modes:
             if not head.supports(self.task, mode):
@@ -152,12 +159,16 @@ class Pipeline:
                 continue
             spec = reg.template_spec(template_id)
             if spec.task != self.task:
-                raise CapabilityError(f"template '{template_id}' is for task '{spec.task}', not '{self.task}'")
+                raise CapabilityError(f"template '{template_id}' is for task '{spec.task}', not '{self.task}'",
+                                      fix=f"Pick a {self.task} template (`unireward templates --task {self.task}`)")
             served = TEMPLATE_MODES.get(spec.mode, spec.mode)
             if expected_mode and served != expected_mode:
-                raise CapabilityError(f"template '{template_id}' is a {served} template; {attr} needs {expected_mode}")
+                raise CapabilityError(f"template '{template_id}' is a {served} template; {attr} needs {expected_mode}",
+                                      fix=f"Set {attr} to a {expected_mode}_* template of task '{self.task}' "
+                                      f"(`unireward templates --task {self.task}`)")
         if self.aligner is not None:
             aligner = reg.aligner_spec(self.aligner)
             if aligner.tasks and self.task not in aligner.tasks:
                 raise CapabilityError(f"aligner '{self.aligner}' does not train policies for task '{self.task}' "
-                                      f"(it serves {', '.join(aligner.tasks)})")
+                                      f"(it serves {', '.join(aligner.tasks)})",
+                                      fix=f"Pick an aligner that serves '{self.task}' (`unireward plugins` lists them)")

@@ -63,10 +63,12 @@ class Registry:
             hint = did_you_mean(name, known)
             extra = f" Plugins that failed to load: {', '.join(failed)} (see `unireward plugins`)." if failed else ""
             raise UnknownComponentError(
-                f"no {label} named '{name}'.{hint} Known: {', '.join(known) or 'none'}.{extra}".replace("..", ".")
+                f"no {label} named '{name}'.{hint} Known: {', '.join(known) or 'none'}.{extra}".replace("..", "."),
+                fix=f"Use one of the known {label} names, or install the plugin that provides '{name}'",
             )
         if len(providers) > 1:
-            raise ConflictError(Conflict(kind, name, providers).message)
+            conflict = Conflict(kind, name, providers)
+            raise ConflictError(conflict.what, fix=conflict.fix)
         return providers[0].spec
 
     def create(self, kind: str, name: str, /, **kwargs: Any) -> Any:

@@ -147,7 +147,8 @@ class TemplateTask:
     def default_template(self, mode: str, family: str) -> str:
         """The default template id for a judging mode and checkpoint family."""
         if mode not in JUDGING_MODES:
-            raise TemplateError(f"mode must be pairwise or pointwise, not {mode!r}", who=f"task '{self.name}'")
+            raise TemplateError(f"mode must be pairwise or pointwise, not {mode!r}", who=f"task '{self.name}'",
+                                fix="Pass mode='pairwise' or mode='pointwise'")
         template_id = self.defaults.get((mode, family))
         if template_id is None:
             why = self.notes.get((mode, family))
@@ -223,7 +224,8 @@ class TemplateTask:
         """
         template = self.template(template_id)
         if item.task != self.name:
-            raise TemplateError(f"item is for task '{item.task}'", who=f"task '{self.name}' (item '{item.id}')")
+            raise TemplateError(f"item is for task '{item.task}'", who=f"task '{self.name}' (item '{item.id}')",
+                                fix=f"Judge it with task '{item.task}', or set the item's task to '{self.name}'")
         if item.mode != template.judging_mode:
             raise TemplateError(f"template '{template.id}' judges {template.judging_mode} items but the item has "
                                 f"{len(item.candidates)} candidate(s)", who=f"item '{item.id}'",
@@ -274,5 +276,6 @@ def _frames(loaded: Media, template: Template, path: str) -> list[Any]:
         raise TemplateError(f"template '{template.id}' shows a video but the loader returned one {loaded.modality}",
                             who=path, fix="Pass a video file")
     if not loaded.data:
-        raise TemplateError("the loader returned a video without frames", who=path)
+        raise TemplateError("the loader returned a video without frames", who=path,
+                            fix="Re-encode the video (e.g. ffmpeg -i in.mp4 out.mp4) or drop it from the data")
     return list(loaded.data)

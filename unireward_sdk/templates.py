@@ -279,7 +279,7 @@ class Template:
         for name, value in values.items():
             if not isinstance(value, str):
                 raise TemplateError(f"slot '{name}' must be a string, got {type(value).__name__}",
-                                    who=f"template '{self.id}'")
+                                    who=f"template '{self.id}'", fix=f"Convert the value of '{name}' with str() first")
         if not self.slots:
             return self.text
         pattern = _slot_pattern(self.slots)
@@ -396,7 +396,8 @@ def default_readout(template: Template, *, exact: bool = False, fractional: bool
 def _score_choices(lo: float, hi: float, fractional: bool) -> tuple[dict[str, str], str]:
     """Labels (values) -> choice text (the number's first token), none a prefix of another."""
     if not (float(lo).is_integer() and float(hi).is_integer()):
-        raise TemplateError(f"no readout for a non-integer scale {lo}-{hi}")
+        raise TemplateError(f"no readout for a non-integer scale {lo}-{hi}",
+                            fix="Use a whole-number score_range, or give the template a readout (prefix, choices)")
     lo_i, hi_i = int(lo), int(hi)
     if hi_i <= 9:
         if fractional:
@@ -410,7 +411,8 @@ def _score_choices(lo: float, hi: float, fractional: bool) -> tuple[dict[str, st
         return ({f"{10 * d + 4.5:g}": str(d) for d in range(1, 10)},
                 "reads the first digit d as the decade [10d, 10d+9] valued at its midpoint; scores below 10 and 100 "
                 "are not represented")
-    raise TemplateError(f"no readout rule for the scale {lo:g}-{hi:g}")
+    raise TemplateError(f"no readout rule for the scale {lo:g}-{hi:g}",
+                        fix="Give the template a readout table (prefix, choices), or readout = false")
 
 
 # --- the UnifiedReward catalogue -------------------------------------------------------------------
@@ -573,14 +575,16 @@ def template_from_mapping(data: Mapping[str, Any], *, bases: Mapping[str, Templa
         raise TemplateError(f"unknown template keys {unknown}.{did_you_mean(unknown[0], _USER_KEYS)}", who=source,
                             fix=f"Allowed keys: {', '.join(_USER_KEYS)}")
     if "id" not in data:
-        raise TemplateError("a template needs an 'id' (<task>.<mode>.<family>[.<variant>])", who=source)
+        raise TemplateError("a template needs an 'id' (<task>.<mode>.<family>[.<variant>])", who=source,
+                            fix='Add one, e.g. id = "image_generation.pointwise_score.mine"')
     tid = data["id"]
     where = f"{source}: template '{tid}'"
     override = bool(data.pop("override", False))
     base_id = data.pop("extends", tid if override and bases and tid in bases else None)
     m = _ID.match(tid)
     if not m:
-        raise TemplateError("id must look like <task>.<mode>.<family>[.<variant>] in lower case", who=where)
+        raise TemplateError("id must look like <task>.<mode>.<family>[.<variant>] in lower case", who=where,
+                            fix='Use lower-case parts joined by dots, e.g. "image_generation.pointwise_score.mine"')
     for part in ("task", "mode", "family", "variant"):
         data.setdefault(part, m.group(part))
     if "readout" in data:
@@ -595,7 +599,7 @@ def template_from_mapping(data: Mapping[str, Any], *, bases: Mapping[str, Templa
         if base_id is not None:
             if not bases or base_id not in bases:
                 raise TemplateError(f"extends unknown template '{base_id}'.{did_you_mean(base_id, bases or ())}",
-                                    who=where)
+                                    who=where, fix="Extend a registered template id (`unireward templates` lists them)")
             base = bases[base_id]
             if "text" in data and "slots" not in data:
                 data["slots"] = tuple(dict.fromkeys(_SLOT.findall(data["text"])))
@@ -608,7 +612,8 @@ def template_from_mapping(data: Mapping[str, Any], *, bases: Mapping[str, Templa
                 why = ""
         else:
             if "text" not in data:
-                raise TemplateError("a new template needs its 'text'", who=where)
+                raise TemplateError("a new template needs its 'text'", who=where,
+                                    fix="Add text = \"...\" with the prompt, or extends = \"<id>\" to start from one")
             data.setdefault("slots", tuple(dict.fromkeys(_SLOT.findall(data["text"]))))
             data.setdefault("output_format", _FORMAT_FOR_MODE.get(data["mode"], "final_score"))
             data.setdefault("max_new_tokens", DEFAULT_MAX_NEW_TOKENS.get(data["output_format"], 256))
@@ -627,7 +632,8 @@ def template_from_mapping(data: Mapping[str, Any], *, bases: Mapping[str, Templa
             raise
         raise TemplateError(exc.what, who=where, fix=exc.fix) from exc
     except (TypeError, ValueError) as exc:
-        raise TemplateError(f"invalid template: {exc}", who=where) from exc
+        raise TemplateError(f"invalid template: {exc}", who=where,
+                            fix="Correct that value (`unireward templates --json` shows valid templates)") from exc
 
 
 def read_template_file(path: str | Path, *, bases: Mapping[str, Template] | None = None) -> list[tuple[Template, bool]]:
@@ -640,7 +646,8 @@ def read_template_file(path: str | Path, *, bases: Mapping[str, Template] | None
     try:
         raw = path.read_text(encoding="utf-8")
     except FileNotFoundError as exc:
-        raise TemplateError("template file not found", who=str(path)) from exc
+        raise TemplateError("template file not found", who=str(path),
+                            fix="Check the path given as the template file (e.g. --templates-file)") from exc
     try:
         if path.suffix.lower() == ".json":
             data = json.loads(raw)
@@ -664,13 +671,15 @@ def read_template_file(path: str | Path, *, bases: Mapping[str, Template] | None
             try:
                 out.append((template_from_catalogue(entry, source={**attribution, "defined_in": str(path)}), override))
             except (KeyError, TypeError, ValueError) as exc:
-                raise TemplateError(f"invalid catalogue entry: {exc!r}", who=f"{path}: {entry.get('id')}") from exc
+                raise TemplateError(f"invalid catalogue entry: {exc!r}", who=f"{path}: {entry.get('id')}",
+                                    fix="Match the entries of unifiedreward_templates.json (id, text, media...)") from exc
         else:
             out.append(template_from_mapping(entry, bases=bases, source=str(path)))
     seen: set[str] = set()
     for template, _ in out:
         if template.id in seen:
-            raise TemplateError(f"template '{template.id}' is defined twice", who=str(path))
+            raise TemplateError(f"template '{template.id}' is defined twice", who=str(path),
+                                fix="Give each template in the file its own id, or delete one copy")
         seen.add(template.id)
     return out
 
@@ -730,5 +739,6 @@ def register_template_file(registry: Any, path: str | Path) -> TemplateFilePlugi
     registry.host.register(plugin, name=f"templates:{path}")
     failure = next((f for f in registry.host.failures if f.plugin == f"templates:{path}"), None)
     if failure is not None:
-        raise TemplateError(failure.error, who=str(path))
+        raise TemplateError(failure.error, who=str(path),
+                            fix=f"Load the file once per registry (it registers as plugin 'templates:{path}')")
     return plugin

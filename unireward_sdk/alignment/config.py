@@ -56,16 +56,19 @@ class AlignerConfig:
         if self.mixed_precision not in MIXED_PRECISION:
             raise ConfigError(
                 f"mixed_precision must be one of {', '.join(MIXED_PRECISION)}, not {self.mixed_precision!r}",
-                who=type(self).__name__,
+                who=type(self).__name__, fix=f"Set mixed_precision to one of: {', '.join(MIXED_PRECISION)}",
             )
         for name in ("num_epochs", "batch_size", "gradient_accumulation_steps", "lora_rank"):
             if int(getattr(self, name)) < 1:
-                raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)!r}", who=type(self).__name__)
+                raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)!r}", who=type(self).__name__,
+                                  fix=f"Set {name} to 1 or more")
         if self.max_steps is not None and self.max_steps < 1:
             raise ConfigError(f"max_steps must be at least 1 or unset, got {self.max_steps!r}",
-                              who=type(self).__name__)
+                              who=type(self).__name__,
+                              fix="Set max_steps to 1 or more, or leave it out to train for num_epochs")
         if self.learning_rate <= 0:
-            raise ConfigError(f"learning_rate must be positive, got {self.learning_rate!r}", who=type(self).__name__)
+            raise ConfigError(f"learning_rate must be positive, got {self.learning_rate!r}", who=type(self).__name__,
+                              fix="Set learning_rate to a positive number, e.g. 1e-5")
 
     # --- named constructors -----------------------------------------------------------------------
 
@@ -98,7 +101,8 @@ class AlignerConfig:
                                     **overrides)
         if isinstance(config, Mapping):
             return cls.from_mapping(config, **overrides)
-        raise ConfigError(f"expected a {cls.__name__} or a mapping, got {type(config).__name__}", who=cls.__name__)
+        raise ConfigError(f"expected a {cls.__name__} or a mapping, got {type(config).__name__}", who=cls.__name__,
+                          fix=f"Pass a {cls.__name__}, a dict of its fields, or None")
 
     def evolve(self: C, **changes: Any) -> C:
         return dataclasses.replace(self, **changes)

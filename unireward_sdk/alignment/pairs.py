@@ -155,7 +155,8 @@ def _json_lines(text: str, path: Path) -> list[dict]:
             try:
                 rows.append(json.loads(line))
             except json.JSONDecodeError as exc:
-                raise ConfigError(f"line {number} is not JSON ({exc.msg})", who=str(path)) from exc
+                raise ConfigError(f"line {number} is not JSON ({exc.msg})", who=str(path),
+                                  fix=f"Make line {number} one JSON object (JSON Lines: one pair per line)") from exc
     return rows
 
 
@@ -172,7 +173,8 @@ def _from_preference_pairs(pairs: Sequence[PreferencePair], format: str) -> Pair
         # text answers (understanding tasks) keep their records; the VLM aligner converts them itself
         return PairTable(format="records", rows=pairs, source="<PreferencePair records>")
     if format not in ("auto", fmt):
-        raise ConfigError(f"{modality} pairs become {fmt!r} rows, not {format!r}", who="<PreferencePair records>")
+        raise ConfigError(f"{modality} pairs become {fmt!r} rows, not {format!r}", who="<PreferencePair records>",
+                          fix=f"Pass format='auto' or format={fmt!r}")
     return PairTable(format=fmt, rows=rows, source="<PreferencePair records>")
 
 
@@ -184,9 +186,11 @@ def pickapic_outcome(label_0: Any, *, who: str) -> str:
     try:
         value = float(label_0)
     except (TypeError, ValueError):
-        raise ConfigError(f"label_0 must be a number in [0, 1], got {label_0!r}", who=who) from None
+        raise ConfigError(f"label_0 must be a number in [0, 1], got {label_0!r}", who=who,
+                          fix="Set label_0 to 1 (first image preferred), 0 (second) or 0.5 (tie)") from None
     if math.isnan(value) or not 0.0 <= value <= 1.0:
-        raise ConfigError(f"label_0 must be a number in [0, 1], got {label_0!r}", who=who)
+        raise ConfigError(f"label_0 must be a number in [0, 1], got {label_0!r}", who=who,
+                          fix="Set label_0 to 1 (first image preferred), 0 (second) or 0.5 (tie)")
     if value == 0.5:
         return "tie"
     return "first" if value > 0.5 else "second"
@@ -204,7 +208,8 @@ def load_image(value: Any, table: PairTable | None = None, *, who: str = "pair r
         elif value.get("path"):
             value = value["path"]
         else:
-            raise MediaError("image dict has neither bytes nor path", who=who)
+            raise MediaError("image dict has neither bytes nor path", who=who,
+                             fix="Give the image as {'bytes': ...} or {'path': ...} (the datasets Image layout)")
     if isinstance(value, (bytes, bytearray, memoryview)):
         data = bytes(value)
         origin = "image bytes"
@@ -220,12 +225,14 @@ def load_image(value: Any, table: PairTable | None = None, *, who: str = "pair r
                 raise MediaError(f"image file not found: {path}", who=who, fix="Check the export's paths") from None
             origin = "base64 image"
     else:
-        raise MediaError(f"cannot read an image from a {type(value).__name__}", who=who)
+        raise MediaError(f"cannot read an image from a {type(value).__name__}", who=who,
+                         fix="Store the image as bytes, a file path, base64 text or a PIL image")
     try:
         with Image.open(io.BytesIO(data)) as im:
             return im.convert("RGB")
     except (UnidentifiedImageError, OSError) as exc:
-        raise MediaError(f"{origin} is not a readable image ({exc})", who=who) from exc
+        raise MediaError(f"{origin} is not a readable image ({exc})", who=who,
+                         fix="Re-save the image as PNG or JPEG, or drop the pair from the data") from exc
 
 
 def _plausible_path(value: Any) -> bool:

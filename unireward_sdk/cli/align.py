@@ -57,9 +57,11 @@ def load_config(path: str | Path) -> tuple[dict[str, Any], dict[str, Any]]:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ConfigError("config file not found", who=str(path)) from None
+        raise ConfigError("config file not found", who=str(path),
+                          fix="Check the --config path (a TOML file with an [align] table)") from None
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"invalid TOML ({exc})", who=str(path)) from exc
+        raise ConfigError(f"invalid TOML ({exc})", who=str(path),
+                          fix="Correct the TOML syntax at the line and column shown") from exc
     table = dict(data.get("align", data))
     if "aligner" not in table or "data" not in table:
         raise ConfigError("the config needs 'aligner' and 'data'", who=str(path),

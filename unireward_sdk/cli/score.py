@@ -79,7 +79,8 @@ def _candidates_and_context(
     if candidates is not None or context is not None:
         files, context = list(candidates or []), list(context or [])
         if responses and files:
-            raise ConfigError("give either candidate files or responses, not both", who=where)
+            raise ConfigError("give either candidate files or responses, not both", who=where,
+                              fix="Judge files with 'candidates' alone, or texts with 'responses' and 'context'")
     elif responses:
         files, context = [], list(media)
     else:
@@ -124,7 +125,8 @@ def items_from_manifest(path: Path, task: str, mode: str, registry: Any, allow_o
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except OSError as exc:
-        raise ConfigError(f"cannot read the manifest: {exc.strerror or exc}", who=str(path)) from exc
+        raise ConfigError(f"cannot read the manifest: {exc.strerror or exc}", who=str(path),
+                          fix="Check the --manifest path and that the file is readable") from exc
     root = path.parent
     items, seen = [], set()
     for number, line in enumerate(lines, start=1):
@@ -134,9 +136,11 @@ def items_from_manifest(path: Path, task: str, mode: str, registry: Any, allow_o
         try:
             row = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise ConfigError(f"not a JSON object: {exc.msg}", who=where) from exc
+            raise ConfigError(f"not a JSON object: {exc.msg}", who=where,
+                              fix="Write one JSON object per line (JSON Lines)") from exc
         if not isinstance(row, dict):
-            raise ConfigError("each line must be a JSON object", who=where)
+            raise ConfigError("each line must be a JSON object", who=where,
+                              fix='Write the item as an object, e.g. {"id": "p1", "media": ["a.png", "b.png"]}')
         unknown = sorted(set(row) - set(_MANIFEST_KEYS))
         if unknown:
             raise ConfigError(f"unknown keys {unknown}", who=where, fix=f"Use {', '.join(_MANIFEST_KEYS)}")
@@ -158,12 +162,14 @@ def items_from_manifest(path: Path, task: str, mode: str, registry: Any, allow_o
         _check_mode(len(candidates), mode, where)
         item_id = str(row.get("id", f"line-{number}"))
         if item_id in seen:
-            raise ConfigError(f"duplicate id '{item_id}'", who=where)
+            raise ConfigError(f"duplicate id '{item_id}'", who=where,
+                              fix="Give every line its own 'id', or leave 'id' out to use the line number")
         seen.add(item_id)
         items.append(JudgeItem(id=item_id, task=task, candidates=candidates, prompt=row.get("prompt"),
                                question=row.get("question"), context=context, meta=row.get("meta") or {}))
     if not items:
-        raise ConfigError("the manifest holds no items", who=str(path))
+        raise ConfigError("the manifest holds no items", who=str(path),
+                          fix='Add one item per line, e.g. {"id": "p1", "prompt": "a cube", "media": ["a.png"]}')
     return items
 
 
@@ -179,7 +185,8 @@ def build_head(args, registry: Any) -> Any:
         raise CapabilityError(f"does not support {args.mode} judging of task '{args.task}'",
                               who=f"reward head '{args.head}'", fix="Pick another --head (see `unireward plugins`)")
     if args.symmetric and args.mode != "pairwise":
-        raise ConfigError("--symmetric applies to pairwise judging only", who="unireward score")
+        raise ConfigError("--symmetric applies to pairwise judging only", who="unireward score",
+                          fix="Drop --symmetric, or pass --mode pairwise")
     if args.template:
         template = registry.task(args.task).template(args.template)
         judged = getattr(template, "judging_mode", str(getattr(template, "mode", "")).split("_")[0])
@@ -214,7 +221,8 @@ def run(args) -> int:
     registry.task(args.task)  # an unknown task fails here, before the checkpoint loads
     if args.manifest is not None:
         if args.media or args.response:
-            raise ConfigError("give either --manifest or --media/--response, not both", who="unireward score")
+            raise ConfigError("give either --manifest or --media/--response, not both", who="unireward score",
+                              fix="Drop --media/--response and list the items in the manifest, or drop --manifest")
         items = items_from_manifest(args.manifest, args.task, args.mode, registry, args.allow_outside_paths)
     else:
         items = [item_from_flags(args, registry)]

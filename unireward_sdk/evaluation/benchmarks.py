@@ -175,10 +175,12 @@ def _vlrb(rows, media: MediaResolver, *, category_scheme: str = "benchmark", **_
         _require(row, ("id", "query", "response", "human_ranking"), i, name)
         image_field = "image" if row.get("image") is not None else "image_path"
         if row.get(image_field) is None:
-            raise ConfigError(f"row {i} has neither 'image' nor 'image_path'", who=name)
+            raise ConfigError(f"row {i} has neither 'image' nor 'image_path'", who=name,
+                              fix="Give every row an 'image' (bytes or path) or an 'image_path' column")
         responses = list(row["response"])
         if len(responses) != 2:
-            raise ConfigError(f"row {i} (id {row['id']}) has {len(responses)} responses, expected 2", who=name)
+            raise ConfigError(f"row {i} (id {row['id']}) has {len(responses)} responses, expected 2", who=name,
+                              fix="Give the row exactly two responses, or drop it from the data")
         item_id = str(row["id"])
         image_path = row.get("image_path") if isinstance(row.get("image_path"), str) else None
         item = JudgeItem(
@@ -212,13 +214,15 @@ def _user_candidate(value: Any, item_id: str, side: str, media: MediaResolver, r
     if isinstance(value, str):
         return Candidate(id=f"{item_id}:{side}", text=value)
     if not isinstance(value, Mapping):
-        raise ConfigError(f"row {row}: candidate '{side}' must be a string (text) or an object", who="pairwise-jsonl")
+        raise ConfigError(f"row {row}: candidate '{side}' must be a string (text) or an object", who="pairwise-jsonl",
+                          fix=f'Give \'{side}\' as a string, {{"text": ...}} or {{"path": ...}}')
     if value.get("path") is not None or value.get("bytes") is not None:
         path = media(value if value.get("bytes") is not None else value["path"], field=side, row=row)
         return Candidate(id=f"{item_id}:{side}", modality=_modality_of(path, value.get("modality")), path=path)
     if value.get("text") is not None:
         return Candidate(id=f"{item_id}:{side}", text=str(value["text"]))
-    raise ConfigError(f"row {row}: candidate '{side}' needs 'text' or 'path'", who="pairwise-jsonl")
+    raise ConfigError(f"row {row}: candidate '{side}' needs 'text' or 'path'", who="pairwise-jsonl",
+                      fix=f"Add a 'text' or a 'path' key to candidate '{side}'")
 
 
 def _pairwise_jsonl(rows, media: MediaResolver, *, task: str | None = None, **_ignored):
@@ -311,7 +315,7 @@ def benchmark_info(name: str) -> BenchmarkInfo:
 
     if name not in BENCHMARKS:
         raise UnknownComponentError(f"no benchmark named '{name}'.{did_you_mean(name, BENCHMARKS)} "
-                                    f"Known: {', '.join(BENCHMARKS)}")
+                                    f"Known: {', '.join(BENCHMARKS)}", fix="Use one of the known benchmark names")
     return BENCHMARKS[name][0]
 
 
@@ -376,7 +380,8 @@ def load_benchmark(
 
 def _rows_for_limit(name: str, rows: Sequence[Mapping[str, Any]], limit: int, options: Mapping[str, Any]):
     if limit < 0:
-        raise ConfigError(f"--limit must be >= 0, got {limit}")
+        raise ConfigError(f"--limit must be >= 0, got {limit}",
+                          fix="Pass --limit 0 or more, or leave it out to judge every row")
     if name.startswith("genai-bench") and options.get("bothbad") == "exclude":
         # excluded rows cost nothing to convert (they are dropped before their media are touched) and
         # stay counted in `skipped`: keep all of them, and the first `limit` of the others

@@ -111,9 +111,11 @@ def vlrb_label(human_ranking: Sequence[int]) -> str:
     """
     ranks = [int(r) for r in human_ranking]
     if len(ranks) != 2:
-        raise LabelError(f"human_ranking must rank exactly 2 responses, got {list(human_ranking)!r}")
+        raise LabelError(f"human_ranking must rank exactly 2 responses, got {list(human_ranking)!r}",
+                         fix="Set human_ranking to [0, 1] (response 0 preferred) or [1, 0] (response 1 preferred)")
     if ranks[0] == ranks[1]:
-        raise LabelError(f"human_ranking {ranks} ranks both responses equally; VL-RewardBench has no ties")
+        raise LabelError(f"human_ranking {ranks} ranks both responses equally; VL-RewardBench has no ties",
+                         fix="Set human_ranking to [0, 1] or [1, 0], or drop the row from the data")
     return "A" if ranks[0] < ranks[1] else "B"
 
 

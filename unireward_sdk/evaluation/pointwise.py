@@ -32,7 +32,8 @@ def load_pointwise(data: str | Path, *, media_root: str | Path | None = None, ca
     for i, row in enumerate(rows):
         row_task = row.get("task") or task
         if not row_task or "candidate" not in row or "score" not in row:
-            raise ConfigError(f"row {i} needs 'task' (or --task), 'candidate' and 'score'", who="pointwise-jsonl")
+            raise ConfigError(f"row {i} needs 'task' (or --task), 'candidate' and 'score'", who="pointwise-jsonl",
+                              fix="Give every row 'candidate' and 'score', and 'task' unless --task is passed")
         item_id = str(row.get("id") or f"pointwise-{i:06d}")
         context = row.get("context") or ()
         if isinstance(context, (str, Mapping)):
@@ -55,7 +56,8 @@ def score_items(head: Any, items: Sequence[JudgeItem], *, chunk_size: int = 16,
         scores = list(task_head.score_pointwise(chunk))
         if len(scores) != len(chunk):
             raise UniRewardError(f"score_pointwise returned {len(scores)} scores for {len(chunk)} items",
-                                 who=f"reward head '{getattr(task_head, 'name', type(task_head).__name__)}'")
+                                 who=f"reward head '{getattr(task_head, 'name', type(task_head).__name__)}'",
+                                 fix="Make score_pointwise return one Score per item, failures included, in order")
         out.extend(scores)
         if progress is not None:
             progress(len(out), len(items))

@@ -94,7 +94,8 @@ def _judge_chunk(head: Any, items: Sequence[JudgeItem], *, fail_fast: bool) -> l
     for it, v in zip(items, verdicts):
         if not isinstance(v, Verdict):
             raise UniRewardError(f"judge_pairwise returned a {type(v).__name__}, not a Verdict",
-                                 who=f"reward head '{name}'")
+                                 who=f"reward head '{name}'",
+                                 fix="Return Verdict objects (Verdict.failure(...) for an item that failed)")
         if v.item_id != it.id:
             raise UniRewardError(f"verdict for item '{v.item_id}' where '{it.id}' was expected",
                                  who=f"reward head '{name}'", fix="Return verdicts in the order of the items")

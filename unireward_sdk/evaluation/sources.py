@@ -62,7 +62,8 @@ def _read_file(path: Path) -> list[dict[str, Any]]:
             if isinstance(data, dict):  # {"data": [...]} or {"rows": [...]}
                 data = next((v for v in data.values() if isinstance(v, list)), None)
             if not isinstance(data, list):
-                raise ConfigError("a .json data file must hold a list of rows", who=str(path))
+                raise ConfigError("a .json data file must hold a list of rows", who=str(path),
+                                  fix='Write a JSON list of row objects, or {"rows": [...]}')
             return data
         if suffix == ".csv":
             with path.open(encoding="utf-8", newline="") as fh:
@@ -157,14 +158,16 @@ class MediaResolver:
     def __call__(self, value: Any, *, field: str, row: int) -> str:
         who = f"row {row} field '{field}'"
         if value is None:
-            raise MediaError("the media field is empty", who=who)
+            raise MediaError("the media field is empty", who=who,
+                             fix="Fill in the row's media path, or drop the row from the data")
         if isinstance(value, dict):
             data = value.get("bytes")
             if data is not None:
                 return self._write(bytes(data), value.get("path"), who)
             if value.get("path"):
                 return self._path(str(value["path"]), who)
-            raise MediaError("a media dict needs 'bytes' or 'path'", who=who)
+            raise MediaError("a media dict needs 'bytes' or 'path'", who=who,
+                             fix="Give the media as {'bytes': ...} or {'path': ...} (the datasets Image layout)")
         if isinstance(value, (bytes, bytearray)):
             return self._write(bytes(value), None, who)
         if hasattr(value, "save") and hasattr(value, "size"):  # a decoded PIL image
@@ -176,7 +179,8 @@ class MediaResolver:
             if text.startswith(("http://", "https://")):
                 return self._download(text, who)
             return self._path(text, who)
-        raise MediaError(f"unsupported media value of type {type(value).__name__}", who=who)
+        raise MediaError(f"unsupported media value of type {type(value).__name__}", who=who,
+                         fix="Store the media as a path, a URL, bytes, a {'bytes'/'path'} dict or a PIL image")
 
     def _path(self, text: str, who: str) -> str:
         p = Path(text).expanduser()

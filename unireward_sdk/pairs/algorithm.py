@@ -48,7 +48,8 @@ def check_policy(name: str, value: str) -> str:
 def check_strategy(value: str) -> str:
     if value not in STRATEGIES:
         raise ConfigError(f"pairing strategy must be one of {', '.join(STRATEGIES)}, not {value!r}",
-                          who="pair ranking")
+                          who="pair ranking", fix="'disjoint' (the paper) judges (0, 1), (2, 3)...; 'all_pairs' every "
+                                                  "pair; 'round_robin' the first `rounds` rounds of a tournament")
     return value
 
 
@@ -86,7 +87,8 @@ def schedule(n: int, strategy: str = "disjoint", rounds: int | None = None) -> l
         rounds = total
     if not 1 <= rounds <= total:
         raise ConfigError(f"round_robin needs 1 <= rounds <= {total} for {n} candidates, got {rounds}",
-                          who="pair ranking")
+                          who="pair ranking",
+                          fix=f"Set rounds between 1 and {total}, or leave it unset to play them all")
     out: list[tuple[int, int]] = []
     for _ in range(rounds):
         for k in range(size // 2):

@@ -38,7 +38,8 @@ _NOT_FINGERPRINTED = ("output", "progress")
 def _choice(options: tuple[str, ...]):
     def check(_instance, attribute, value) -> None:
         if value not in options:
-            raise ConfigError(f"{attribute.name} must be one of {', '.join(options)}, not {value!r}", who="pair job")
+            raise ConfigError(f"unknown {attribute.name} {value!r}", who="pair job",
+                              fix=f"Set {attribute.name} to one of: {', '.join(options)}")
 
     return check
 
@@ -80,11 +81,14 @@ class PairJobConfig:
 
     def __attrs_post_init__(self) -> None:
         if self.batch_size < 1 or self.judge_batch_size < 1:
-            raise ConfigError("batch_size and judge_batch_size must be >= 1", who="pair job")
+            raise ConfigError("batch_size and judge_batch_size must be >= 1", who="pair job",
+                              fix="Set batch_size and judge_batch_size to 1 or more (defaults: 8 and 16)")
         if self.n is not None and self.n < 2:
-            raise ConfigError(f"n must be >= 2 candidates per prompt, got {self.n}", who="pair job")
+            raise ConfigError(f"n must be >= 2 candidates per prompt, got {self.n}", who="pair job",
+                              fix="Set n to 2 or more (the paper uses 10), or leave it unset to use the manifest's")
         if self.model is None and self.judge_factory is None:
-            raise ConfigError("no judge: set 'model' (hub id or local folder) or 'judge_factory'", who="pair job")
+            raise ConfigError("no judge is configured", who="pair job",
+                              fix="Set 'model' (hub id or local folder) or 'judge_factory' ('package.module:callable')")
 
     # --- named constructors ---------------------------------------------------------------------
 
@@ -99,7 +103,8 @@ class PairJobConfig:
             raise ConfigError(f"unknown keys {unknown}.{hints}", who=source, fix=f"Allowed keys: {', '.join(known)}")
         missing = [k for k in ("manifest", "output", "task") if k not in data]
         if missing:
-            raise ConfigError(f"missing required keys {missing}", who=source)
+            raise ConfigError(f"missing required keys {missing}", who=source,
+                              fix=f"Add {', '.join(missing)} to the [pairs] table (see docs/pairs.md)")
         if base_dir is not None:
             base = Path(base_dir)
             for key in ("manifest", "output"):
@@ -111,7 +116,9 @@ class PairJobConfig:
         try:
             return cls(**data)
         except TypeError as exc:
-            raise ConfigError(str(exc), who=source) from exc
+            raise ConfigError(str(exc), who=source,
+                              fix="Give each key a value of its type: numbers unquoted, true/false for switches, "
+                                  "quoted strings for paths and names") from exc
 
     @classmethod
     def from_toml(cls, path: str | Path, **overrides: Any) -> PairJobConfig:
@@ -121,9 +128,12 @@ class PairJobConfig:
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
-            raise ConfigError("config file not found", who=str(path)) from None
+            raise ConfigError("config file not found", who=str(path),
+                              fix="Check the path given to --config") from None
         except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"invalid TOML: {exc}", who=str(path)) from exc
+            raise ConfigError(f"invalid TOML: {exc}", who=str(path),
+                              fix="Fix the TOML syntax at the reported line (quote strings, e.g. on_tie = \"drop\")"
+                              ) from exc
         data = dict(data.get("pairs", data))
         data.update(overrides)
         return cls.from_dict(data, base_dir=path.parent, source=str(path))

@@ -75,7 +75,8 @@ def to_trl(source: Any) -> Any:
 
         modalities = {guess_modality(p) for p in pair.context}
         if modalities - {"image", "video"}:
-            raise ConfigError(f"prompt '{pair.prompt_id}': context of modality {sorted(modalities)}", who="trl export")
+            raise ConfigError(f"prompt '{pair.prompt_id}': context of modality {sorted(modalities)}", who="trl export",
+                              fix="Give the prompts image or video context files (or none) for a trl export")
         if "video" in modalities:
             row["videos"] = list(pair.context)
             kinds.add("video")

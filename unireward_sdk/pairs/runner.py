@@ -33,15 +33,20 @@ def import_object(spec: str) -> Any:
     """``"package.module:attribute"`` -> the attribute."""
     module_name, _, attribute = spec.partition(":")
     if not module_name or not attribute:
-        raise ConfigError(f"'{spec}' is not of the form 'package.module:callable'", who="pair job")
+        raise ConfigError(f"'{spec}' is not of the form 'package.module:callable'", who="pair job",
+                          fix="Write it as the module path, a colon and the callable, e.g. 'my_judges:make_judge'")
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
-        raise ConfigError(f"cannot import '{module_name}': {exc}", who="pair job") from exc
+        raise ConfigError(f"cannot import '{module_name}': {exc}", who="pair job",
+                          fix=f"Install the package that provides '{module_name}' or put its folder on PYTHONPATH"
+                          ) from exc
     try:
         return getattr(module, attribute)
     except AttributeError:
-        raise ConfigError(f"module '{module_name}' has no attribute '{attribute}'", who="pair job") from None
+        raise ConfigError(f"module '{module_name}' has no attribute '{attribute}'", who="pair job",
+                          fix=f"Name a callable that '{module_name}' defines after the ':' (check the spelling)"
+                          ) from None
 
 
 # --- processes ------------------------------------------------------------------------------------

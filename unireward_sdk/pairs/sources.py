@@ -77,7 +77,8 @@ class PromptRecord:
 def batch_ranges(total: int, batch_size: int) -> list[range]:
     """The fixed batches of a job: batch b covers prompt indices [b*size, min((b+1)*size, total))."""
     if batch_size < 1:
-        raise ConfigError(f"batch_size must be >= 1, got {batch_size}", who="pair job")
+        raise ConfigError(f"batch_size must be >= 1, got {batch_size}", who="pair job",
+                          fix="Set batch_size to 1 or more (default 8)")
     return [range(start, min(start + batch_size, total)) for start in range(0, total, batch_size)]
 
 
@@ -104,7 +105,9 @@ class _Rows:
             raise ConfigError(f"line {line}: path '{value}' leaves the manifest's folder {self.base}", who=self.where,
                               fix="Move the file under the manifest's folder, or set allow_outside = true")
         if not full.is_file():
-            raise ConfigError(f"line {line}: file '{value}' does not exist (looked at {full})", who=self.where)
+            raise ConfigError(f"line {line}: file '{value}' does not exist (looked at {full})", who=self.where,
+                              fix="Correct the path (relative paths start at the manifest's folder) or remove it "
+                                  "from the line")
         return str(full)
 
     def candidate(self, value: Any, pid: str, k: int, line: int, as_text: bool) -> Candidate:
@@ -112,7 +115,7 @@ class _Rows:
             value = {"text": value} if as_text else {"path": value}
         if not isinstance(value, Mapping) or not ({"path", "text"} & set(value)):
             raise ConfigError(f"line {line}: candidate {k} must be a path, a text or an object with 'path' or 'text'",
-                              who=self.where)
+                              who=self.where, fix='Write it as "imgs/a.png", {"path": "imgs/a.png"} or {"text": "..."}')
         cid = str(value.get("id", f"{pid}/{k}"))
         meta = dict(value.get("meta", {}))
         if "path" in value:
@@ -125,24 +128,29 @@ class _Rows:
 
     def record(self, row: Mapping[str, Any], index: int, line: int) -> PromptRecord:
         if not isinstance(row, Mapping):
-            raise ConfigError(f"line {line}: expected a JSON object, got {type(row).__name__}", who=self.where)
+            raise ConfigError(f"line {line}: expected a JSON object, got {type(row).__name__}", who=self.where,
+                              fix='Write each line as one object, e.g. {"id": "cat", "prompt": "a red cat", '
+                                  '"candidates": ["imgs/cat_0.png", "imgs/cat_1.png"]}')
         task = row.get("task", self.task)
         if task != self.task:
             raise ConfigError(f"line {line}: task '{task}' differs from the job's task '{self.task}'", who=self.where,
                               fix="Run one job per task")
         pid = str(row.get("id", f"{index:06d}"))
         if "candidates" in row and "responses" in row:
-            raise ConfigError(f"line {line}: give 'candidates' or 'responses', not both", who=self.where)
+            raise ConfigError(f"line {line}: give 'candidates' or 'responses', not both", who=self.where,
+                              fix="Keep one: 'candidates' for media paths or objects, 'responses' for response texts")
         raw = row.get("candidates", row.get("responses", []))
         as_text = "responses" in row
         cands = tuple(self.candidate(v, pid, k, line, as_text) for k, v in enumerate(raw))
         ids = [c.id for c in cands]
         if len(set(ids)) != len(ids):
-            raise ConfigError(f"line {line}: candidate ids repeat within prompt '{pid}'", who=self.where)
+            raise ConfigError(f"line {line}: candidate ids repeat within prompt '{pid}'", who=self.where,
+                              fix="Give each candidate a distinct 'id', or leave 'id' out to have them numbered")
         context = row.get("context", ())
         context = (context,) if isinstance(context, str) else tuple(context or ())
         if row.get("prompt") is None and row.get("question") is None:
-            raise ConfigError(f"line {line}: a prompt needs 'prompt' (a caption) or 'question'", who=self.where)
+            raise ConfigError(f"line {line}: a prompt needs 'prompt' (a caption) or 'question'", who=self.where,
+                              fix="Add 'prompt' for a generation task or 'question' for an understanding task")
         return PromptRecord(
             index=index, prompt_id=pid, task=task, prompt=row.get("prompt"), question=row.get("question"),
             context=tuple(self.path(str(c), line) for c in context), candidates=cands,
@@ -168,7 +176,9 @@ class ManifestSource:
         try:
             data = path.read_bytes()
         except FileNotFoundError:
-            raise ConfigError("manifest not found", who=str(path)) from None
+            raise ConfigError("manifest not found", who=str(path),
+                              fix="Check 'manifest' in the job config (relative paths start at the config's folder)"
+                              ) from None
         rows = []
         for line_no, line in enumerate(data.decode("utf-8").splitlines(), start=1):
             if not line.strip():
@@ -176,7 +186,8 @@ class ManifestSource:
             try:
                 rows.append((line_no, json.loads(line)))
             except json.JSONDecodeError as exc:
-                raise ConfigError(f"line {line_no}: invalid JSON ({exc.msg})", who=str(path)) from exc
+                raise ConfigError(f"line {line_no}: invalid JSON ({exc.msg})", who=str(path),
+                                  fix="Make the line one complete JSON object (one prompt per line)") from exc
         parser = _Rows(path.parent, task, allow_outside, registry, str(path))
         records = [parser.record(row, i, line_no) for i, (line_no, row) in enumerate(rows)]
         return cls(records, hashlib.sha256(data).hexdigest(), str(path))
@@ -219,7 +230,8 @@ class SamplerSource:
             raise ConfigError(f"{type(sampler).__name__} has no sample(prompts, n, seed=...) method",
                               who="sampler source", fix="Pass an Aligner (e.g. registry.aligner('vlm_dpo', ...))")
         if n < 2:
-            raise ConfigError(f"n must be >= 2 candidates per prompt, got {n}", who="sampler source")
+            raise ConfigError(f"n must be >= 2 candidates per prompt, got {n}", who="sampler source",
+                              fix="Set n to 2 or more (default 10)")
         self.sampler = sampler
         self.records = list(prompts)
         self.n = n
@@ -244,13 +256,16 @@ class SamplerSource:
         samples = self.sampler.sample(texts, self.n, **kwargs)
         who = getattr(self.sampler, "name", type(self.sampler).__name__)
         if len(samples) != len(records):
-            raise ConfigError(f"sample() returned {len(samples)} lists for {len(records)} prompts", who=f"sampler '{who}'")
+            raise ConfigError(f"sample() returned {len(samples)} lists for {len(records)} prompts",
+                              who=f"sampler '{who}'",
+                              fix="Make sample() return one list of candidates per prompt, in the prompts' order")
         groups = []
         for record, cands in zip(records, samples):
             cands = list(cands)
             if len(cands) != self.n:
                 raise ConfigError(f"sample() returned {len(cands)} candidates for prompt '{record.prompt_id}', "
-                                  f"expected {self.n}", who=f"sampler '{who}'")
+                                  f"expected {self.n}", who=f"sampler '{who}'",
+                                  fix=f"Make sample() return exactly n={self.n} candidates for every prompt")
             # ids unique within the prompt whatever the sampler named them
             cands = [c if c.id.startswith(f"{record.prompt_id}/") else
                      _renamed(c, f"{record.prompt_id}/{k}") for k, c in enumerate(cands)]

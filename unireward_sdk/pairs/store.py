@@ -88,7 +88,8 @@ class MediaStore:
 
     def __init__(self, root: Path, mode: str = "copy"):
         if mode not in MEDIA_MODES:
-            raise ConfigError(f"media must be one of {', '.join(MEDIA_MODES)}, not {mode!r}", who="pair dataset")
+            raise ConfigError(f"media must be one of {', '.join(MEDIA_MODES)}, not {mode!r}", who="pair dataset",
+                              fix="'copy' places the files in the dataset, 'reference' records their paths")
         self.root = root
         self.mode = mode
         self._hashes: dict[str, str] = {}
@@ -205,7 +206,8 @@ class PairStore:
     def commit(self, batch: int, prompts: range, rows: Sequence[Mapping[str, Any]]) -> None:
         """Append one batch's records and commit them. Media must already be placed (see :attr:`media`)."""
         if any(entry["batch"] == batch for entry in self.state["batches"]):
-            raise StoreError(f"batch {batch} is already committed", who=str(self.shard_path))
+            raise StoreError(f"batch {batch} is already committed", who=str(self.shard_path),
+                             fix="Commit only the batches that committed(root) does not list yet")
         data = b"".join(encode_row(row) for row in rows)
         offset = self.state["length"]
         _crash_point("before_write", batch)
@@ -236,7 +238,9 @@ class PairDataset:
             raise ConfigError("not a pair dataset (no dataset.json)", who=str(self.root),
                               fix="Point at the output folder of `unireward pairs`")
         if meta.get("format") != FORMAT:
-            raise ConfigError(f"unknown dataset format {meta.get('format')!r} (expected {FORMAT})", who=str(self.root))
+            raise ConfigError(f"unknown dataset format {meta.get('format')!r} (expected {FORMAT})", who=str(self.root),
+                              fix="Rebuild the dataset with this version's `unireward pairs`, or read it with the "
+                                  "version that wrote it")
         self.meta = meta
 
     @property

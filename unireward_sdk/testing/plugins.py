@@ -90,7 +90,9 @@ def temporary_plugin(
                           fix="Pass another name=")
     if not host.register(plugin, name=name, distribution=distribution, version=version):
         failure = host.failures.pop()  # leave the host as we found it
-        raise PluginError(failure.message, who="temporary_plugin")
+        # the failure's own fix is for installed plugins; a test plugin needs its hooks fixed
+        raise PluginError(failure.what, who="temporary_plugin",
+                          fix="Make the plugin's hook names and signatures match unireward_sdk.hookspecs")
     try:
         yield host
     finally:

@@ -63,7 +63,8 @@ def run_ablation(
     ``ablation.png`` into ``out_dir`` and returns the :class:`AblationReport`.
     """
     if judge not in JUDGE_KINDS:
-        raise ConfigError(f"judge must be generative or scalar, got {judge!r}", who="run_ablation")
+        raise ConfigError(f"judge must be generative or scalar, got {judge!r}", who="run_ablation",
+                          fix='Pass judge="generative" or judge="scalar"')
     config = config or JudgeTrainingConfig()
     train: list[TrainingRecord] = as_records(train_records)
     evals: list[TrainingRecord] = as_records(eval_records)
@@ -74,7 +75,9 @@ def run_ablation(
         raise ConfigError(f"no training records for task(s) {', '.join(missing)}", who="run_ablation",
                           fix=f"Tasks in the data: {', '.join(present)}")
     if len(chosen) < 2:
-        raise ConfigError("the ablation needs at least two tasks (joint vs single-task)", who="run_ablation")
+        raise ConfigError("the ablation needs at least two tasks (joint vs single-task)", who="run_ablation",
+                          fix="Choose two or more tasks (tasks=, or [ablation] tasks in the config) from those "
+                              f"in the data: {', '.join(present) or 'none'}")
     no_eval = [t for t in chosen if not any(r.task == t and r.mode == "pairwise" for r in evals)]
     if no_eval:
         raise ConfigError(f"no pairwise evaluation records for task(s) {', '.join(no_eval)}", who="run_ablation",

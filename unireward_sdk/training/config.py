@@ -121,7 +121,9 @@ class JudgeTrainingConfig:
         if self.max_length is not None and self.max_length < 8:
             problems.append(f"max_length must be >= 8, got {self.max_length}")
         if problems:
-            raise ConfigError("; ".join(problems), who="judge training config")
+            raise ConfigError("; ".join(problems), who="judge training config",
+                              fix="Correct these settings in the [training] table (see docs/training.md, "
+                                  "Hyper-parameters)")
 
     def optimizer_steps(self, n_examples: int) -> int:
         """The number of optimizer steps: ``steps``, or ``epochs`` over ``n_examples``."""
@@ -144,7 +146,9 @@ class JudgeTrainingConfig:
         try:
             return cls(**dict(data))
         except TypeError as exc:
-            raise ConfigError(str(exc), who=who) from exc
+            raise ConfigError(str(exc), who=who,
+                              fix="Give each setting a value of its type: numbers unquoted (steps = 300), "
+                                  "true/false for switches, quoted strings for names") from exc
 
 
 @dataclass
@@ -169,9 +173,12 @@ class TrainJudgeConfig:
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except OSError as exc:
-            raise ConfigError(f"cannot read the config: {exc.strerror or exc}", who=str(path)) from exc
+            raise ConfigError(f"cannot read the config: {exc.strerror or exc}", who=str(path),
+                              fix="Check the path given to --config and that the file is readable") from exc
         except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"not valid TOML ({exc})", who=str(path)) from exc
+            raise ConfigError(f"not valid TOML ({exc})", who=str(path),
+                              fix="Fix the TOML syntax at the reported line (quote strings, e.g. mode = \"scalar\")"
+                              ) from exc
         return cls.from_dict(data, base_dir=path.parent, who=str(path))
 
     @classmethod
@@ -186,7 +193,8 @@ class TrainJudgeConfig:
                               fix=f"Top-level keys: {', '.join(sorted(known))}")
         mode = data.get("mode", "generative")
         if mode not in JOB_MODES:
-            raise ConfigError(f"mode must be one of {', '.join(JOB_MODES)}, got {mode!r}", who=who)
+            raise ConfigError(f"mode must be one of {', '.join(JOB_MODES)}, got {mode!r}", who=who,
+                              fix='Set mode = "generative", "scalar" or "ablation" (or pass --mode)')
         for key in ("base_model", "output_dir", "train"):
             if not data.get(key):
                 raise ConfigError(f"'{key}' is missing", who=who, fix="See docs/training.md for a complete example")
@@ -205,7 +213,8 @@ class TrainJudgeConfig:
             raise ConfigError(f"unknown [ablation] key '{unknown[0]}'", who=who, fix="Use judge and tasks")
         judge = ablation.get("judge", "generative")
         if judge not in JUDGE_KINDS:
-            raise ConfigError(f"[ablation] judge must be generative or scalar, got {judge!r}", who=who)
+            raise ConfigError(f"[ablation] judge must be generative or scalar, got {judge!r}", who=who,
+                              fix='Set judge = "generative" or judge = "scalar" in the [ablation] table')
         output = Path(data["output_dir"])
         return cls(
             mode=mode, base_model=base_model, output_dir=output if output.is_absolute() else base / output,

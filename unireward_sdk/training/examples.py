@@ -180,11 +180,14 @@ def task_weights(tasks: Sequence[str], ratios: Mapping[str, float] | None = None
             raise ConfigError(f"mixing ratios name task(s) without training examples: {', '.join(unknown)}",
                               who="mix", fix=f"Tasks in the data: {', '.join(sorted(counts))}")
         if any(float(v) < 0 for v in ratios.values()):
-            raise ConfigError("mixing ratios must be >= 0", who="mix")
+            raise ConfigError("mixing ratios must be >= 0", who="mix",
+                              fix="Give every task in [training.mix] a ratio of 0 or more")
         weights = {t: float(ratios.get(t, 0.0)) for t in counts}
     total = sum(weights.values())
     if total <= 0:
-        raise ConfigError("mixing ratios are all zero", who="mix")
+        raise ConfigError("mixing ratios are all zero", who="mix",
+                          fix=f"Give at least one of {', '.join(sorted(counts))} a ratio > 0 in [training.mix], "
+                              "or leave [training.mix] out to sample by example count")
     return {t: w / total for t, w in weights.items() if w > 0}
 
 

@@ -122,19 +122,23 @@ def _swap_share(value: Any) -> Any:
 
 def _number(value: Any, name: str, where: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        raise ConfigError(f"'{name}' must be a number, got {value!r}", who=where)
+        raise ConfigError(f"'{name}' must be a number, got {value!r}", who=where,
+                          fix=f"Write '{name}' as a plain number, e.g. 4 or 0.5")
     try:
         number = float(value)
     except ValueError:
-        raise ConfigError(f"'{name}' must be a number, got {value!r}", who=where) from None
+        raise ConfigError(f"'{name}' must be a number, got {value!r}", who=where,
+                          fix=f"Write '{name}' as a plain number, e.g. 4 or 0.5") from None
     if not math.isfinite(number):
-        raise ConfigError(f"'{name}' must be finite, got {value!r}", who=where)
+        raise ConfigError(f"'{name}' must be finite, got {value!r}", who=where,
+                          fix=f"Replace '{name}' with a finite number (not NaN or infinity)")
     return number
 
 
 def _resolve(path: Any, base_dir: Path | None, where: str, name: str) -> str:
     if not isinstance(path, str) or not path:
-        raise ConfigError(f"{name} must be a non-empty path string, got {path!r}", who=where)
+        raise ConfigError(f"{name} must be a non-empty path string, got {path!r}", who=where,
+                          fix="Give the media file's path as a string, relative to the data file's folder or absolute")
     p = Path(path)
     if not p.is_absolute() and base_dir is not None:
         p = base_dir / p
@@ -145,7 +149,9 @@ def record_from_dict(row: Mapping[str, Any], *, base_dir: str | Path | None = No
                      index: int = 0) -> TrainingRecord:
     """Validate one row of the agreed format (see the module docstring) into a :class:`TrainingRecord`."""
     if not isinstance(row, Mapping):
-        raise ConfigError(f"a record must be a JSON object, got {type(row).__name__}", who=where)
+        raise ConfigError(f"a record must be a JSON object, got {type(row).__name__}", who=where,
+                          fix='Write each record as an object such as {"task": ..., "candidates": [...], "label": ...} '
+                              "(see docs/training.md)")
     base = Path(base_dir) if base_dir is not None else None
     task = row.get("task")
     if not isinstance(task, str) or not task:
@@ -153,24 +159,29 @@ def record_from_dict(row: Mapping[str, Any], *, base_dir: str | Path | None = No
                           fix="Set task to image_generation, video_generation, image_understanding or video_understanding")
     raw_candidates = row.get("candidates")
     if not isinstance(raw_candidates, Sequence) or isinstance(raw_candidates, str) or not raw_candidates:
-        raise ConfigError("'candidates' must be a list of {\"path\": ...} or {\"text\": ...}", who=where)
+        raise ConfigError("'candidates' must be a list of {\"path\": ...} or {\"text\": ...}", who=where,
+                          fix="Give two candidates for a pairwise record or one for a pointwise record")
     mode = row.get("mode") or ("pairwise" if len(raw_candidates) == 2 else "pointwise")
     if mode not in MODES:
-        raise ConfigError(f"'mode' must be pairwise or pointwise, got {mode!r}", who=where)
+        raise ConfigError(f"'mode' must be pairwise or pointwise, got {mode!r}", who=where,
+                          fix="Set mode to pairwise or pointwise, or leave it out (2 candidates mean pairwise)")
     wanted = 2 if mode == "pairwise" else 1
     if len(raw_candidates) != wanted:
-        raise ConfigError(f"a {mode} record needs {wanted} candidate(s), got {len(raw_candidates)}", who=where)
+        raise ConfigError(f"a {mode} record needs {wanted} candidate(s), got {len(raw_candidates)}", who=where,
+                          fix=f"Give exactly {wanted} candidate(s) or set 'mode' to match the candidates")
     candidates = []
     for i, c in enumerate(raw_candidates):
         if isinstance(c, str):  # a bare string: a path when it looks like one, else a response text
             c = {"path": c} if Path(c).suffix.lower() in _IMAGE_SUFFIXES | _VIDEO_SUFFIXES else {"text": c}
         if not isinstance(c, Mapping) or ("path" in c) == ("text" in c):
-            raise ConfigError(f"candidate {i} must hold exactly one of 'path' or 'text', got {c!r}", who=where)
+            raise ConfigError(f"candidate {i} must hold exactly one of 'path' or 'text', got {c!r}", who=where,
+                              fix='Write the candidate as {"path": "a.png"} or {"text": "..."}, not both')
         if "path" in c:
             candidates.append({"path": _resolve(c["path"], base, where, f"candidate {i} path")})
         else:
             if not isinstance(c["text"], str):
-                raise ConfigError(f"candidate {i} text must be a string", who=where)
+                raise ConfigError(f"candidate {i} text must be a string", who=where,
+                                  fix="Put the response as a string in 'text', or use 'path' for a media file")
             candidates.append({"text": c["text"]})
     context = row.get("context") or ()
     if isinstance(context, str):
@@ -181,29 +192,38 @@ def record_from_dict(row: Mapping[str, Any], *, base_dir: str | Path | None = No
     if mode == "pairwise":
         label = row.get("label")
         if label not in PAIRWISE_LABELS:
-            raise ConfigError(f"a pairwise record needs 'label' A, B or tie, got {label!r}", who=where)
+            raise ConfigError(f"a pairwise record needs 'label' A, B or tie, got {label!r}", who=where,
+                              fix='Set label to "A" (first candidate better), "B" (second better) or "tie"')
     else:
         if "score" not in row or row["score"] is None:
-            raise ConfigError("a pointwise record needs 'score'", who=where)
+            raise ConfigError("a pointwise record needs 'score'", who=where,
+                              fix="Add 'score' (a number, with an optional 'scale': [lo, hi]) or give two candidates "
+                                  "and a 'label' for a pairwise record")
         score = _number(row["score"], "score", where)
         if row.get("scale") is not None:
             lo_hi = row["scale"]
             if not isinstance(lo_hi, Sequence) or isinstance(lo_hi, str) or len(lo_hi) != 2:
-                raise ConfigError(f"'scale' must be [lo, hi], got {lo_hi!r}", who=where)
+                raise ConfigError(f"'scale' must be [lo, hi], got {lo_hi!r}", who=where,
+                                  fix="Write scale as a two-number list, e.g. [1, 5] or [0, 100]")
             scale = (_number(lo_hi[0], "scale", where), _number(lo_hi[1], "scale", where))
             if not scale[0] < scale[1]:
-                raise ConfigError(f"'scale' must have lo < hi, got {list(scale)}", who=where)
+                raise ConfigError(f"'scale' must have lo < hi, got {list(scale)}", who=where,
+                                  fix="Put the lower bound first, e.g. [1, 5]")
             if not scale[0] <= score <= scale[1]:
-                raise ConfigError(f"score {score:g} lies outside its scale {list(scale)}", who=where)
+                raise ConfigError(f"score {score:g} lies outside its scale {list(scale)}", who=where,
+                                  fix="Correct the score or widen 'scale' so that it includes the score")
     dimensions = row.get("dimensions") or {}
     if not isinstance(dimensions, Mapping):
-        raise ConfigError(f"'dimensions' must be an object {{axis: value}}, got {dimensions!r}", who=where)
+        raise ConfigError(f"'dimensions' must be an object {{axis: value}}, got {dimensions!r}", who=where,
+                          fix='Write dimensions as an object keyed by axis name, e.g. {"alignment": 4}')
     template = row.get("template")
     if template is not None and not isinstance(template, str):
-        raise ConfigError(f"'template' must be a template id string, got {template!r}", who=where)
+        raise ConfigError(f"'template' must be a template id string, got {template!r}", who=where,
+                          fix="Set template to one of the ids that `unireward templates` lists, or leave it out")
     for key in ("prompt", "question"):
         if row.get(key) is not None and not isinstance(row[key], str):
-            raise ConfigError(f"'{key}' must be a string", who=where)
+            raise ConfigError(f"'{key}' must be a string", who=where,
+                              fix=f"Give '{key}' as plain text, or leave it out")
     extra = {k: v for k, v in row.items() if k not in KNOWN_KEYS}
     record_id = str(row.get("id") if row.get("id") not in (None, "") else f"{task}-{index:06d}")
     return TrainingRecord(
@@ -226,7 +246,8 @@ def _rows_from_file(path: Path) -> Iterable[tuple[str, Mapping[str, Any]]]:
                 try:
                     yield f"{path}:{number}", json.loads(line)
                 except json.JSONDecodeError as exc:
-                    raise ConfigError(f"not a JSON object ({exc.msg})", who=f"{path}:{number}") from exc
+                    raise ConfigError(f"not a JSON object ({exc.msg})", who=f"{path}:{number}",
+                                      fix="Make this line one complete JSON object (one record per line)") from exc
         return
     if suffix == ".json":
         data = json.loads(path.read_text(encoding="utf-8"))

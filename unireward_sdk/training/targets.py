@@ -61,13 +61,16 @@ def phrase_for(template: Template, label: str) -> str:
         raise TemplateError(f"the label is a tie but template '{template.id}' has no tie phrase",
                             who=f"template '{template.id}'",
                             fix="Drop tie records for this task (drop_ties = true) or use a template with ties")
-    raise TemplateError(f"no verdict phrase for label {label!r}", who=f"template '{template.id}'")
+    raise TemplateError(f"no verdict phrase for label {label!r}", who=f"template '{template.id}'",
+                        fix="Add a phrase for this side to the template's verdict_phrases ('Image 1 is better', "
+                            "'Image 2 is better'), or pick another template")
 
 
 def to_template_scale(score: float, scale: tuple[float, float] | None, template: Template) -> float:
     """``score`` (on the record's ``scale``) on the template's score range, linearly."""
     if template.score_range is None:
-        raise TemplateError("the template has no score range", who=f"template '{template.id}'")
+        raise TemplateError("the template has no score range", who=f"template '{template.id}'",
+                            fix="Set the template's score_range (e.g. [1, 5]), or pick a template that has one")
     lo, hi = template.score_range
     if scale is not None and tuple(scale) != (lo, hi):
         s_lo, s_hi = scale
@@ -115,7 +118,7 @@ def render_target(
     if template.judging_mode == "pairwise":
         if label not in ("A", "B", "tie"):
             raise ConfigError(f"a pairwise target needs a label A, B or tie, got {label!r}",
-                              who=f"template '{template.id}'")
+                              who=f"template '{template.id}'", fix='Give the record a label "A", "B" or "tie"')
         if fmt == "verdict_phrases":
             return phrase_for(template, label) + "."
         if fmt == "overall_judgment":
@@ -141,7 +144,10 @@ def render_target(
                 f" {subject} 2: {number_text(shares[axis_key(axis)][1])}"
                 for axis in template.axes
             )
-        raise TemplateError(f"no training target for output format '{fmt}'", who=f"template '{template.id}'")
+        raise TemplateError(f"no training target for output format '{fmt}'", who=f"template '{template.id}'",
+                            fix="Set the record's 'template' (or [training.templates]) to a pairwise template whose "
+                                "output_format is verdict_phrases, overall_judgment, think_answer or "
+                                "pairwise_axis_scores")
     # pointwise
     if fmt == "axis_scores":
         dims = _dims(dimensions)
@@ -154,7 +160,8 @@ def render_target(
         return "\n".join(f"{axis} Score ({lo:g}-{hi:g}): {number_text(float(dims[axis_key(axis)]))}"
                          for axis in template.axes)
     if score is None:
-        raise ConfigError("a pointwise target needs a score", who=f"template '{template.id}'")
+        raise ConfigError("a pointwise target needs a score", who=f"template '{template.id}'",
+                          fix="Give the record a 'score' (and its 'scale'), or pick an axis_scores template")
     value = number_text(to_template_scale(float(score), scale, template))
     if fmt == "final_score":
         return f"Final Score: {value}"
@@ -163,7 +170,9 @@ def render_target(
         lines = [f"{axis}: {number_text(float(dims[axis_key(axis)]))}" for axis in template.axes
                  if axis_key(axis) in dims]
         return "\n".join([*lines, f"Final Score: {value}"])
-    raise TemplateError(f"no training target for output format '{fmt}'", who=f"template '{template.id}'")
+    raise TemplateError(f"no training target for output format '{fmt}'", who=f"template '{template.id}'",
+                        fix="Set the record's 'template' (or [training.templates]) to a pointwise template whose "
+                            "output_format is final_score, axis_scores or videoscore")
 
 
 def expected_reading(template: Template, *, label: str | None = None, score: float | None = None,

@@ -64,7 +64,9 @@ def read_policy_info(model: str | Path) -> dict[str, Any] | None:
     try:
         info = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
-        raise ModelLoadError(f"unreadable policy file ({exc})", who=str(path)) from exc
+        raise ModelLoadError(f"unreadable policy file ({exc})", who=str(path),
+                             fix="Restore the file from the saved policy (valid JSON), or save the policy again") \
+            from exc
     if info.get("format") != POLICY_FORMAT:
         raise ModelLoadError(f"unknown policy format {info.get('format')!r}", who=str(path),
                              fix=f"Expected {POLICY_FORMAT}; re-save the policy with this SDK version")

@@ -229,7 +229,8 @@ class DiffusionDPOBase:
             return self.components.noise_scheduler.get_velocity(x, noise, t)
         if kind == "sample":
             return x
-        raise ConfigError(f"unsupported prediction_type {kind!r}", who=self.name)
+        raise ConfigError(f"unsupported prediction_type {kind!r}", who=self.name,
+                          fix="Use a policy whose noise scheduler's prediction_type is epsilon, v_prediction or sample")
 
     # --- the Diffusion-DPO step -----------------------------------------------------------------
 

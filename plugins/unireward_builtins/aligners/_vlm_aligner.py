@@ -60,7 +60,9 @@ def read_policy_info(path: str | Path) -> dict[str, Any] | None:
     try:
         info = json.loads(file.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
-        raise ModelLoadError(f"unreadable policy file ({exc})", who=str(file)) from exc
+        raise ModelLoadError(f"unreadable policy file ({exc})", who=str(file),
+                             fix="Restore the file from the saved policy (valid JSON), or save the policy again") \
+            from exc
     if info.get("format") != POLICY_FORMAT:
         raise ModelLoadError(f"not a vlm_dpo policy (format {info.get('format')!r})", who=str(file),
                              fix="Load it with the aligner that saved it")
@@ -402,9 +404,10 @@ class VLMDPOAligner:
         accepted for the shared aligner interface; text answers write no files.
         """
         if n < 1:
-            raise ConfigError(f"n must be at least 1, got {n}", who=self.name)
+            raise ConfigError(f"n must be at least 1, got {n}", who=self.name, fix="Ask for n >= 1 answers per prompt")
         if contexts is not None and len(contexts) != len(prompts):
-            raise ConfigError(f"{len(contexts)} contexts for {len(prompts)} prompts", who=self.name)
+            raise ConfigError(f"{len(contexts)} contexts for {len(prompts)} prompts", who=self.name,
+                              fix="Pass one contexts entry per prompt (an empty list for a prompt without media)")
         cfg = self.config
         settings = {"max_new_tokens": int(max_new_tokens or cfg.max_new_tokens),
                     "temperature": float(temperature or cfg.temperature), "top_p": float(top_p or cfg.top_p)}

@@ -38,7 +38,8 @@ def structured_messages(value: Any, role: str, *, who: str) -> list[dict[str, An
     messages = []
     for message in value:
         if "role" not in message:
-            raise ConfigError(f"a message has no role: {dict(message)!r:.80}", who=who)
+            raise ConfigError(f"a message has no role: {dict(message)!r:.80}", who=who,
+                              fix="Give every message a 'role' (system, user or assistant)")
         content = message.get("content")
         if content is None:
             parts: list[dict[str, Any]] = []
@@ -77,7 +78,8 @@ def with_media_placeholders(prompt: list[dict[str, Any]], images: int, videos: i
         if message["role"] == "user":
             message["content"] = [dict(p) for p in media] + list(message["content"])
             return out
-    raise ConfigError("the prompt has no user turn to attach the media to", who=who)
+    raise ConfigError("the prompt has no user turn to attach the media to", who=who,
+                      fix="Add a user message to the prompt (its media are placed before its text)")
 
 
 def completion_text(messages: list[dict[str, Any]]) -> str:
@@ -102,7 +104,8 @@ def image_bytes(value: Any, table: PairTable | None, *, who: str) -> bytes:
         elif value.get("path"):
             value = value["path"]
         else:
-            raise MediaError("image dict has neither bytes nor path", who=who)
+            raise MediaError("image dict has neither bytes nor path", who=who,
+                             fix="Give the image as {'bytes': <encoded image>} or {'path': <file>}")
     if isinstance(value, (bytes, bytearray, memoryview)):
         data, origin = bytes(value), "image bytes"
     elif isinstance(value, (str, Path)):
@@ -116,12 +119,14 @@ def image_bytes(value: Any, table: PairTable | None, *, who: str) -> bytes:
             except (binascii.Error, ValueError):
                 raise MediaError(f"image file not found: {path}", who=who, fix="Check the export's paths") from None
     else:
-        raise MediaError(f"cannot read an image from a {type(value).__name__}", who=who)
+        raise MediaError(f"cannot read an image from a {type(value).__name__}", who=who,
+                         fix="Pass a PIL image, encoded bytes, a file path, base64 text or a bytes/path dict")
     try:
         with Image.open(io.BytesIO(data)) as image:
             image.verify()
     except (UnidentifiedImageError, OSError, SyntaxError) as exc:
-        raise MediaError(f"{origin} is not a readable image ({exc})", who=who) from exc
+        raise MediaError(f"{origin} is not a readable image ({exc})", who=who,
+                         fix="Replace it with a valid image (e.g. PNG or JPEG), or drop the row") from exc
     return data
 
 

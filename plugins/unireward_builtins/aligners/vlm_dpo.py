@@ -78,13 +78,15 @@ class VLMDPOConfig(AlignerConfig):
             raise ConfigError("the exo_pair loss needs label_smoothing > 0", who=who,
                               fix="Set label_smoothing = 1e-3 (the EXO paper's value)")
         if self.beta <= 0:
-            raise ConfigError(f"beta must be positive, got {self.beta!r}", who=who)
+            raise ConfigError(f"beta must be positive, got {self.beta!r}", who=who, fix="Set beta > 0 (default 0.1)")
         for name in ("max_length", "max_completion_length", "video_max_pixels"):
             value = getattr(self, name)
             if value is not None and int(value) < 1:
-                raise ConfigError(f"{name} must be at least 1 or unset, got {value!r}", who=who)
+                raise ConfigError(f"{name} must be at least 1 or unset, got {value!r}", who=who,
+                                  fix=f"Set {name} to a positive integer, or leave it unset")
         if self.num_frames < 1 or self.max_new_tokens < 1:
-            raise ConfigError("num_frames and max_new_tokens must be at least 1", who=who)
+            raise ConfigError("num_frames and max_new_tokens must be at least 1", who=who,
+                              fix="Set num_frames and max_new_tokens to 1 or more (defaults 8 and 128)")
         if self.temperature <= 0 or not 0 < self.top_p <= 1:
             raise ConfigError(f"sampling needs temperature > 0 and 0 < top_p <= 1, got {self.temperature!r}, "
                               f"{self.top_p!r}", who=who, fix="Use temperature = 1.0, top_p = 1.0")

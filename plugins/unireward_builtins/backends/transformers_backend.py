@@ -146,7 +146,8 @@ class TransformersBackend:
                 fix=f"Use one of {', '.join(FAMILIES)}",
             )
         if batch_size < 1:
-            raise ConfigError(f"batch_size must be >= 1, got {batch_size}", who="backend 'transformers'")
+            raise ConfigError(f"batch_size must be >= 1, got {batch_size}", who="backend 'transformers'",
+                              fix="Set batch_size to a positive integer (default 16)")
         self.torch = require("torch", extra="torch", purpose="the transformers judge backend")
         require("transformers", extra="torch", purpose="the transformers judge backend")
         self.checkpoint = str(checkpoint)

@@ -22,7 +22,8 @@ class MarginFilter:
 
     def __init__(self, threshold: float = 0.0, normalized: bool = False):
         if threshold < 0:
-            raise ConfigError(f"margin threshold must be >= 0, got {threshold}", who="margin filter")
+            raise ConfigError(f"margin threshold must be >= 0, got {threshold}", who="margin filter",
+                              fix="Set margin (the threshold) to 0 or more, or leave it unset to skip this filter")
         self.threshold = float(threshold)
         self.normalized = normalized
 

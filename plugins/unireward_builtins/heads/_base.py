@@ -48,7 +48,8 @@ class JudgeHeadBase:
         media: Any = None,
     ):
         if batch_size < 1:
-            raise ConfigError(f"batch_size must be >= 1, got {batch_size}", who=f"reward head '{self.name}'")
+            raise ConfigError(f"batch_size must be >= 1, got {batch_size}", who=f"reward head '{self.name}'",
+                              fix="Set batch_size to a positive integer (default 16)")
         if registry is None:
             from unireward_sdk.registry import get_registry
 

@@ -74,13 +74,17 @@ class FastHead(JudgeHeadBase):
         labels = set(readout.choices)
         if mode == "pairwise" and not labels <= set(PAIRWISE_LABELS):
             raise CapabilityError(f"template '{template_id}' readout labels {sorted(labels)} are not A/B/tie",
-                                  who="reward head 'fast'")
+                                  who="reward head 'fast'",
+                                  fix="Pick a pairwise template whose readout choices are A, B (and tie), "
+                                  "or use the 'generative' head")
         if mode == "pointwise":
             try:
                 [float(label) for label in labels]
             except ValueError:
                 raise CapabilityError(f"template '{template_id}' readout labels {sorted(labels)} are not numbers",
-                                      who="reward head 'fast'") from None
+                                      who="reward head 'fast'",
+                                      fix="Pick a pointwise template whose readout choices are numbers, "
+                                      "or use the 'generative' head") from None
 
     def _run(self, mode: str, template_id: str, template: Any, requests: list, item_ids: list[str]) -> list:
         readout = template.readout

@@ -68,7 +68,8 @@ class ScalarRewardHead:
         media: Any = None,
     ):
         if tie_margin < 0:
-            raise ConfigError(f"tie_margin must be >= 0, got {tie_margin}", who="reward head 'scalar'")
+            raise ConfigError(f"tie_margin must be >= 0, got {tie_margin}", who="reward head 'scalar'",
+                              fix="Set tie_margin to 0 (no tie band, the default) or a positive number")
         if registry is None:
             from unireward_sdk import get_registry
 
@@ -244,7 +245,8 @@ class ScalarRewardHead:
         from .scalar_model import fit_pairwise
 
         if len(items) != len(winners) or any(w not in ("A", "B", "tie") for w in winners):
-            raise ConfigError("need one winner in ('A', 'B', 'tie') per item", who="ScalarRewardHead.fit_preferences")
+            raise ConfigError("need one winner in ('A', 'B', 'tie') per item", who="ScalarRewardHead.fit_preferences",
+                              fix="Pass winners as a list of 'A', 'B' or 'tie', as long as items")
         fa, fb, errors = self.pair_features(items)
         if errors:
             raise ConfigError(f"{len(errors)} training items have unreadable media: {next(iter(errors.values()))}",

@@ -32,7 +32,8 @@ class ImageModality:
         path = Path(source)
         data = _read(path)
         if not data:
-            raise MediaError("empty file (0 bytes)", who=str(path))
+            raise MediaError("empty file (0 bytes)", who=str(path),
+                             fix="Re-export or re-download the image, or drop it from the data")
         bound = max_pixels if max_pixels is not None else self.max_pixels
         try:
             with Image.open(io.BytesIO(data), formats=FORMATS) as img:
@@ -40,11 +41,14 @@ class ImageModality:
                 fmt, source_mode, source_size = img.format, img.mode, img.size
                 rgb, alpha = _to_rgb(img)
         except Image.DecompressionBombError as exc:
-            raise MediaError(f"image too large to decode safely: {exc}", who=str(path)) from exc
+            raise MediaError(f"image too large to decode safely: {exc}", who=str(path),
+                             fix="Downscale the file (e.g. to at most 8192x8192 pixels) or drop it from the data") \
+                from exc
         except Image.UnidentifiedImageError:
             raise MediaError(_unidentified(data), who=str(path), fix="Use a PNG, JPEG or WebP file") from None
         except (OSError, SyntaxError, ValueError) as exc:  # PIL reports damaged data with these
-            raise MediaError(f"corrupt or truncated {_label(path)} image: {exc}", who=str(path)) from exc
+            raise MediaError(f"corrupt or truncated {_label(path)} image: {exc}", who=str(path),
+                             fix="Re-export or re-download the image, or drop it from the data") from exc
 
         size = fit_within(*rgb.size, bound)
         if size != rgb.size:
@@ -71,9 +75,11 @@ def _read(path: Path) -> bytes:
     except FileNotFoundError:
         raise MediaError("file not found", who=str(path), fix="Check the path") from None
     except IsADirectoryError:
-        raise MediaError("is a directory, not an image file", who=str(path)) from None
+        raise MediaError("is a directory, not an image file", who=str(path),
+                         fix="Point to an image file (.png, .jpg, .jpeg or .webp) instead") from None
     except OSError as exc:
-        raise MediaError(f"cannot read file: {exc.strerror or exc}", who=str(path)) from exc
+        raise MediaError(f"cannot read file: {exc.strerror or exc}", who=str(path),
+                         fix="Make the file readable by this user (check its permissions)") from exc
 
 
 def _to_rgb(img):

@@ -16,13 +16,15 @@ class TextModality:
         try:
             data = path.read_bytes()
         except FileNotFoundError:
-            raise MediaError("file not found", who=str(path)) from None
+            raise MediaError("file not found", who=str(path), fix="Check the path") from None
         except OSError as exc:
-            raise MediaError(f"cannot read file: {exc}", who=str(path)) from exc
+            raise MediaError(f"cannot read file: {exc}", who=str(path),
+                             fix="Make the file readable by this user (check its permissions)") from exc
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise MediaError(f"not valid UTF-8 text ({exc.reason} at byte {exc.start})", who=str(path)) from exc
+            raise MediaError(f"not valid UTF-8 text ({exc.reason} at byte {exc.start})", who=str(path),
+                             fix="Re-save the file as UTF-8 (e.g. iconv -f latin1 -t utf-8 in.txt > out.txt)") from exc
         return Media(modality=self.name, sha256=hashlib.sha256(data).hexdigest(), data=text, path=str(path))
 
     def from_string(self, text: str) -> Media:

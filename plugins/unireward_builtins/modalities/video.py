@@ -20,6 +20,7 @@ from unireward_sdk import Media, MediaError, ModalitySpec, hookimpl
 from unireward_sdk.media import VideoSampling, evenly_spaced_indices, fit_within, sha256_file
 
 EXTENSIONS = (".mp4", ".m4v", ".mov", ".webm", ".mkv", ".avi")
+_REENCODE = "Re-encode the video (e.g. ffmpeg -i in.mp4 out.mp4) or drop it from the data"
 
 
 def _missing_tolerance(declared: int) -> int:
@@ -44,7 +45,8 @@ class VideoModality:
         policy = sampling if sampling is not None else self.sampling
         digest = sha256_file(path)  # also reports a missing or unreadable file
         if path.stat().st_size == 0:
-            raise MediaError("empty file (0 bytes)", who=str(path))
+            raise MediaError("empty file (0 bytes)", who=str(path),
+                             fix="Re-encode or re-download the file, or drop it from the data")
         import av
 
         try:
@@ -57,11 +59,12 @@ class VideoModality:
         except MediaError as exc:
             raise MediaError(exc.what, who=str(path), fix=exc.fix) from exc
         except (av.error.FFmpegError, OSError, ValueError) as exc:
-            raise MediaError(f"corrupt, truncated or unsupported video: {_reason(exc)}", who=str(path)) from exc
+            raise MediaError(f"corrupt, truncated or unsupported video: {_reason(exc)}", who=str(path),
+                             fix=_REENCODE) from exc
 
         declared = probe["declared_frames"]
         if total == 0:
-            raise MediaError("no decodable video frames (corrupt or truncated file)", who=str(path))
+            raise MediaError("no decodable video frames (corrupt or truncated file)", who=str(path), fix=_REENCODE)
         if declared and declared - total > _missing_tolerance(declared):
             raise MediaError(
                 f"truncated or damaged: the container declares {declared} frames but only {total} decode",
@@ -105,7 +108,7 @@ def _probe(path: Path) -> dict[str, Any]:
 
     with av.open(str(path)) as container:
         if not container.streams.video:
-            raise MediaError("no video stream in the file", fix="Is this an audio-only file?")
+            raise MediaError("no video stream in the file (an audio-only file?)", fix="Use a file with a video stream")
         stream = container.streams.video[0]
         rate = stream.average_rate or stream.guessed_rate
         duration = None
@@ -136,8 +139,8 @@ def _decode(path: Path, keep: Selector) -> tuple[dict[int, tuple[float | None, A
                 if keep(index, time):
                     kept[index] = (time, frame.to_image())  # to_image converts to RGB
         except av.error.FFmpegError as exc:
-            raise MediaError(f"decoding failed after {index + 1} frames (truncated or corrupt): {_reason(exc)}") \
-                from exc
+            raise MediaError(f"decoding failed after {index + 1} frames (truncated or corrupt): {_reason(exc)}",
+                             fix=_REENCODE) from exc
     return kept, index + 1
 
 
@@ -158,7 +161,7 @@ def _sample_evenly(path: Path, count: int, declared: int) -> tuple[dict, int, in
     final_set = set(final)
     kept, total_again = _decode(path, lambda i, _t: i in final_set)
     if total_again != total:
-        raise MediaError(f"decoding is not repeatable ({total} then {total_again} frames)")
+        raise MediaError(f"decoding is not repeatable ({total} then {total_again} frames)", fix=_REENCODE)
     return kept, total, 2
 
 

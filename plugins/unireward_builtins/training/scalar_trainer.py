@@ -67,7 +67,8 @@ def _normalised(record: TrainingRecord, template: Any) -> float:
     lo, hi = record.scale or template.score_range or (None, None)
     if lo is None or hi is None or hi == lo:
         raise ConfigError("a pointwise record needs a 'scale' (its template has no score range)",
-                          who=record.source or record.id)
+                          who=record.source or record.id,
+                          fix='Add "scale": [lo, hi] to the record, or use a template with a score_range')
     return (float(record.score) - lo) / (hi - lo)
 
 
