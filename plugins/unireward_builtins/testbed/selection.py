@@ -38,7 +38,20 @@ def _pair(group: CandidateGroup, chosen: int, rejected: int, plugin: str, **extr
     )
 
 
-class RandomPair:
+class _OpenGroupsStage:
+    """A filter stage that settles each prompt still open (no pair yet, not dropped) and passes the rest on."""
+
+    name = "testbed_stage"
+
+    def apply(self, groups: Sequence[CandidateGroup], judge: Any) -> list[CandidateGroup]:
+        return [group if group.pair is not None or group.dropped is not None else self.settle(group)
+                for group in groups]
+
+    def settle(self, group: CandidateGroup) -> CandidateGroup:
+        raise NotImplementedError
+
+
+class RandomPair(_OpenGroupsStage):
     """Two distinct candidates at random, chosen and rejected at random (the no-judge baseline)."""
 
     name = "testbed_random_pair"
@@ -46,40 +59,27 @@ class RandomPair:
     def __init__(self, seed: int = 0):
         self.seed = seed
 
-    def apply(self, groups: Sequence[CandidateGroup], judge: Any) -> list[CandidateGroup]:
-        out = []
-        for group in groups:
-            if group.pair is not None or group.dropped is not None:
-                out.append(group)
-                continue
-            if len(group.candidates) < 2:
-                out.append(attrs.evolve(group, dropped=DroppedPrompt(group.prompt_id, "too_few_candidates")))
-                continue
-            a, b = _rng(self.seed, group).sample(range(len(group.candidates)), 2)
-            out.append(attrs.evolve(group, pair=_pair(group, a, b, "testbed_random_pair")))
-        return out
+    def settle(self, group: CandidateGroup) -> CandidateGroup:
+        if len(group.candidates) < 2:
+            return attrs.evolve(group, dropped=DroppedPrompt(group.prompt_id, "too_few_candidates"))
+        a, b = _rng(self.seed, group).sample(range(len(group.candidates)), 2)
+        return attrs.evolve(group, pair=_pair(group, a, b, self.name))
 
 
-class AllCandidates:
+class AllCandidates(_OpenGroupsStage):
     """Put every candidate in both the chosen and the rejected list, so ``point_sifting`` pairs the best
     against the worst by pointwise score alone."""
 
     name = "testbed_all_candidates"
 
-    def apply(self, groups: Sequence[CandidateGroup], judge: Any) -> list[CandidateGroup]:
-        out = []
-        for group in groups:
-            if group.pair is not None or group.dropped is not None:
-                out.append(group)
-                continue
-            everyone = list(range(len(group.candidates)))
-            meta = {**group.meta, "ranking": {"strategy": "none (pointwise only)", "chosen": everyone,
-                                              "rejected": everyone, "decisions": []}}
-            out.append(attrs.evolve(group, chosen=group.candidates, rejected=group.candidates, meta=meta))
-        return out
+    def settle(self, group: CandidateGroup) -> CandidateGroup:
+        everyone = list(range(len(group.candidates)))
+        meta = {**group.meta, "ranking": {"strategy": "none (pointwise only)", "chosen": everyone,
+                                          "rejected": everyone, "decisions": []}}
+        return attrs.evolve(group, chosen=group.candidates, rejected=group.candidates, meta=meta)
 
 
-class RankedPairOnly:
+class RankedPairOnly(_OpenGroupsStage):
     """After ``pair_ranking``: one decided pair at random, as the pairwise judge decided it."""
 
     name = "testbed_ranked_pair_only"
@@ -87,20 +87,13 @@ class RankedPairOnly:
     def __init__(self, seed: int = 0):
         self.seed = seed
 
-    def apply(self, groups: Sequence[CandidateGroup], judge: Any) -> list[CandidateGroup]:
-        out = []
-        for group in groups:
-            if group.pair is not None or group.dropped is not None:
-                out.append(group)
-                continue
-            decided = [d for d in group.meta.get("ranking", {}).get("decisions", []) if d["outcome"] == "win"]
-            if not decided:
-                out.append(attrs.evolve(group, dropped=DroppedPrompt(group.prompt_id, "no_decided_pairs",
-                                                                     verdicts=group.verdicts)))
-                continue
-            d = _rng(self.seed, group).choice(decided)
-            out.append(attrs.evolve(group, pair=_pair(group, d["winner"], d["loser"], "testbed_ranked_pair_only")))
-        return out
+    def settle(self, group: CandidateGroup) -> CandidateGroup:
+        decided = [d for d in group.meta.get("ranking", {}).get("decisions", []) if d["outcome"] == "win"]
+        if not decided:
+            return attrs.evolve(group, dropped=DroppedPrompt(group.prompt_id, "no_decided_pairs",
+                                                             verdicts=group.verdicts))
+        d = _rng(self.seed, group).choice(decided)
+        return attrs.evolve(group, pair=_pair(group, d["winner"], d["loser"], self.name))
 
 
 def stages(strategy: str, *, seed: int = 0, registry: Any = None) -> list[Any]:
