@@ -16,7 +16,16 @@ Nothing here imports torch.
 from __future__ import annotations
 
 from .config import MIXED_PRECISION, AlignerConfig
-from .pairs import FORMATS, PairTable, detect_format, load_image, pickapic_outcome, read_pairs
+from .pairs import (
+    FORMATS,
+    PairTable,
+    decode_image,
+    detect_format,
+    image_bytes,
+    load_image,
+    pickapic_outcome,
+    read_pairs,
+)
 from .summary import EvalResult, ProgressCallback, StepMetrics, TrainSummary
 
 POLICY_FILE = "unireward_policy.json"
@@ -24,5 +33,6 @@ POLICY_FILE = "unireward_policy.json"
 
 __all__ = [
     "FORMATS", "MIXED_PRECISION", "POLICY_FILE", "AlignerConfig", "EvalResult", "PairTable", "ProgressCallback",
-    "StepMetrics", "TrainSummary", "detect_format", "load_image", "pickapic_outcome", "read_pairs",
+    "StepMetrics", "TrainSummary", "decode_image", "detect_format", "image_bytes", "load_image", "pickapic_outcome",
+    "read_pairs",
 ]

@@ -196,12 +196,15 @@ def pickapic_outcome(label_0: Any, *, who: str) -> str:
     return "first" if value > 0.5 else "second"
 
 
-def load_image(value: Any, table: PairTable | None = None, *, who: str = "pair row"):
-    """A PIL RGB image from a row value: bytes, a datasets Image dict, a PIL image, a path or base64 text."""
+def image_bytes(value: Any, table: PairTable | None = None, *, who: str = "pair row") -> bytes:
+    """The encoded bytes of an image value (bytes, a datasets Image dict, a PIL image, a path or base64 text),
+    checked to be a readable image. Files keep their own encoding; only in-memory images are written as PNG."""
     from PIL import Image, UnidentifiedImageError
 
     if isinstance(value, Image.Image):
-        return value.convert("RGB")
+        buffer = io.BytesIO()
+        value.save(buffer, format="PNG")
+        return buffer.getvalue()
     if isinstance(value, Mapping):
         if value.get("bytes") is not None:
             value = value["bytes"]
@@ -211,28 +214,43 @@ def load_image(value: Any, table: PairTable | None = None, *, who: str = "pair r
             raise MediaError("image dict has neither bytes nor path", who=who,
                              fix="Give the image as {'bytes': ...} or {'path': ...} (the datasets Image layout)")
     if isinstance(value, (bytes, bytearray, memoryview)):
-        data = bytes(value)
-        origin = "image bytes"
+        data, origin = bytes(value), "image bytes"
     elif isinstance(value, (str, Path)):
         path = table.resolve(value) if table is not None else Path(value)
-        if _plausible_path(value) and path.exists():
-            data = path.read_bytes()
-            origin = str(path)
+        if _plausible_path(value) and path.is_file():
+            data, origin = path.read_bytes(), str(path)
         else:
             try:
-                data = base64.b64decode(str(value), validate=True)
+                data, origin = base64.b64decode(str(value), validate=True), "base64 image"
             except (binascii.Error, ValueError):
                 raise MediaError(f"image file not found: {path}", who=who, fix="Check the export's paths") from None
-            origin = "base64 image"
     else:
         raise MediaError(f"cannot read an image from a {type(value).__name__}", who=who,
                          fix="Store the image as bytes, a file path, base64 text or a PIL image")
     try:
-        with Image.open(io.BytesIO(data)) as im:
-            return im.convert("RGB")
-    except (UnidentifiedImageError, OSError) as exc:
+        with Image.open(io.BytesIO(data)) as image:
+            image.verify()
+    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
         raise MediaError(f"{origin} is not a readable image ({exc})", who=who,
                          fix="Re-save the image as PNG or JPEG, or drop the pair from the data") from exc
+    return data
+
+
+def decode_image(data: bytes):
+    """A PIL RGB image from encoded bytes that :func:`image_bytes` checked."""
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data)) as image:
+        return image.convert("RGB")
+
+
+def load_image(value: Any, table: PairTable | None = None, *, who: str = "pair row"):
+    """A PIL RGB image from a row value: bytes, a datasets Image dict, a PIL image, a path or base64 text."""
+    from PIL import Image
+
+    if isinstance(value, Image.Image):
+        return value.convert("RGB")
+    return decode_image(image_bytes(value, table, who=who))
 
 
 def _plausible_path(value: Any) -> bool:

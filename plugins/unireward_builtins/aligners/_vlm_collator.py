@@ -19,9 +19,8 @@ from typing import Any
 
 import torch
 
+from unireward_sdk.alignment import decode_image
 from unireward_sdk.errors import ConfigError
-
-from ._vlm_data import decode_image
 
 # processor outputs aligned with the tokens (one value per position), extended over the answer with zeros
 _TOKEN_ALIGNED = ("token_type_ids", "mm_token_type_ids")

@@ -10,16 +10,13 @@ Media are checked when the dataset is built, so a missing file stops a run befor
 
 from __future__ import annotations
 
-import base64
-import binascii
-import io
 import json
 from collections import Counter, OrderedDict
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from unireward_sdk.alignment import PairTable
+from unireward_sdk.alignment import PairTable, image_bytes
 from unireward_sdk.errors import ConfigError, MediaError
 
 MEDIA_PARTS = ("image", "video")
@@ -87,54 +84,6 @@ def completion_text(messages: list[dict[str, Any]]) -> str:
 
 
 # --- media ------------------------------------------------------------------------------------------
-
-
-def image_bytes(value: Any, table: PairTable | None, *, who: str) -> bytes:
-    """The encoded bytes of an image value (PIL, bytes, datasets Image dict, path or base64 text), checked to
-    be a readable image. Files are kept in their own encoding; only in-memory images are written as PNG."""
-    from PIL import Image, UnidentifiedImageError
-
-    if isinstance(value, Image.Image):
-        buffer = io.BytesIO()
-        value.save(buffer, format="PNG")
-        return buffer.getvalue()
-    if isinstance(value, Mapping):
-        if value.get("bytes") is not None:
-            value = value["bytes"]
-        elif value.get("path"):
-            value = value["path"]
-        else:
-            raise MediaError("image dict has neither bytes nor path", who=who,
-                             fix="Give the image as {'bytes': <encoded image>} or {'path': <file>}")
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        data, origin = bytes(value), "image bytes"
-    elif isinstance(value, (str, Path)):
-        path = table.resolve(value) if table is not None else Path(value)
-        text = str(value)
-        if len(text) < 4096 and "\n" not in text and path.is_file():
-            data, origin = path.read_bytes(), str(path)
-        else:
-            try:
-                data, origin = base64.b64decode(text, validate=True), "base64 image"
-            except (binascii.Error, ValueError):
-                raise MediaError(f"image file not found: {path}", who=who, fix="Check the export's paths") from None
-    else:
-        raise MediaError(f"cannot read an image from a {type(value).__name__}", who=who,
-                         fix="Pass a PIL image, encoded bytes, a file path, base64 text or a bytes/path dict")
-    try:
-        with Image.open(io.BytesIO(data)) as image:
-            image.verify()
-    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
-        raise MediaError(f"{origin} is not a readable image ({exc})", who=who,
-                         fix="Replace it with a valid image (e.g. PNG or JPEG), or drop the row") from exc
-    return data
-
-
-def decode_image(data: bytes):
-    from PIL import Image
-
-    with Image.open(io.BytesIO(data)) as image:
-        return image.convert("RGB")
 
 
 def video_path(value: Any, table: PairTable | None, *, who: str) -> str:
