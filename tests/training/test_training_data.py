@@ -124,6 +124,30 @@ def test_balancing_is_per_task_and_keeps_ties(tmp_path):
     assert (s.label, s.truth, s.dimensions["alignment"], s.candidates[0]["path"]) == ("B", "B", [0.3, 0.7], "b.png")
 
 
+def test_candidate_notes_follow_their_candidates_and_positional_reasoning_keeps_its_order(registry):
+    from unireward_sdk.training.records import record_from_dict
+
+    rows = [{"task": "image_understanding", "question": "What colour?", "label": "A",
+             "candidates": [{"text": "Red.", "note": "red matches the image"},
+                            {"text": "Blue.", "note": "blue does not"}]} for _ in range(6)]
+    rows.append({"task": "image_understanding", "question": "What colour?", "label": "A",
+                 "candidates": [{"text": "Red."}, {"text": "Blue."}],
+                 "reasoning": "Answer 1 names the colour shown; Answer 2 does not."})
+    records = [record_from_dict(r, index=i) for i, r in enumerate(rows)]
+    assert records[0].candidates[0]["note"] == "red matches the image"
+    examples = build_examples(records, registry=registry, family="qwen_v1", seed=0)
+    assert any(e.swapped for e in examples[:6]) and not examples[6].swapped
+    for e in examples[:6]:
+        first, second = ("blue does not", "red matches the image") if e.swapped else \
+            ("red matches the image", "blue does not")
+        assert e.target.startswith(f"Answer 1: {first}\nAnswer 2: {second}\n")
+        assert e.target.endswith("Answer 2 is better." if e.swapped else "Answer 1 is better.")
+    assert examples[6].target.startswith("Answer 1 names the colour shown")
+    with pytest.raises(ConfigError, match="note must be a string"):
+        record_from_dict({"task": "image_understanding", "candidates": [{"text": "x", "note": 3}, {"text": "y"}],
+                          "label": "A"})
+
+
 # --- mixing ----------------------------------------------------------------------------------------------
 
 

@@ -88,3 +88,16 @@ def test_missing_inputs_are_refused_not_invented():
     with pytest.raises(ConfigError, match="favour"):
         render_target(TEMPLATES["image_generation.pairwise_score.v2"], label="A",
                       dimensions={"alignment": 0.2, "coherence": 0.3, "style": 0.4})
+
+
+def test_reasoning_and_candidate_notes_come_before_the_answer():
+    pair = TEMPLATES["image_generation.pairwise_rank.qwen_v1"]
+    assert render_checked(pair, label="B", notes=("a blue circle", "a red circle"), reasoning="The caption says red.") \
+        == "Image 1: a blue circle\nImage 2: a red circle\nThe caption says red.\nImage 2 is better."
+    point = TEMPLATES["image_generation.pointwise_score.qwen_v1"]
+    assert render_checked(point, score=4, reasoning="red (color): 1\ncircle (shape): 0") == \
+        "red (color): 1\ncircle (shape): 0\nFinal Score: 4"
+    think = TEMPLATES["image_generation.pairwise_cot.think"]  # notes alone are enough reasoning for <think>
+    assert render_checked(think, label="A", notes=("sharp", "blurry")) == \
+        "<think>\nImage 1: sharp\nImage 2: blurry\n</think>\n<answer>Image 1 is better</answer>"
+    assert render_checked(pair, label="A", notes=(None, None)) == "Image 1 is better."

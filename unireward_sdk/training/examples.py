@@ -56,12 +56,16 @@ def choose_template(task: Any, record: TrainingRecord, family: str,
 
 
 def balanced_swaps(records: Sequence[TrainingRecord], seed: int) -> list[bool]:
-    """Per record: exchange A and B? Balanced per task so half the decisive pairs are shown 'A wins'."""
+    """Per record: exchange A and B? Balanced per task so half the decisive pairs are shown 'A wins'.
+
+    A pairwise record with a record-level ``reasoning`` keeps its order: the text names the candidates by
+    position, and exchanging them would teach a verdict that contradicts it (per-candidate notes move with
+    their candidates, so records that use those are balanced like any other)."""
     swaps = [False] * len(records)
     by_task: dict[str, list[int]] = {}
     ties: list[int] = []
     for i, r in enumerate(records):
-        if r.mode != "pairwise":
+        if r.mode != "pairwise" or r.extra.get("reasoning"):
             continue
         if r.label == "tie":
             ties.append(i)
@@ -115,7 +119,8 @@ def build_examples(
                 raise ConfigError(f"template '{template_id}' judges {template.judging_mode} items, the record is "
                                   f"{shown.mode}", fix="Pick a template of the record's mode")
             target = render_checked(template, label=shown.label, score=shown.score, scale=shown.scale,
-                                    dimensions=shown.dimensions, reasoning=shown.extra.get("reasoning"))
+                                    dimensions=shown.dimensions, reasoning=shown.extra.get("reasoning"),
+                                    notes=tuple(c.get("note") for c in shown.candidates))
             score = (to_template_scale(shown.score, shown.scale, template)
                      if shown.mode == "pointwise" and shown.score is not None and template.score_range else None)
         except (ConfigError, TemplateError) as exc:

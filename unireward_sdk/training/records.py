@@ -8,7 +8,8 @@ One record per line (see ``docs/training.md``)::
      "candidates": [{"text": "Red."}], "score": 80, "scale": [0, 100]}
 
 Media paths are relative to the data file's folder (or ``base_dir``). Optional keys: ``template`` (a
-template id), ``dimensions`` (per-axis values), ``id``; any other key (``truth``, ``quality``...) is
+template id), ``dimensions`` (per-axis values), ``id``, a candidate's ``note`` and the record's
+``reasoning`` (text the judge writes before its answer, see :mod:`.targets`); any other key (``truth``, ``quality``...) is
 carried along in :attr:`TrainingRecord.extra` and ignored by training. A record that breaks the format
 raises :class:`~unireward_sdk.errors.ConfigError` naming its file and line: nothing is guessed.
 """
@@ -177,12 +178,18 @@ def record_from_dict(row: Mapping[str, Any], *, base_dir: str | Path | None = No
             raise ConfigError(f"candidate {i} must hold exactly one of 'path' or 'text', got {c!r}", who=where,
                               fix='Write the candidate as {"path": "a.png"} or {"text": "..."}, not both')
         if "path" in c:
-            candidates.append({"path": _resolve(c["path"], base, where, f"candidate {i} path")})
+            candidate = {"path": _resolve(c["path"], base, where, f"candidate {i} path")}
         else:
             if not isinstance(c["text"], str):
                 raise ConfigError(f"candidate {i} text must be a string", who=where,
                                   fix="Put the response as a string in 'text', or use 'path' for a media file")
-            candidates.append({"text": c["text"]})
+            candidate = {"text": c["text"]}
+        if c.get("note") is not None:  # the judge's reasoning about this candidate, written before the answer
+            if not isinstance(c["note"], str):
+                raise ConfigError(f"candidate {i} note must be a string, got {c['note']!r}", who=where,
+                                  fix="Write the note as plain text, or leave it out")
+            candidate["note"] = c["note"]
+        candidates.append(candidate)
     context = row.get("context") or ()
     if isinstance(context, str):
         context = (context,)

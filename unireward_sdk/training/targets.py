@@ -18,6 +18,12 @@ format                      target
 ``videoscore``              the given dimension lines (``visual quality: 3``...), then ``Final Score: 7``
 ==========================  ===================================================================
 
+**Reasoning before the answer.** The checkpoints write free text before their conclusion (the templates
+ask for an element checklist before ``Final Score:``, a comparison before the verdict sentence). A record
+may supply it: per-candidate ``note``s (pairwise; written as ``Image 1: <note>`` / ``Image 2: <note>``
+lines in the order shown, so they follow the candidates when A and B are exchanged) and a record-level
+``reasoning`` text. They come before the answer, or inside ``<think>`` for the think format.
+
 A pointwise score is mapped linearly from the record's ``scale`` onto the template's ``score_range``
 when the two differ. Every target is parsed back with the task's parser before it is used
 (:func:`render_checked`): a judge is never trained on an answer its own parser would misread.
@@ -108,12 +114,30 @@ def render_target(
     scale: tuple[float, float] | None = None,
     dimensions: Mapping[str, Any] | None = None,
     reasoning: str | None = None,
+    notes: tuple[str | None, ...] | None = None,
 ) -> str:
-    """The answer text for one label (pairwise) or score (pointwise) in ``template``'s format.
+    """The answer text for one label (pairwise) or score (pointwise) in ``template``'s format, after the
+    record's reasoning when it has some (see the module docstring).
 
     Raises :class:`ConfigError` / :class:`TemplateError` when the record lacks what the format needs
     (see :data:`NEEDS`); nothing is made up.
     """
+    lead = _reasoning_text(template, reasoning, notes)
+    if template.output_format == "think_answer":
+        return _answer(template, label=label, score=score, scale=scale, dimensions=dimensions, reasoning=lead)
+    answer = _answer(template, label=label, score=score, scale=scale, dimensions=dimensions)
+    return f"{lead}\n{answer}" if lead else answer
+
+
+def _reasoning_text(template: Template, reasoning: str | None, notes: tuple[str | None, ...] | None) -> str:
+    lines = [f"{template.subject} {i}: {note.strip()}" for i, note in enumerate(notes or (), start=1) if note]
+    if reasoning and reasoning.strip():
+        lines.append(reasoning.strip())
+    return "\n".join(lines)
+
+
+def _answer(template: Template, *, label: str | None, score: float | None, scale: tuple[float, float] | None,
+            dimensions: Mapping[str, Any] | None, reasoning: str | None = None) -> str:
     fmt = template.output_format
     if template.judging_mode == "pairwise":
         if label not in ("A", "B", "tie"):
@@ -128,8 +152,9 @@ def render_target(
             if not reasoning:
                 raise ConfigError(f"template '{template.id}' is trained with reasoning before the answer",
                                   who=f"template '{template.id}'",
-                                  fix="Give each record a 'reasoning' text, or train with the plain pairwise template")
-            return f"<think>\n{reasoning.strip()}\n</think>\n<answer>{phrase}</answer>"
+                                  fix="Give each record a 'reasoning' text (or candidate notes), or train with the "
+                                      "plain pairwise template")
+            return f"<think>\n{reasoning}\n</think>\n<answer>{phrase}</answer>"
         if fmt == "pairwise_axis_scores":
             shares = _shares(template, dimensions)
             first = sum(a for a, _ in shares.values())
@@ -200,7 +225,8 @@ def reads_back(template: Template, target: str, expected: Any) -> tuple[bool, Ve
 def render_checked(template: Template, **values: Any) -> str:
     """:func:`render_target`, then parse it back; raises TemplateError if the parser disagrees."""
     reasoning = values.pop("reasoning", None)
-    target = render_target(template, reasoning=reasoning, **values)
+    notes = values.pop("notes", None)
+    target = render_target(template, reasoning=reasoning, notes=notes, **values)
     expected = expected_reading(template, **values)
     ok, result = reads_back(template, target, expected)
     if not ok:
