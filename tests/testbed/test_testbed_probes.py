@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import random
 
+import pytest
+
 from unireward_builtins.testbed import checkpoints as C
 from unireward_builtins.testbed.probes import main, oracle_pairs, perception, verification
 from unireward_builtins.testbed.world import World, perturb_scene
@@ -25,10 +27,21 @@ def test_perception_reports_every_question_kind_and_verification():
     assert result["n"]["verification"] == 3
 
 
-def test_verification_fine_tuning_reports_its_loss(tmp_path):
-    result = verification(C.require("base_vlm"), ["colour"], steps=2, out=tmp_path / "probe")
+@pytest.mark.parametrize("checks", [False, True])
+def test_verification_fine_tuning_reports_its_loss_and_accuracy(tmp_path, checks):
+    result = verification(C.require("base_vlm"), ["colour"], steps=2, checks=checks, held_out=4,
+                          out=tmp_path / "probe")
     assert len(result["loss_by_phase"]) == 2 and all(v > 0 for v in result["loss_by_phase"])
+    assert 0.0 <= result["held_out_accuracy"] <= 1.0 and result["checks"] is checks
     assert (tmp_path / "probe" / "model.safetensors").is_file()
+
+
+def test_verification_checks_put_both_values_next_to_each_other():
+    from unireward_builtins.testbed.probes import verification_examples
+
+    [(parts, answer)] = verification_examples(World(0), ["colour"], checks=True)(random.Random(1), 1)
+    checks, verdict = answer.split("\n")
+    assert verdict in ("yes", "no") and checks.endswith(": 3" if verdict == "yes" else ": 2")
 
 
 def test_oracle_pairs_trains_on_the_best_and_worst_candidates(tmp_path):

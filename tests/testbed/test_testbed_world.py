@@ -81,3 +81,31 @@ def test_label_noise_flips_about_the_asked_fraction(tmp_path):
     pairs = list(sim.records("image_understanding", 200, mode="pairwise"))
     flipped = sum(r["label"] != r["truth"] for r in pairs) / len(pairs)
     assert 0.2 < flipped < 0.4
+
+
+def test_annotator_checks_agree_with_the_oracle_and_can_be_left_out(tmp_path):
+    from unireward_builtins.testbed.preferences import answer_check, checklist
+    from unireward_builtins.testbed.world import Scene
+
+    wanted, shown = Scene("circle", "red", "left"), Scene("square", "red", "left")
+    assert checklist(wanted, shown, ("colour", "shape", "position")) == "red red yes, circle square no, left left yes: 2"
+    sim = PreferenceSimulator(tmp_path, seed=2, noise=0.0)
+    for task in TASKS:
+        for r in sim.records(task, 8):
+            if r["mode"] == "pointwise":
+                assert r["reasoning"]
+                continue
+            notes = [c["note"] for c in r["candidates"]]
+            if task.endswith("generation"):
+                # the number of agreeing attributes orders the candidates as the oracle's quality does
+                agree = [int(n.rsplit(": ", 1)[1]) for n in notes]
+                assert (agree[0] > agree[1]) == (r["quality"][0] > r["quality"][1])
+                assert (agree[0] == agree[1]) == (r["truth"] == "tie")
+            else:
+                assert [n.endswith(" yes") for n in notes] == [q == 1.0 for q in r["quality"]]
+    plain = PreferenceSimulator(tmp_path / "plain", seed=2, reasoning=False)
+    assert not any("note" in c or "reasoning" in r for r in plain.records("image_generation", 4)
+                   for c in r["candidates"])
+    from unireward_builtins.testbed.world import Question
+
+    assert answer_check("blue", Question("What color?", "red", ("red", "blue"), "colour")) == "blue red no"

@@ -33,7 +33,7 @@ SETTINGS: dict[str, dict[str, Any]] = {
     "t2i_policy": {"seed": 0, "world_seed": 1, "steps": 600, "batch_size": 32, "lr": 1e-3,
                    "caption_dropout": 0.1, "prediction_type": "sample"},
     "judge": {"seed": 0, "data_seed": 99, "noise": 0.1, "train_per_task": 400, "eval_per_task": 40,
-              "steps": 600, "batch_size": 16, "lr": 5e-4},
+              "steps": 1200, "batch_size": 16, "lr": 1e-3, "reasoning": True},
 }
 
 
@@ -50,7 +50,6 @@ def build(out: str | Path | None = None, *, scale: float = 1.0, only: tuple[str,
     torch.set_num_threads(1)  # one thread: the same float reductions on every machine
     root = C.checkpoint_dir(out)
     root.mkdir(parents=True, exist_ok=True)
-    started = time.monotonic()
     timings: dict[str, float] = {}
     s = SETTINGS
 
@@ -102,7 +101,8 @@ def build(out: str | Path | None = None, *, scale: float = 1.0, only: tuple[str,
         cfg = s["judge"]
         with tempfile.TemporaryDirectory(prefix="unireward-judge-data-") as tmp:
             train, evals = write_preferences(tmp, seed=cfg["data_seed"], noise=cfg["noise"],
-                                             n_train=cfg["train_per_task"], n_eval=cfg["eval_per_task"])
+                                             n_train=cfg["train_per_task"], n_eval=cfg["eval_per_task"],
+                                             reasoning=cfg["reasoning"])
             config = training_config(steps=_scaled(cfg["steps"], scale), batch_size=cfg["batch_size"],
                                      lr=cfg["lr"], seed=cfg["seed"], bootstrap=200)
             report = train_generative_judge(train, C.require("base_vlm", root), target, config, eval_records=evals,
@@ -119,12 +119,14 @@ def build(out: str | Path | None = None, *, scale: float = 1.0, only: tuple[str,
     step("t2i_policy", t2i_policy)
     step("judge", judge)
     _tidy(root)
+    # a partial rebuild (--only) keeps the other models' build times from the manifest it replaces
+    seconds = {**(C.read_manifest(root) or {}).get("seconds", {}), **timings}
     manifest = {
         "built_by": "python -m unireward_builtins.testbed.build",
         "scale": scale,
         "settings": {k: v for k, v in SETTINGS.items()},
-        "seconds": timings,
-        "total_seconds": round(time.monotonic() - started, 1),
+        "seconds": seconds,
+        "total_seconds": round(sum(seconds.values()), 1),
         "versions": {"python": platform.python_version(), "torch": torch.__version__,
                      "transformers": transformers.__version__, "diffusers": _version("diffusers")},
         "judge_heldout_pairwise": heldout or (C.read_manifest(root) or {}).get("judge_heldout_pairwise"),

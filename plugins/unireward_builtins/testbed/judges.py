@@ -19,12 +19,13 @@ from .vlm import JUDGE_FAMILY
 
 
 def write_preferences(root: str | Path, *, seed: int, noise: float, n_train: int, n_eval: int,
-                      tasks: Sequence[str] = TASKS) -> tuple[Path, Path]:
+                      tasks: Sequence[str] = TASKS, reasoning: bool = True) -> tuple[Path, Path]:
     """Training records (pairwise and pointwise, alternating) and pairwise evaluation records, as JSONL.
 
-    Train and eval use disjoint world indices (the simulator's splits)."""
+    Train and eval use disjoint world indices (the simulator's splits). ``reasoning``: the records carry
+    the annotator's checks, written by the judge before its answer (see :mod:`.preferences`)."""
     root = Path(root)
-    sim = PreferenceSimulator(root, seed=seed, noise=noise)
+    sim = PreferenceSimulator(root, seed=seed, noise=noise, reasoning=reasoning)
     train = sim.write(root / "train.jsonl", tasks=tasks, n_per_task=n_train, split="train")
     evals = sim.write(root / "eval.jsonl", tasks=tasks, n_per_task=n_eval, split="eval", mode="pairwise")
     return train, evals
@@ -32,18 +33,21 @@ def write_preferences(root: str | Path, *, seed: int, noise: float, n_train: int
 
 def training_config(*, steps: int, batch_size: int, lr: float, seed: int, **extra: Any):
     """The trainer settings the testbed uses: full fine-tuning of the tiny judge (LoRA adapters on a
-    0.8M-parameter model only slow learning down), vision tower frozen, pairwise evaluation."""
+    0.8M-parameter model only slow learning down), vision tower frozen, pairwise evaluation with the
+    generative head (the judge writes its checks before the verdict, which a single-pass readout skips)."""
     from unireward_sdk.training import JudgeTrainingConfig
 
+    settings = {"eval_head": "generative", **extra}
     return JudgeTrainingConfig(steps=steps, batch_size=batch_size, lr=lr, seed=seed, lora=False,
                                freeze_vision=True, family=JUDGE_FAMILY, lr_scheduler="linear",
                                warmup_steps=max(1, steps // 10), eval_pointwise=False, eval_batch_size=32,
-                               log_every=max(1, steps // 5), **extra)
+                               log_every=max(1, steps // 5), **settings)
 
 
-def judge_head(checkpoint: str | Path, task: str, *, head: str = "fast", registry: Any = None,
+def judge_head(checkpoint: str | Path, task: str, *, head: str = "generative", registry: Any = None,
                backend: Any = None, batch_size: int = 32) -> Any:
-    """A reward head over a testbed judge (the transformers backend, CPU unless a GPU is present)."""
+    """A reward head over a testbed judge (the transformers backend, CPU unless a GPU is present);
+    generative by default, as the judges reason before they answer."""
     if registry is None:
         from unireward_sdk.registry import get_registry
 
@@ -115,33 +119,13 @@ def compare_joint_and_single(train_file: Path, eval_file: Path, base_model: str 
     return {"report": report, "judged": judged, "joint_dir": out_dir / "joint", "tasks": tasks}
 
 
-# pointwise templates whose fast readout cannot represent the judge's answers: image understanding scores
-# 0-100 and the readout reads only the first digit ("100" would read as 14.5), so its scores are generated
-POINTWISE_GENERATED = frozenset({"image_understanding"})
-
-
-class PairHead:
-    """The judge that builds pairs: pairwise verdicts from one head, pointwise scores from another."""
-
-    def __init__(self, pairwise: Any, pointwise: Any):
-        self.pairwise = pairwise
-        self.pointwise = pointwise
-        self.name = f"{pairwise.name}+{pointwise.name}"
-        self.backend = pairwise.backend
-
-    def judge_pairwise(self, items: Sequence[Any]) -> list:
-        return self.pairwise.judge_pairwise(items)
-
-    def score_pointwise(self, items: Sequence[Any]) -> list:
-        return self.pointwise.score_pointwise(items)
-
-
 _BACKENDS: dict[str, Any] = {}
 
 
-def pair_head(checkpoint: str | Path, task: str, *, registry: Any = None) -> PairHead:
-    """Fast (one forward pass) verdicts and scores, generated scores where the readout cannot read them;
-    one loaded backend per checkpoint."""
+def pair_head(checkpoint: str | Path, task: str, *, registry: Any = None) -> Any:
+    """The judge that builds pairs: the generative head (the testbed judges write their checks before the
+    verdict or score, so a single-pass readout would skip what decides it); one loaded backend per
+    checkpoint."""
     if registry is None:
         from unireward_sdk.registry import get_registry
 
@@ -151,7 +135,4 @@ def pair_head(checkpoint: str | Path, task: str, *, registry: Any = None) -> Pai
     if backend is None:
         backend = _BACKENDS[key] = registry.backend("transformers", checkpoint=str(checkpoint), family=JUDGE_FAMILY,
                                                     batch_size=32)
-    fast = judge_head(checkpoint, task, registry=registry, backend=backend)
-    point = judge_head(checkpoint, task, head="generative", registry=registry, backend=backend) \
-        if task in POINTWISE_GENERATED else fast
-    return PairHead(fast, point)
+    return judge_head(checkpoint, task, registry=registry, backend=backend)

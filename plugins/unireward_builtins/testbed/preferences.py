@@ -4,6 +4,15 @@ Each record is a judge-training example in the SDK's record format (see docs/tra
 records carry a ``label`` (A, B or tie) and pointwise records a ``score`` on the task's scale. Noisy
 labels are what a judge trains on; ``truth`` holds the oracle's answer so accuracy is measured
 against truth, not against the noise.
+
+With ``reasoning`` on (the default), each record also carries the checks an attentive annotator would
+write before the answer, as the UnifiedReward templates ask for an element checklist or a comparison
+first: per attribute the caption's value, the one shown and whether they agree, then how many agree
+(``red red yes, circle square no, left left yes: 2``); for answers, the value the answer names, the one
+shown and whether they agree (``blue red no``). Pairwise records give them as candidate
+``note``s (they move with their candidate when the trainer exchanges A and B), pointwise records as
+``reasoning``. Why: a tiny judge does not learn to compare a caption with pixels in one step, but does
+learn to write down both values side by side and compare them (docs/testbed.md, "Probes").
 """
 
 from __future__ import annotations
@@ -41,6 +50,23 @@ def answer_sentence(question: Question, value: str) -> str:
     return f"It is {value}."
 
 
+SCENE_CHECKS = ("colour", "shape", "position")
+MOTION_CHECKS = ("colour", "shape", "direction")
+
+
+def checklist(wanted: Any, shown: Any, attributes: tuple[str, ...]) -> str:
+    """Per attribute (in the caption's order): the caption's value, the value shown, whether they agree;
+    then how many agree. Each comparison sits right after the two values it compares."""
+    pairs = [(getattr(wanted, a), getattr(shown, a)) for a in attributes]
+    return ", ".join(f"{w} {s} {'yes' if w == s else 'no'}" for w, s in pairs) + \
+        f": {sum(w == s for w, s in pairs)}"
+
+
+def answer_check(value: str, question: Question) -> str:
+    """The value an answer names, the true one, whether they agree."""
+    return f"{value} {question.answer} {'yes' if value == question.answer else 'no'}"
+
+
 class PreferenceSimulator:
     """Writes media and yields training / evaluation records for every task under one seed.
 
@@ -48,11 +74,13 @@ class PreferenceSimulator:
     two labels) and the standard deviation, in scale units divided by 4, of pointwise score noise.
     """
 
-    def __init__(self, root: str | Path, *, seed: int = 0, noise: float = 0.1, size: int = 32):
+    def __init__(self, root: str | Path, *, seed: int = 0, noise: float = 0.1, size: int = 32,
+                 reasoning: bool = True):
         self.root = Path(root)
         self.seed = seed
         self.noise = noise
         self.size = size
+        self.reasoning = reasoning
         self.world = World(seed)
 
     def _rng(self, *key: Any) -> random.Random:
@@ -60,17 +88,24 @@ class PreferenceSimulator:
 
     # --- media with known quality -----------------------------------------------------------------
 
-    def _scene_variant(self, scene: Scene, rng: random.Random, tag: str, changes: int) -> tuple[str, float]:
+    def _scene_variant(self, scene: Scene, rng: random.Random, tag: str, changes: int) -> tuple[str, float, str]:
         variant = perturb_scene(scene, rng, changes) if changes else scene
         img = render_scene(variant, self.size)
         path = save_image(img, self.root / "media" / f"{tag}.png")
-        return path, judge_image(img, scene, self.size).score
+        return path, judge_image(img, scene, self.size).score, checklist(scene, variant, SCENE_CHECKS)
 
-    def _motion_variant(self, motion: Motion, rng: random.Random, tag: str, changes: int) -> tuple[str, float]:
+    def _motion_variant(self, motion: Motion, rng: random.Random, tag: str, changes: int) -> tuple[str, float, str]:
         variant = perturb_motion(motion, rng, changes) if changes else motion
         frames = render_motion(variant, self.size)
         path = save_video(frames, self.root / "media" / f"{tag}.mp4")
-        return path, judge_video(frames, motion, self.size).score
+        return path, judge_video(frames, motion, self.size).score, checklist(motion, variant, MOTION_CHECKS)
+
+    def _candidate(self, found: tuple, key: str) -> dict:
+        """A candidate dict from (path or text, quality, checks), with its note when reasoning is on."""
+        out = {key: found[0]}
+        if self.reasoning:
+            out["note"] = found[2]
+        return out
 
     # --- labels -------------------------------------------------------------------------------------
 
@@ -114,14 +149,16 @@ class PreferenceSimulator:
             # mostly candidates of different quality; some equal ones so the judge sees real ties
             ca = rng.choice([0, 1, 2])
             cb = ca if rng.random() < 0.1 else rng.choice([c for c in (0, 1, 2) if c != ca])
-            (pa, qa), (pb, qb) = make(f"{tag}-a", ca), make(f"{tag}-b", cb)
-            truth, label = self._noisy_label(qa, qb, rng, ties)
-            return {"task": task, "mode": mode, "prompt": caption, "candidates": [{"path": pa}, {"path": pb}],
-                    "label": label, "truth": truth, "quality": [qa, qb]}
-        path, quality = make(tag, rng.choice([0, 0, 1, 2, 3]))
-        truth, score = self._noisy_score(quality, task, rng)
-        return {"task": task, "mode": mode, "prompt": caption, "candidates": [{"path": path}],
-                "score": score, "scale": list(POINT_SCALES[task]), "truth": truth, "quality": [quality]}
+            a, b = make(f"{tag}-a", ca), make(f"{tag}-b", cb)
+            truth, label = self._noisy_label(a[1], b[1], rng, ties)
+            return {"task": task, "mode": mode, "prompt": caption,
+                    "candidates": [self._candidate(a, "path"), self._candidate(b, "path")],
+                    "label": label, "truth": truth, "quality": [a[1], b[1]]}
+        found = make(tag, rng.choice([0, 0, 1, 2, 3]))
+        truth, score = self._noisy_score(found[1], task, rng)
+        return {"task": task, "mode": mode, "prompt": caption, "candidates": [{"path": found[0]}],
+                "score": score, "scale": list(POINT_SCALES[task]), "truth": truth, "quality": [found[1]],
+                **({"reasoning": found[2]} if self.reasoning else {})}
 
     def _image_understanding(self, index: int, mode: str, rng: random.Random, tag: str) -> dict:
         scene, question = self.world.scene_question(index)
@@ -134,25 +171,25 @@ class PreferenceSimulator:
         return self._understanding_record("video_understanding", context, question, mode, rng)
 
     def _understanding_record(self, task, context, question: Question, mode, rng) -> dict:
-        def answer() -> tuple[str, float]:
+        def answer() -> tuple[str, float, str]:
             value = question.answer if rng.random() < 0.5 else rng.choice(
                 [o for o in question.options if o != question.answer])
             text = answer_sentence(question, value)
-            return text, grade_answer(text, question)
+            return text, grade_answer(text, question), answer_check(value, question)
 
         base = {"task": task, "mode": mode, "question": question.text, "context": [context],
                 "gold_answer": question.answer}
         if mode == "pairwise":
-            (ta, qa), (tb, qb) = answer(), answer()
-            while qa == qb:  # understanding pairs compare one right and one wrong answer (no ties)
-                tb, qb = answer()
-            truth, label = self._noisy_label(qa, qb, rng, ties=False)
-            return {**base, "candidates": [{"text": ta}, {"text": tb}], "label": label, "truth": truth,
-                    "quality": [qa, qb]}
-        text, quality = answer()
-        truth, score = self._noisy_score(quality, task, rng)
-        return {**base, "candidates": [{"text": text}], "score": score, "scale": list(POINT_SCALES[task]),
-                "truth": truth, "quality": [quality]}
+            a, b = answer(), answer()
+            while a[1] == b[1]:  # understanding pairs compare one right and one wrong answer (no ties)
+                b = answer()
+            truth, label = self._noisy_label(a[1], b[1], rng, ties=False)
+            return {**base, "candidates": [self._candidate(a, "text"), self._candidate(b, "text")],
+                    "label": label, "truth": truth, "quality": [a[1], b[1]]}
+        found = answer()
+        truth, score = self._noisy_score(found[1], task, rng)
+        return {**base, "candidates": [{"text": found[0]}], "score": score, "scale": list(POINT_SCALES[task]),
+                "truth": truth, "quality": [found[1]], **({"reasoning": found[2]} if self.reasoning else {})}
 
     def write(self, path: str | Path, tasks=TASKS, n_per_task: int = 100, split: str = "train",
               mode: str | None = None) -> Path:

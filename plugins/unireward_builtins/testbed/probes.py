@@ -2,7 +2,7 @@
 to compare a caption with pixels, and how far Diffusion-DPO moves the text-to-image policy on perfect pairs.
 
     python -m unireward_builtins.testbed.probes perception [--checkpoint DIR]
-    python -m unireward_builtins.testbed.probes verification --attributes colour [--steps 300]
+    python -m unireward_builtins.testbed.probes verification --attributes colour [--steps 300] [--checks]
     python -m unireward_builtins.testbed.probes oracle-pairs [--prompts 48 --max-steps 150 --beta 500]
 
 Each prints one JSON object. None of them is part of the demo; they answer "why do the judges stay at
@@ -27,8 +27,10 @@ VERIFY = "Does this caption match the image? {caption}"
 ATTRIBUTES = ("colour", "position", "shape")  # what a verification mismatch can alter
 
 
-def verification_examples(world: World, attributes: Sequence[str]):
-    """A batch drawer of caption-verification examples; a mismatch alters one of ``attributes``."""
+def verification_examples(world: World, attributes: Sequence[str], *, checks: bool = False):
+    """A batch drawer of caption-verification examples; a mismatch alters one of ``attributes``. With
+    ``checks`` the answer is preceded by the annotator's checks (:func:`.preferences.checklist`)."""
+    from .preferences import SCENE_CHECKS, checklist
 
     def draw(rng: random.Random, n: int) -> list:
         out = []
@@ -36,8 +38,10 @@ def verification_examples(world: World, attributes: Sequence[str]):
             scene = world.scene(rng.randrange(10**9))
             match = rng.random() < 0.5
             shown = scene if match else perturb_scene(scene, rng, attributes=attributes)
-            out.append(([("image", render_scene(scene)), ("text", VERIFY.format(caption=shown.caption()))],
-                        "yes" if match else "no"))
+            answer = "yes" if match else "no"
+            if checks:
+                answer = f"{checklist(shown, scene, SCENE_CHECKS)}\n{answer}"
+            out.append(([("image", render_scene(scene)), ("text", VERIFY.format(caption=shown.caption()))], answer))
         return out
 
     return draw
@@ -68,9 +72,14 @@ def perception(checkpoint: str | Path, *, scenes: int = 60, seed: int = 321, chu
 
 
 def verification(checkpoint: str | Path, attributes: Sequence[str], *, steps: int = 300, lr: float = 1e-3,
-                 seed: int = 0, out: str | Path | None = None) -> dict[str, Any]:
+                 seed: int = 0, checks: bool = False, held_out: int = 120,
+                 out: str | Path | None = None) -> dict[str, Any]:
     """Fine-tune a copy of ``checkpoint`` on caption verification with ``attributes`` altered; the loss in
-    eight phases (flat at about 0.35 means nothing was learnt: two answer tokens, yes/no at chance)."""
+    eight phases (without checks, flat at about 0.35 means nothing was learnt: two answer tokens, yes/no
+    at chance) and the greedy yes/no accuracy on ``held_out`` new examples."""
+    from transformers import AutoModelForImageTextToText, AutoProcessor
+
+    from .policies import greedy_replies
     from .sft import finetune_vlm
 
     with tempfile.TemporaryDirectory(prefix="unireward-probe-") as tmp:
@@ -79,11 +88,19 @@ def verification(checkpoint: str | Path, attributes: Sequence[str], *, steps: in
             shutil.rmtree(target)
         shutil.copytree(checkpoint, target)
         losses: list[float] = []
-        finetune_vlm(target, verification_examples(World(777), attributes), steps=steps, batch_size=16, lr=lr,
-                     seed=seed, log=lambda _step, loss: losses.append(loss))
+        finetune_vlm(target, verification_examples(World(777), attributes, checks=checks), steps=steps,
+                     batch_size=16, lr=lr, seed=seed, log=lambda _step, loss: losses.append(loss))
+        processor = AutoProcessor.from_pretrained(target)
+        model = AutoModelForImageTextToText.from_pretrained(target, use_safetensors=True).eval()
+        rows = verification_examples(World(4242), attributes, checks=checks)(random.Random(seed + 1), held_out)
+        replies = greedy_replies(model, processor, [parts for parts, _ in rows], batch_size=64,
+                                 max_new_tokens=24 if checks else 4)
+    right = [(reply.split() or [""])[-1] == answer.split()[-1] for reply, (_, answer) in zip(replies, rows)]
     k = max(1, steps // 8)
     phases = [round(sum(losses[i:i + k]) / len(losses[i:i + k]), 3) for i in range(0, steps, k)]
-    return {"checkpoint": str(checkpoint), "attributes": list(attributes), "steps": steps, "loss_by_phase": phases}
+    return {"checkpoint": str(checkpoint), "attributes": list(attributes), "checks": checks, "steps": steps,
+            "loss_by_phase": phases, "held_out_accuracy": round(sum(right) / len(right), 3),
+            "example_reply": replies[0]}
 
 
 def oracle_pairs(policy: str | Path, *, prompts: int = 24, samples: int = 2, options: dict[str, Any] | None = None,
@@ -150,6 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     v.add_argument("--attributes", nargs="+", choices=ATTRIBUTES, default=list(ATTRIBUTES))
     v.add_argument("--steps", type=int, default=300)
     v.add_argument("--lr", type=float, default=1e-3)
+    v.add_argument("--checks", action="store_true", help="write the annotator's checks before yes / no")
     v.add_argument("--out", default=None, help="keep the fine-tuned model here")
     o = sub.add_parser("oracle-pairs", help="Diffusion-DPO on the oracle's best-vs-worst pairs")
     o.add_argument("--policy", default=None, help="a text-to-image folder (default: the shipped t2i_policy)")
@@ -164,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
         result = perception(args.checkpoint or C.require("base_vlm"), scenes=args.scenes)
     elif args.probe == "verification":
         result = verification(args.checkpoint or C.require("base_vlm"), args.attributes, steps=args.steps,
-                              lr=args.lr, out=args.out)
+                              lr=args.lr, checks=args.checks, out=args.out)
     else:
         options = {k: v for k, v in (("max_steps", args.max_steps), ("learning_rate", args.learning_rate),
                                      ("beta", args.beta)) if v is not None}
