@@ -89,8 +89,8 @@ PROFILES: dict[str, Profile] = {
         t2i_options=dict(_T2I), qa_options=dict(_QA),
     ),
     "full": Profile(
-        name="full", summary="more data, longer training, two judge seeds and three text-to-image seeds, for tighter intervals (tens of minutes)",
-        judge_train_per_task=400, judge_eval_per_task=100, judge_steps=400, judge_batch=16,
+        name="full", summary="the shipped judge's recipe for every judge (1,200 steps), two judge seeds and three text-to-image seeds, for tighter intervals (about an hour)",
+        judge_train_per_task=400, judge_eval_per_task=100, judge_steps=1200, judge_batch=16, judge_lr=1e-3,
         judge_seeds=(0, 1), pair_judge="live",
         t2i_prompts=48, t2i_eval_samples=4, t2i_seeds=(0, 1, 2), t2i_options={**_T2I, "max_steps": 60},
         qa_prompts=64, qa_eval=96, qa_eval_samples=8, qa_options=dict(_QA),
