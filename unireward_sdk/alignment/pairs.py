@@ -20,7 +20,7 @@ import binascii
 import io
 import json
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -196,15 +196,14 @@ def pickapic_outcome(label_0: Any, *, who: str) -> str:
     return "first" if value > 0.5 else "second"
 
 
-def image_bytes(value: Any, table: PairTable | None = None, *, who: str = "pair row") -> bytes:
-    """The encoded bytes of an image value (bytes, a datasets Image dict, a PIL image, a path or base64 text),
-    checked to be a readable image. Files keep their own encoding; only in-memory images are written as PNG."""
-    from PIL import Image, UnidentifiedImageError
+def _encoded(value: Any, table: PairTable | None, who: str) -> tuple[bytes, str]:
+    """The encoded bytes of a row's image value and where they came from (not yet checked)."""
+    from PIL import Image
 
     if isinstance(value, Image.Image):
         buffer = io.BytesIO()
         value.save(buffer, format="PNG")
-        return buffer.getvalue()
+        return buffer.getvalue(), "in-memory image"
     if isinstance(value, Mapping):
         if value.get("bytes") is not None:
             value = value["bytes"]
@@ -214,25 +213,36 @@ def image_bytes(value: Any, table: PairTable | None = None, *, who: str = "pair 
             raise MediaError("image dict has neither bytes nor path", who=who,
                              fix="Give the image as {'bytes': ...} or {'path': ...} (the datasets Image layout)")
     if isinstance(value, (bytes, bytearray, memoryview)):
-        data, origin = bytes(value), "image bytes"
-    elif isinstance(value, (str, Path)):
+        return bytes(value), "image bytes"
+    if isinstance(value, (str, Path)):
         path = table.resolve(value) if table is not None else Path(value)
         if _plausible_path(value) and path.is_file():
-            data, origin = path.read_bytes(), str(path)
-        else:
-            try:
-                data, origin = base64.b64decode(str(value), validate=True), "base64 image"
-            except (binascii.Error, ValueError):
-                raise MediaError(f"image file not found: {path}", who=who, fix="Check the export's paths") from None
-    else:
-        raise MediaError(f"cannot read an image from a {type(value).__name__}", who=who,
-                         fix="Store the image as bytes, a file path, base64 text or a PIL image")
+            return path.read_bytes(), str(path)
+        try:
+            return base64.b64decode(str(value), validate=True), "base64 image"
+        except (binascii.Error, ValueError):
+            raise MediaError(f"image file not found: {path}", who=who, fix="Check the export's paths") from None
+    raise MediaError(f"cannot read an image from a {type(value).__name__}", who=who,
+                     fix="Store the image as bytes, a file path, base64 text or a PIL image")
+
+
+def _opened(data: bytes, origin: str, who: str, use: Callable[[Any], Any]) -> Any:
+    """``use(image)`` on the image in ``data``; an unreadable image is a MediaError naming ``origin``."""
+    from PIL import Image, UnidentifiedImageError
+
     try:
         with Image.open(io.BytesIO(data)) as image:
-            image.verify()
+            return use(image)
     except (UnidentifiedImageError, OSError, SyntaxError) as exc:
         raise MediaError(f"{origin} is not a readable image ({exc})", who=who,
                          fix="Re-save the image as PNG or JPEG, or drop the pair from the data") from exc
+
+
+def image_bytes(value: Any, table: PairTable | None = None, *, who: str = "pair row") -> bytes:
+    """The encoded bytes of an image value (bytes, a datasets Image dict, a PIL image, a path or base64 text),
+    checked to be a readable image. Files keep their own encoding; only in-memory images are written as PNG."""
+    data, origin = _encoded(value, table, who)
+    _opened(data, origin, who, lambda image: image.verify())
     return data
 
 
@@ -245,12 +255,14 @@ def decode_image(data: bytes):
 
 
 def load_image(value: Any, table: PairTable | None = None, *, who: str = "pair row"):
-    """A PIL RGB image from a row value: bytes, a datasets Image dict, a PIL image, a path or base64 text."""
+    """A PIL RGB image from a row value: bytes, a datasets Image dict, a PIL image, a path or base64 text
+    (decoded once: no separate check pass)."""
     from PIL import Image
 
     if isinstance(value, Image.Image):
         return value.convert("RGB")
-    return decode_image(image_bytes(value, table, who=who))
+    data, origin = _encoded(value, table, who)
+    return _opened(data, origin, who, lambda image: image.convert("RGB"))
 
 
 def _plausible_path(value: Any) -> bool:

@@ -58,6 +58,9 @@ def judge_head(checkpoint: str | Path, task: str, *, head: str = "generative", r
     return registry.reward_head(head, backend=backend, task=task, registry=registry, batch_size=batch_size)
 
 
+VERDICT_KINDS = ("A", "B", "tie", "failed")  # a judge's possible answers on a held-out pair
+
+
 def held_out_verdicts(checkpoint: str | Path, eval_file: str | Path, tasks: Sequence[str], *, seed: int,
                       registry: Any = None) -> dict[str, dict[str, Any]]:
     """Per task: whether the judge's verdict on each held-out pair matches the truth (the trainer's order),
@@ -87,9 +90,6 @@ def held_out_verdicts(checkpoint: str | Path, eval_file: str | Path, tasks: Sequ
         out[task] = {"correct": M.correct_flags(predictions, [j.label for j in judged]),
                      "verdicts": {k: mix.get(k, 0) for k in VERDICT_KINDS}}
     return out
-
-
-VERDICT_KINDS = ("A", "B", "tie", "failed")
 
 
 def compare_joint_and_single(train_file: Path, eval_file: Path, base_model: str | Path, out_dir: Path, *,

@@ -21,7 +21,7 @@ import json
 import random
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from .media import save_image, save_video
 from .oracle import grade_answer, judge_image, judge_video
@@ -48,6 +48,14 @@ def answer_sentence(question: Question, value: str) -> str:
     if question.attribute == "shape":
         return f"It is a {value}."
     return f"It is {value}."
+
+
+class Made(NamedTuple):
+    """One candidate the simulator made: its media path or answer text, its oracle quality, the checks."""
+
+    value: str
+    quality: float
+    checks: str
 
 
 SCENE_CHECKS = ("colour", "shape", "position")
@@ -88,24 +96,25 @@ class PreferenceSimulator:
 
     # --- media with known quality -----------------------------------------------------------------
 
-    def _scene_variant(self, scene: Scene, rng: random.Random, tag: str, changes: int) -> tuple[str, float, str]:
+    def _scene_variant(self, scene: Scene, rng: random.Random, tag: str, changes: int) -> Made:
         variant = perturb_scene(scene, rng, changes) if changes else scene
         img = render_scene(variant, self.size)
         path = save_image(img, self.root / "media" / f"{tag}.png")
-        return path, judge_image(img, scene, self.size).score, checklist(scene, variant, SCENE_CHECKS)
+        return Made(path, judge_image(img, scene, self.size).score, checklist(scene, variant, SCENE_CHECKS))
 
-    def _motion_variant(self, motion: Motion, rng: random.Random, tag: str, changes: int) -> tuple[str, float, str]:
+    def _motion_variant(self, motion: Motion, rng: random.Random, tag: str, changes: int) -> Made:
         variant = perturb_motion(motion, rng, changes) if changes else motion
         frames = render_motion(variant, self.size)
         path = save_video(frames, self.root / "media" / f"{tag}.mp4")
-        return path, judge_video(frames, motion, self.size).score, checklist(motion, variant, MOTION_CHECKS)
+        return Made(path, judge_video(frames, motion, self.size).score, checklist(motion, variant, MOTION_CHECKS))
 
-    def _candidate(self, found: tuple, key: str) -> dict:
-        """A candidate dict from (path or text, quality, checks), with its note when reasoning is on."""
-        out = {key: found[0]}
-        if self.reasoning:
-            out["note"] = found[2]
-        return out
+    def _candidate(self, made: Made, key: str) -> dict:
+        """A candidate dict (``key``: "path" or "text"), with its checks as a note when reasoning is on."""
+        return {key: made.value, **({"note": made.checks} if self.reasoning else {})}
+
+    def _reasoning(self, made: Made) -> dict:
+        """The record-level reasoning of a pointwise record, when reasoning is on."""
+        return {"reasoning": made.checks} if self.reasoning else {}
 
     # --- labels -------------------------------------------------------------------------------------
 
@@ -150,15 +159,15 @@ class PreferenceSimulator:
             ca = rng.choice([0, 1, 2])
             cb = ca if rng.random() < 0.1 else rng.choice([c for c in (0, 1, 2) if c != ca])
             a, b = make(f"{tag}-a", ca), make(f"{tag}-b", cb)
-            truth, label = self._noisy_label(a[1], b[1], rng, ties)
+            truth, label = self._noisy_label(a.quality, b.quality, rng, ties)
             return {"task": task, "mode": mode, "prompt": caption,
                     "candidates": [self._candidate(a, "path"), self._candidate(b, "path")],
-                    "label": label, "truth": truth, "quality": [a[1], b[1]]}
-        found = make(tag, rng.choice([0, 0, 1, 2, 3]))
-        truth, score = self._noisy_score(found[1], task, rng)
-        return {"task": task, "mode": mode, "prompt": caption, "candidates": [{"path": found[0]}],
-                "score": score, "scale": list(POINT_SCALES[task]), "truth": truth, "quality": [found[1]],
-                **({"reasoning": found[2]} if self.reasoning else {})}
+                    "label": label, "truth": truth, "quality": [a.quality, b.quality]}
+        made = make(tag, rng.choice([0, 0, 1, 2, 3]))
+        truth, score = self._noisy_score(made.quality, task, rng)
+        return {"task": task, "mode": mode, "prompt": caption, "candidates": [{"path": made.value}],
+                "score": score, "scale": list(POINT_SCALES[task]), "truth": truth, "quality": [made.quality],
+                **self._reasoning(made)}
 
     def _image_understanding(self, index: int, mode: str, rng: random.Random, tag: str) -> dict:
         scene, question = self.world.scene_question(index)
@@ -171,25 +180,25 @@ class PreferenceSimulator:
         return self._understanding_record("video_understanding", context, question, mode, rng)
 
     def _understanding_record(self, task, context, question: Question, mode, rng) -> dict:
-        def answer() -> tuple[str, float, str]:
+        def answer() -> Made:
             value = question.answer if rng.random() < 0.5 else rng.choice(
                 [o for o in question.options if o != question.answer])
             text = answer_sentence(question, value)
-            return text, grade_answer(text, question), answer_check(value, question)
+            return Made(text, grade_answer(text, question), answer_check(value, question))
 
         base = {"task": task, "mode": mode, "question": question.text, "context": [context],
                 "gold_answer": question.answer}
         if mode == "pairwise":
             a, b = answer(), answer()
-            while a[1] == b[1]:  # understanding pairs compare one right and one wrong answer (no ties)
+            while a.quality == b.quality:  # understanding pairs compare one right and one wrong answer (no ties)
                 b = answer()
-            truth, label = self._noisy_label(a[1], b[1], rng, ties=False)
+            truth, label = self._noisy_label(a.quality, b.quality, rng, ties=False)
             return {**base, "candidates": [self._candidate(a, "text"), self._candidate(b, "text")],
-                    "label": label, "truth": truth, "quality": [a[1], b[1]]}
-        found = answer()
-        truth, score = self._noisy_score(found[1], task, rng)
-        return {**base, "candidates": [{"text": found[0]}], "score": score, "scale": list(POINT_SCALES[task]),
-                "truth": truth, "quality": [found[1]], **({"reasoning": found[2]} if self.reasoning else {})}
+                    "label": label, "truth": truth, "quality": [a.quality, b.quality]}
+        made = answer()
+        truth, score = self._noisy_score(made.quality, task, rng)
+        return {**base, "candidates": [{"text": made.value}], "score": score, "scale": list(POINT_SCALES[task]),
+                "truth": truth, "quality": [made.quality], **self._reasoning(made)}
 
     def write(self, path: str | Path, tasks=TASKS, n_per_task: int = 100, split: str = "train",
               mode: str | None = None) -> Path:

@@ -34,7 +34,8 @@ def _d(figure: Mapping[str, Any] | None) -> str:
 
 
 def _verdicts(mix: Mapping[str, int] | None) -> str:
-    return "—" if not mix else " / ".join(str(mix.get(k, 0)) for k in ("A", "B", "tie", "failed"))
+    """A judge's answer counts in the order the demo wrote them (A / B / tie / failed)."""
+    return "—" if not mix else " / ".join(str(n) for n in mix.values())
 
 
 # --- tables ------------------------------------------------------------------------------------------
