@@ -11,7 +11,16 @@ from collections.abc import Iterable
 
 import pluggy
 
-from .specs import AlignerSpec, BackendSpec, FilterSpec, ModalitySpec, RewardHeadSpec, TaskSpec, TemplateSpec
+from .specs import (
+    AlignerSpec,
+    BackendSpec,
+    CommandSpec,
+    FilterSpec,
+    ModalitySpec,
+    RewardHeadSpec,
+    TaskSpec,
+    TemplateSpec,
+)
 
 PROJECT = "unireward"
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -124,6 +133,22 @@ def unireward_register_aligners() -> Iterable[AlignerSpec]:
     yield from ()
 
 
+@hookspec
+def unireward_register_commands() -> Iterable[CommandSpec]:
+    """Register ``unireward`` subcommands (an application's own commands: ``unireward demo``...).
+
+    Yields:
+        CommandSpec records; ``configure(parser)`` adds arguments, ``factory(args)`` runs and returns
+        the exit code. Import heavy libraries inside ``factory``.
+
+    Example:
+        @hookimpl
+        def unireward_register_commands():
+            yield CommandSpec(name="hello", summary="say hello", factory=lambda args: print("hello") or 0)
+    """
+    yield from ()
+
+
 # hook name -> the component kind its specs register
 HOOK_KINDS: dict[str, str] = {
     "unireward_register_modalities": ModalitySpec.kind,
@@ -133,4 +158,5 @@ HOOK_KINDS: dict[str, str] = {
     "unireward_register_reward_heads": RewardHeadSpec.kind,
     "unireward_register_filters": FilterSpec.kind,
     "unireward_register_aligners": AlignerSpec.kind,
+    "unireward_register_commands": CommandSpec.kind,
 }

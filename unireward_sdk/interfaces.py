@@ -13,6 +13,13 @@ from attrs import field, frozen
 
 from .records import Candidate, DroppedPrompt, JudgeItem, Media, PreferencePair, Score, Verdict
 
+# What a backend can do. A BackendSpec lists the ones its backends have; a RewardHeadSpec the ones it needs.
+GENERATE = "generate"  # free-form text for a rendered request
+SCORE_CONTINUATIONS = "score_continuations"  # log-probabilities of given answer continuations
+FEATURES = "features"  # hidden states of a rendered request (value heads)
+TRAINABLE = "trainable"  # exposes model, processor and save_pretrained (judge training)
+CAPABILITIES: tuple[str, ...] = (GENERATE, SCORE_CONTINUATIONS, FEATURES, TRAINABLE)
+
 
 @runtime_checkable
 class Modality(Protocol):

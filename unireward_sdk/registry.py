@@ -11,10 +11,12 @@ from typing import Any
 
 from .errors import ConflictError, UnknownComponentError, did_you_mean
 from .host import Conflict, PluginHost
+from .options import validate_options
 from .settings import PluginSettings
 from .specs import (
     AlignerSpec,
     BackendSpec,
+    CommandSpec,
     ComponentSpec,
     FilterSpec,
     ModalitySpec,
@@ -31,6 +33,16 @@ _KIND_LABEL = {
     "reward_head": "reward head",
     "filter": "filter",
     "aligner": "aligner",
+    "command": "command",
+}
+
+# Arguments the SDK itself passes to a factory (the objects a component is wired to), as opposed to the
+# user's options, which a declared schema validates.
+WIRING: dict[str, frozenset[str]] = {
+    "reward_head": frozenset({"backend", "task", "registry", "media"}),
+    "filter": frozenset({"registry"}),
+    "backend": frozenset({"registry"}),
+    "aligner": frozenset({"registry"}),
 }
 
 
@@ -72,7 +84,21 @@ class Registry:
         return providers[0].spec
 
     def create(self, kind: str, name: str, /, **kwargs: Any) -> Any:
-        return self.spec(kind, name).create(**kwargs)
+        spec = self.spec(kind, name)
+        if spec.options is not None:
+            wiring = WIRING.get(kind, frozenset())
+            options = {k: v for k, v in kwargs.items() if k not in wiring}
+            checked = self.validate_options(kind, name, options)
+            kwargs = {**{k: v for k, v in kwargs.items() if k in wiring}, **checked}
+        return spec.create(**kwargs)
+
+    def validate_options(self, kind: str, name: str, options: dict[str, Any]) -> dict[str, Any]:
+        """``options`` checked against the component's declared schema (unchanged when it declares none)."""
+        spec = self.spec(kind, name)
+        if spec.options is None:
+            return dict(options)
+        label = _KIND_LABEL.get(kind, kind)
+        return validate_options(spec.options, options, who=f"{label} '{name}'")
 
     def _cached(self, kind: str, name: str) -> Any:
         # keyed on the spec too: a plugin registered or removed later must not leave a stale instance
@@ -143,6 +169,9 @@ class Registry:
 
     def aligner(self, name: str, /, **kwargs: Any) -> Any:
         return self.create("aligner", name, **kwargs)
+
+    def command_spec(self, name: str) -> CommandSpec:
+        return self.spec("command", name)  # type: ignore[return-value]
 
 
 _default: Registry | None = None

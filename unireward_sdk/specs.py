@@ -12,6 +12,8 @@ from typing import Any, ClassVar
 
 from attrs import field, frozen
 
+from .options import Option
+
 _NAME = re.compile(r"^[a-z][a-z0-9_.\-]*$")
 
 
@@ -30,9 +32,24 @@ def _strings(value) -> tuple[str, ...]:
     return tuple(str(v) for v in value)
 
 
+def _options(value) -> tuple[Option, ...] | None:
+    if value is None:
+        return None
+    options = tuple(value)
+    for option in options:
+        if not isinstance(option, Option):
+            raise TypeError(f"options must be unireward_sdk.options.Option records, got {type(option).__name__}")
+    return options
+
+
 @frozen(kw_only=True)
 class ComponentSpec:
-    """Fields every component spec has. ``requires`` lists pip extras the factory needs."""
+    """Fields every component spec has. ``requires`` lists pip extras the factory needs.
+
+    ``options`` is the typed schema of what a user may set on the component (see
+    :mod:`unireward_sdk.options`). ``None`` means undeclared: options pass to the factory unchecked;
+    a tuple (even empty) makes the registry refuse unknown keys and wrong types before the factory runs.
+    """
 
     kind: ClassVar[str] = "component"
 
@@ -40,6 +57,7 @@ class ComponentSpec:
     factory: Callable[..., Any] = field(eq=False, repr=False)
     summary: str = ""
     requires: tuple[str, ...] = field(default=(), converter=_strings)
+    options: tuple[Option, ...] | None = field(default=None, converter=_options)
 
     def create(self, *args: Any, **kwargs: Any) -> Any:
         return self.factory(*args, **kwargs)
@@ -64,10 +82,19 @@ class TaskSpec(ComponentSpec):
 
 @frozen(kw_only=True)
 class BackendSpec(ComponentSpec):
-    """A judge-model runtime (transformers, a served engine...). ``families``: model families it loads."""
+    """A judge-model runtime (transformers, a served engine...). ``families``: model families it loads.
+
+    ``capabilities`` names what its backends can do, from :data:`unireward_sdk.interfaces.CAPABILITIES`
+    (``generate``, ``score_continuations``, ``features``, ``trainable``); a head that needs one the
+    backend lacks is refused when the pipeline is built.
+    """
 
     kind: ClassVar[str] = "backend"
     families: tuple[str, ...] = field(default=(), converter=_strings)
+    capabilities: tuple[str, ...] = field(default=("generate",), converter=_strings)
+
+    def provides(self, capability: str) -> bool:
+        return capability in self.capabilities
 
 
 @frozen(kw_only=True)
@@ -83,6 +110,10 @@ class RewardHeadSpec(ComponentSpec):
     modes: tuple[str, ...] = field(default=("pairwise", "pointwise"), converter=_strings)
     tasks: tuple[str, ...] = field(default=(), converter=_strings)
     trainer: Callable[..., Any] | None = field(default=None, eq=False, repr=False)
+    # what the head asks of its backend; ``needs_backend=False`` for a model-free head (a rule, a metric),
+    # which is built with ``backend=None`` and needs no ``--model``
+    needs_backend: bool = True
+    backend_capabilities: tuple[str, ...] = field(default=("generate",), converter=_strings)
 
     def supports(self, task: str, mode: str) -> bool:
         return mode in self.modes and (not self.tasks or task in self.tasks)
@@ -120,7 +151,22 @@ class TemplateSpec(ComponentSpec):
     override: bool = False
 
 
+@frozen(kw_only=True)
+class CommandSpec(ComponentSpec):
+    """A ``unireward`` subcommand a plugin contributes.
+
+    ``configure(parser)`` adds the command's arguments to its ``argparse`` parser (cheap: no heavy
+    imports); ``factory(args) -> int`` runs it and returns the exit code. A command whose ``configure``
+    raises is recorded as a plugin failure and shown as unavailable, never a crash of ``unireward``.
+    """
+
+    kind: ClassVar[str] = "command"
+    configure: Callable[[Any], None] | None = field(default=None, eq=False, repr=False)
+    description: str = ""
+
+
 SPEC_TYPES: dict[str, type[ComponentSpec]] = {
     cls.kind: cls
-    for cls in (ModalitySpec, TaskSpec, BackendSpec, RewardHeadSpec, FilterSpec, AlignerSpec, TemplateSpec)
+    for cls in (ModalitySpec, TaskSpec, BackendSpec, RewardHeadSpec, FilterSpec, AlignerSpec, TemplateSpec,
+                CommandSpec)
 }

@@ -1,11 +1,9 @@
-"""The ``unireward`` command line. Each subcommand is one module with ``add_parser`` and ``run``.
+"""The ``unireward`` command line: the SDK's own subcommands, then those plugins contribute.
 
-To add a subcommand, write ``unireward_sdk/cli/<name>.py`` with::
-
-    def add_parser(subparsers) -> argparse.ArgumentParser: ...
-    def run(args) -> int: ...
-
-and list the module in :data:`COMMANDS`. Heavy imports belong inside ``run``.
+An SDK subcommand is one module here with ``add_parser`` and ``run``, listed in :data:`COMMANDS`.
+A plugin adds one through the ``unireward_register_commands`` hook (a :class:`~unireward_sdk.specs.CommandSpec`),
+loaded with the host's per-plugin isolation: a command that cannot be set up is shown as unavailable
+with its reason, and every other command still works. Heavy imports belong inside ``run`` / the factory.
 """
 
 from __future__ import annotations
@@ -45,7 +43,54 @@ def build_parser() -> argparse.ArgumentParser:
             continue
         sub = module.add_parser(subparsers)
         sub.set_defaults(_run=module.run)
+    _add_plugin_commands(subparsers)
     return parser
+
+
+def _add_plugin_commands(subparsers) -> None:
+    """Subcommands from the ``unireward_register_commands`` hook; a broken one never breaks the CLI."""
+    try:
+        from ..registry import get_registry
+
+        host = get_registry().host
+        commands = host.components().get("command", {})
+    except Exception:  # noqa: BLE001 - without plugins the SDK's own commands must still run
+        return
+    for name in sorted(commands):
+        providers = host.resolve("command", name)
+        who = ", ".join(p.describe() for p in providers)
+        if name in COMMANDS:  # the SDK's command keeps working; say once why the plugin's is ignored
+            print(f"unireward: ignoring command '{name}' of {who}: an SDK command has that name. "
+                  "Rename the plugin's command", file=sys.stderr)
+            continue
+        if len(providers) > 1:
+            reason = f"command '{name}' is provided by {len(providers)} plugins: {who}"
+            _unavailable_parser(subparsers, name, reason, "Uninstall or disable all but one")
+            continue
+        spec = providers[0].spec
+        sub = subparsers.add_parser(name, help=spec.summary, description=spec.description or spec.summary,
+                                    formatter_class=argparse.RawDescriptionHelpFormatter)
+        try:
+            if spec.configure is not None:
+                spec.configure(sub)
+        except Exception as exc:  # noqa: BLE001 - a plugin's argument setup is isolated like its import
+            subparsers._name_parser_map.pop(name, None)
+            subparsers._choices_actions[:] = [a for a in subparsers._choices_actions if a.dest != name]
+            reason = f"{who} failed to set up command '{name}': {type(exc).__name__}: {exc}"
+            _unavailable_parser(subparsers, name, reason, f"Fix or disable {providers[0].plugin.name}")
+            continue
+        sub.set_defaults(_run=spec.factory)
+
+
+def _unavailable_parser(subparsers, name: str, reason: str, fix: str) -> None:
+    sub = subparsers.add_parser(name, help="(unavailable: see `unireward NAME`)", add_help=True)
+    sub.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+
+    def run(_args) -> int:
+        print(f"unireward {name}: this command is unavailable: {reason}. {fix}", file=sys.stderr)
+        return 1
+
+    sub.set_defaults(_run=run)
 
 
 def _unavailable(name: str, exc: Exception):
