@@ -193,6 +193,6 @@ def test_tiny_judge_generative_symmetric_both_orders(tiny_judge, tmp_path, genai
     assert doc["run"]["symmetric"] and doc["run"]["both_orders"]
     # whatever a random tiny model writes, an answer without a verdict phrase is a recorded failure
     assert doc["failures"]["count"] == sum(row["failed"] for row in doc["confusion"].values())
-    assert doc["metrics"]["tau"]["n"] == 1
+    assert doc["metrics"]["accuracy"]["n"] == 1 and doc["protocols"]["unifiedreward"]["metrics"]["tau"]["n"] == 1
     assert set(doc["failures"]["by_status"]) <= {"unparsed", "ambiguous", "out_of_range"}
     assert doc["position_bias"]["swap_consistency_source"] == "both_orders"

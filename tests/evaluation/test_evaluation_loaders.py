@@ -189,7 +189,8 @@ def test_hub_path_through_a_stand_in_datasets_module(monkeypatch, tmp_path):
 
     def load_dataset(hub_id, config=None):
         calls["load"] = (hub_id, config)
-        return {"train": FakeSplit([]), "test": FakeSplit(genai_image_rows(tmp_path, embed=True))}
+        # GenAI-Bench's own scorer reads test_v1 (the v1 leaderboard), which the loader picks by default
+        return {"train": FakeSplit([]), "test": FakeSplit([]), "test_v1": FakeSplit(genai_image_rows(tmp_path, embed=True))}
 
     monkeypatch.setitem(sys.modules, "datasets", types.SimpleNamespace(load_dataset=load_dataset, Image=Image))
     bench = load_benchmark("genai-bench-image", "hf", cache_dir=tmp_path / "cache")

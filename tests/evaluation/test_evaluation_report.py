@@ -14,9 +14,9 @@ from unireward_sdk.evaluation import build_report, evaluate_pairwise, load_bench
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
-def _report(bench, head, **kw):
+def _report(bench, head, protocol="benchmark", **kw):
     judged = evaluate_pairwise(head, bench.examples, **kw)
-    summary = summarize(judged, bench.info, n_bootstrap=200, seed=0)
+    summary = summarize(judged, bench.info, n_bootstrap=200, seed=0, protocol=protocol)
     return judged, build_report(summary, bench.info, {"model": "fake", "head": "scripted", "seed": 0,
                                                       "randomize_order": True, "both_orders": False,
                                                       "data": bench.source})
@@ -26,7 +26,7 @@ def test_report_folder_for_a_tie_benchmark(tmp_path, genai_image_jsonl):
     bench = load_benchmark("genai-bench-image", genai_image_jsonl)
     head = ScriptedHead({("genai-bench-image-000001", "genai-bench-image-000001:left"): None,
                          ("genai-bench-image-000001", "genai-bench-image-000001:right"): None}, default="A")
-    judged, report = _report(bench, head, seed=2)
+    judged, report = _report(bench, head, protocol="unifiedreward", seed=2)
     files = write_report(tmp_path / "out", report, judged)
     assert sorted(files) == ["accuracy.png", "confusion.png", "predictions.jsonl", "report.json", "report.md"]
     for name in ("accuracy.png", "confusion.png"):
@@ -40,7 +40,7 @@ def test_report_folder_for_a_tie_benchmark(tmp_path, genai_image_jsonl):
     assert doc["failures"]["count"] == 1
     assert {"a_preference_rate", "gold_a_rate", "tie_rate", "swap_consistency"} <= set(doc["position_bias"])
     assert doc["published"][0] == {"judge": "UnifiedReward", "figures_percent": {"tau": 54.8, "diff": 70.9},
-                                   "source": "UnifiedReward, arXiv 2503.05236"}
+                                   "source": "UnifiedReward, arXiv 2503.05236", "protocol": "unifiedreward"}
     assert doc["bootstrap"]["n_resamples"] == 200
     assert set(doc["files"]) == set(files)
     md = files["report.md"].read_text()
@@ -60,7 +60,7 @@ def test_report_for_vlrb_shows_categories_and_macro(tmp_path, vlrb_jsonl):
     assert set(doc["metrics"]) == {"accuracy", "macro_accuracy"}
     assert list(doc["categories"]) == ["general", "hallucination", "reasoning"]
     md = files["report.md"].read_text()
-    assert "| macro accuracy | 50.0 |" in md and "| hallucination | 50.0 |" in md
+    assert "| macro accuracy (mean of the three groups) | 50.0 |" in md and "| hallucination | 50.0 |" in md
     assert files["accuracy.png"].read_bytes().startswith(PNG_MAGIC)
 
 
@@ -85,8 +85,8 @@ def test_importing_evaluation_stays_light():
 def test_confidence_level_widens_intervals(genai_image_jsonl, confidence):
     bench = load_benchmark("genai-bench-image", genai_image_jsonl)
     judged = evaluate_pairwise(ScriptedHead(default="A"), bench.examples, seed=0)
-    narrow = summarize(judged, bench.info, n_bootstrap=300, confidence=0.5)["metrics"]["tau"]["ci"]
-    wide = summarize(judged, bench.info, n_bootstrap=300, confidence=confidence)["metrics"]["tau"]["ci"]
+    narrow = summarize(judged, bench.info, n_bootstrap=300, confidence=0.5)["metrics"]["accuracy"]["ci"]
+    wide = summarize(judged, bench.info, n_bootstrap=300, confidence=confidence)["metrics"]["accuracy"]["ci"]
     assert wide[0] <= narrow[0] and wide[1] >= narrow[1] and wide != narrow
 
 

@@ -43,7 +43,8 @@ def test_an_oracle_is_always_right_whatever_the_order(genai):
     head = ScriptedHead(default=oracle(gold_by_candidate(genai.examples)))
     judged = evaluate_pairwise(head, genai.examples, seed=1)
     assert any(j.swapped for j in judged) and not all(j.swapped for j in judged)
-    s = summarize(judged, genai.info, n_bootstrap=200)
+    s = summarize(judged, genai.info, n_bootstrap=200, protocol="unifiedreward")
+    assert s["protocols"]["benchmark"]["metrics"]["accuracy"]["value"] == 1.0
     assert s["metrics"]["tau"]["value"] == 1.0 and s["metrics"]["diff"]["value"] == 1.0
     assert s["metrics"]["tau"]["ci"] == [1.0, 1.0]
 
@@ -51,7 +52,7 @@ def test_an_oracle_is_always_right_whatever_the_order(genai):
 def test_first_position_judge_by_hand(genai):
     # published order kept: gold A, B, tie, tie(bothbad), A, B; the judge always says A
     judged = evaluate_pairwise(ScriptedHead(default="A"), genai.examples, randomize_order=False, both_orders=True)
-    s = summarize(judged, genai.info, n_bootstrap=200, seed=5)
+    s = summarize(judged, genai.info, n_bootstrap=200, seed=5, protocol="unifiedreward")
     m = s["metrics"]
     assert m["tau"]["value"] == pytest.approx(2 / 6) and (m["tau"]["correct"], m["tau"]["n"]) == (2, 6)
     assert m["diff"]["value"] == pytest.approx(2 / 4) and (m["diff"]["correct"], m["diff"]["n"]) == (2, 4)
@@ -67,14 +68,14 @@ def test_first_position_judge_by_hand(genai):
                               "B": {"A": 2, "B": 0, "tie": 0, "failed": 0},
                               "tie": {"A": 2, "B": 0, "tie": 0, "failed": 0}}
     # same seed, same intervals
-    assert summarize(judged, genai.info, n_bootstrap=200, seed=5)["metrics"] == m
+    assert summarize(judged, genai.info, n_bootstrap=200, seed=5, protocol="unifiedreward")["metrics"] == m
 
 
 def test_symmetric_wrapper_gives_order_winners_and_ties_on_disagreement(genai):
     from unireward_sdk.judging import Symmetric
 
     judged = evaluate_pairwise(Symmetric(ScriptedHead(default="A")), genai.examples, seed=0)
-    s = summarize(judged, genai.info, n_bootstrap=100)
+    s = summarize(judged, genai.info, n_bootstrap=100, protocol="unifiedreward")
     assert {j.prediction for j in judged} == {"tie"}  # the two orders always disagree -> tie
     assert s["metrics"]["tau"]["value"] == pytest.approx(2 / 6)  # right only on the two tie items
     assert s["metrics"]["diff"]["value"] == 0.0
@@ -92,7 +93,7 @@ def test_vlrb_categories_macro_and_failures_by_hand(vlrb_jsonl):
              ("wildvision-battle-7", "wildvision-battle-7:0"): "A",
              ("LRVInstruction-000000007746", "LRVInstruction-000000007746:0"): "A"}
     judged = evaluate_pairwise(ScriptedHead(table), bench.examples, randomize_order=False)
-    s = summarize(judged, bench.info, n_bootstrap=300, seed=0)
+    s = summarize(judged, bench.info, n_bootstrap=300, seed=0, protocol="unifiedreward")
     cats = s["categories"]
     assert list(cats) == ["general", "hallucination", "reasoning"]
     assert (cats["hallucination"]["value"], cats["reasoning"]["value"], cats["general"]["value"]) == (1.0, 0.0, 0.5)
@@ -109,7 +110,7 @@ def test_vlrb_categories_macro_and_failures_by_hand(vlrb_jsonl):
 def test_videogen_dimensions_follow_the_order_flip(videogen_csv):
     bench = load_benchmark("videogen-rewardbench", videogen_csv)
     plain = summarize(evaluate_pairwise(ScriptedHead(default="A"), bench.examples, randomize_order=False),
-                      bench.info, n_bootstrap=50)
+                      bench.info, n_bootstrap=50, protocol="unifiedreward")
     # VQ gold A,B,tie,B -> tau 1/4, diff 1/3; MQ B,B,A,A -> 2/4, 2/4; TA tie,A,B,A -> 2/4, 2/3
     dims = plain["dimensions"]
     assert (dims["VQ"]["tau"], dims["VQ"]["diff"]) == (pytest.approx(1 / 4), pytest.approx(1 / 3))
@@ -117,8 +118,10 @@ def test_videogen_dimensions_follow_the_order_flip(videogen_csv):
     assert (dims["TA"]["tau"], dims["TA"]["diff"], dims["TA"]["n_ties"]) == (pytest.approx(2 / 4), pytest.approx(2 / 3), 1)
     # an oracle on Overall scores the same on every column whatever the presentation order
     head = ScriptedHead(default=oracle(gold_by_candidate(bench.examples)))
-    a = summarize(evaluate_pairwise(head, bench.examples, randomize_order=False), bench.info, n_bootstrap=50)
-    b = summarize(evaluate_pairwise(head, bench.examples, seed=11), bench.info, n_bootstrap=50)
+    a = summarize(evaluate_pairwise(head, bench.examples, randomize_order=False), bench.info, n_bootstrap=50,
+                  protocol="unifiedreward")
+    b = summarize(evaluate_pairwise(head, bench.examples, seed=11), bench.info, n_bootstrap=50,
+                  protocol="unifiedreward")
     assert a["dimensions"] == b["dimensions"] and a["metrics"]["tau"]["value"] == 1.0
 
 

@@ -63,6 +63,12 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    help="GenAI-Bench bothbad_vote: a tie (default) or excluded")
     p.add_argument("--vlrb-categories", default="benchmark", choices=VLRB_CATEGORY_SCHEMES,
                    help="VL-RewardBench category rule (default: the benchmark's own grouping)")
+    p.add_argument("--protocol", default="benchmark", choices=("benchmark", "unifiedreward"),
+                   help="which figures to print: the benchmark's own scorer (default) or the UnifiedReward "
+                   "evaluation scripts; report.json holds both")
+    p.add_argument("--samples", type=int, default=1,
+                   help="judge every pair k times, for VL-RewardBench's majority voting (the k judgments differ "
+                   "only with a sampling head; default 1)")
     p.add_argument("--no-plots", dest="plots", action="store_false", help="skip the PNG plots")
     p.add_argument("--fail-fast", action="store_true", help="stop at the first head error instead of recording it")
     return p
@@ -156,17 +162,29 @@ def run(args) -> int:
     heads = build_heads(args, registry, tasks)
     judged = evaluate_pairwise(heads, bench.examples, seed=args.seed, randomize_order=args.randomize,
                                both_orders=args.both_orders, chunk_size=max(1, args.batch_size),
-                               progress=StderrProgress(), fail_fast=args.fail_fast)
-    run_info.update(data=bench.source, options=dict(bench.options), skipped=dict(bench.skipped),
+                               progress=StderrProgress(), fail_fast=args.fail_fast, samples=args.samples)
+    run_info.update(protocol=args.protocol, samples=args.samples,
+                    split=(args.split or bench.info.hub_split) if str(args.data).startswith("hf") else "local file",
+                    data=bench.source, options=dict(bench.options), skipped=dict(bench.skipped),
                     template=_template_used(heads, "pairwise"), media_written=bench.media_written,
                     seconds=round(time.time() - started, 3))
-    summary = summarize(judged, bench.info, n_bootstrap=args.bootstrap, seed=args.seed)
+    summary = summarize(judged, bench.info, n_bootstrap=args.bootstrap, seed=args.seed, protocol=args.protocol)
     report = build_report(summary, bench.info, run_info)
     files = write_report(out, report, judged, plots=args.plots)
-    headline = ", ".join(f"{k} {_pct(v['value'])}" for k, v in summary["metrics"].items())
-    print(f"{bench.info.title}: {headline}; failures {summary['failures']['count']}/{summary['n']}")
+    print(headline_line(bench.info.title, summary))
     print(f"report: {files['report.md']}")
     return 0
+
+
+def headline_line(title: str, summary: dict[str, Any]) -> str:
+    """The stdout line: protocol, headline figures (with what each left out), failures."""
+    parts = []
+    for key, fig in summary["metrics"].items():
+        left = {k: v for k, v in (fig.get("excluded") or {}).items() if v}
+        note = f" (left out: {', '.join(f'{v} {k}' for k, v in left.items())})" if left else ""
+        parts.append(f"{key} {_pct(fig['value'])}{note}")
+    return (f"{title} [{summary['protocol']} protocol: {summary['scorer']}]: {', '.join(parts)}; "
+            f"failures {summary['failures']['count']}/{summary['n']}")
 
 
 def _pct(value: float | None) -> str:

@@ -264,7 +264,7 @@ _TIE_NOTES = (
 BENCHMARKS: dict[str, tuple[BenchmarkInfo, Callable[..., Any]]] = {
     "genai-bench-image": (BenchmarkInfo(
         name="genai-bench-image", title="GenAI-Bench (image generation)", kind="ties", task="image_generation",
-        hub_id="TIGER-Lab/GenAI-Bench", hub_config="image_generation",
+        hub_id="TIGER-Lab/GenAI-Bench", hub_config="image_generation", hub_split="test_v1",
         published=(PublishedResult("UnifiedReward", {"tau": 54.8, "diff": 70.9}),
                    PublishedResult("PickScore", {"tau": 53.2, "diff": 67.2}),
                    PublishedResult("HPSv2", {"tau": 51.6, "diff": 68.4})),
@@ -272,7 +272,7 @@ BENCHMARKS: dict[str, tuple[BenchmarkInfo, Callable[..., Any]]] = {
     ), _genai("image")),
     "genai-bench-video": (BenchmarkInfo(
         name="genai-bench-video", title="GenAI-Bench (video generation)", kind="ties", task="video_generation",
-        hub_id="TIGER-Lab/GenAI-Bench", hub_config="video_generation",
+        hub_id="TIGER-Lab/GenAI-Bench", hub_config="video_generation", hub_split="test_v1",
         published=(PublishedResult("UnifiedReward", {"tau": 60.7, "diff": 77.2}),
                    PublishedResult("VideoReward", {"tau": 50.2, "diff": 73.3})),
         notes=_TIE_NOTES + ("bothbad_vote counts as a tie unless --bothbad exclude.",),

@@ -61,6 +61,36 @@ _UR_SCRIPT_PREFIXES: dict[str, str] = {
 }
 
 
+# VL-RewardBench's six source datasets and the group each belongs to, as its scorer (cal.py) reports
+# them. The source is read from the id's first token the way cal.py does (case-sensitive: RLAIF, RLHF,
+# mathverse / mmmu, wildvision, hallucination for POVID; every other id is a VLFeedback item).
+VLRB_SOURCE_GROUP: dict[str, str] = {
+    "povid": "hallucination",
+    "reasoning_tasks": "reasoning",
+    "rlaif-v": "hallucination",
+    "rlhf-v": "hallucination",
+    "vlfeedback": "general",
+    "wildvision-battle": "general",
+}
+_VLRB_PREFIX_SOURCE: dict[str, str] = {
+    "RLAIF": "rlaif-v",
+    "RLHF": "rlhf-v",
+    "mathverse": "reasoning_tasks",
+    "mmmu": "reasoning_tasks",
+    "wildvision": "wildvision-battle",
+    "hallucination": "povid",
+}
+
+# Names a head may give its per-dimension scores (Verdict.dimension_scores keys, lower case) that
+# mean a VideoGen-RewardBench dimension. Axes with another meaning (physics, style) are not mapped.
+VIDEOGEN_AXIS_ALIASES: dict[str, str] = {
+    "overall": "Overall",
+    "vq": "VQ", "visual_quality": "VQ",
+    "mq": "MQ", "motion_quality": "MQ",
+    "ta": "TA", "text_alignment": "TA", "text_to_video_alignment": "TA", "alignment": "TA",
+}
+
+
 class LabelError(UniRewardError, ValueError):
     """A benchmark row carries a label value the loader does not know."""
 
@@ -146,6 +176,11 @@ def vlrb_category(item_id: str, *, image_path: str | None = None, scheme: str = 
             if folder in VLRB_SOURCE_CATEGORY:
                 return VLRB_SOURCE_CATEGORY[folder]
     return VLRB_SOURCE_CATEGORY.get(prefix.lower(), "general")
+
+
+def vlrb_source(item_id: str) -> str:
+    """The VL-RewardBench source dataset of an item, read from its id as the benchmark's scorer does."""
+    return _VLRB_PREFIX_SOURCE.get(_id_source(str(item_id)), "vlfeedback")
 
 
 def user_label(value) -> str:

@@ -193,6 +193,143 @@ def bootstrap_metric(
     return bootstrap_ci(stat, n, n_resamples=n_resamples, seed=seed, confidence=confidence)
 
 
+# --- the benchmarks' own scorers ---------------------------------------------------------------------
+#
+# These reproduce how each benchmark's published code counts, so that a figure reported under the
+# benchmark's name is the one its scorer would print on the same verdicts (docs/evaluation.md lists the
+# code each one follows).
+
+AGREE, REJECT, UNPARSED, OTHER = "agree", "reject", "unparsed", "other"
+OUTCOMES: tuple[str, ...] = (AGREE, REJECT, UNPARSED, OTHER)
+
+
+def agreement(prediction: str | None, label: str) -> str:
+    """One verdict as VL-RewardBench's ``cal.py`` files it: agree, reject, or unparsed.
+
+    Its parser only recognises "Answer N is better", so a failure and a tie statement are both
+    *unparsed* (neither agree nor reject); a gold tie cannot occur in that benchmark.
+    """
+    if prediction not in ("A", "B") or label not in ("A", "B"):
+        return UNPARSED
+    return AGREE if prediction == label else REJECT
+
+
+def majority_outcome(outcomes: Sequence[str]) -> str:
+    """The item's class from k sampled judgments, as ``cal.py``'s ``classify``: a strict majority of
+    all k (unparsed included) makes it agree, reject or unparsed; anything else (a split vote) is other."""
+    k = len(outcomes)
+    if k == 0:
+        raise ValueError("majority_outcome needs at least one judgment")
+    for outcome in (AGREE, REJECT, UNPARSED):
+        if sum(o == outcome for o in outcomes) > k / 2:
+            return outcome
+    return OTHER
+
+
+def outcome_counts(outcomes: Sequence[str]) -> dict[str, int]:
+    return {o: sum(x == o for x in outcomes) for o in OUTCOMES}
+
+
+def agreement_accuracy(outcomes: Sequence[str]) -> float | None:
+    """agree / (agree + reject): unparsed and split items are left out of numerator and denominator."""
+    agree = sum(o == AGREE for o in outcomes)
+    decided = agree + sum(o == REJECT for o in outcomes)
+    return agree / decided if decided else None
+
+
+def grouped_agreement(outcomes: Sequence[str], groups: Sequence[str],
+                      required: Sequence[str] | None = None) -> dict[str, object]:
+    """VL-RewardBench's figures from per-item outcomes: overall, per group, and the macro mean.
+
+    ``overall`` is agree / (agree + reject) over every item; each group's accuracy likewise over its
+    items; ``macro`` the unweighted mean of the ``required`` groups' accuracies (all groups present
+    when not given). A group with no agree or reject item has accuracy ``None`` (``cal.py`` divides by
+    zero there) and then the macro mean is ``None`` too, never a mean over fewer groups.
+    """
+    _same_length(outcomes, groups)
+    by_group: dict[str, list[str]] = {g: [] for g in (required or ())}
+    for o, g in zip(outcomes, groups):
+        by_group.setdefault(g, []).append(o)
+    table = {g: {"value": agreement_accuracy(v), **outcome_counts(v), "n": len(v)} for g, v in by_group.items()}
+    keys = list(required) if required is not None else list(table)
+    values = [table[g]["value"] for g in keys]
+    macro = sum(values) / len(values) if values and all(v is not None for v in values) else None
+    return {"overall": agreement_accuracy(outcomes), "counts": outcome_counts(outcomes), "n": len(outcomes),
+            "groups": table, "macro": macro}
+
+
+_SIGN = {"A": 1, "B": -1, "tie": 0}
+
+
+def verdict_margin(prediction: str) -> float:
+    """A verdict as a reward difference: A +1, B -1, tie 0 (for heads that give nothing finer)."""
+    return float(_SIGN[prediction])
+
+
+def tie_calibrated_accuracy(labels: Sequence[str], margins: Sequence[float]) -> dict[str, float] | None:
+    """Accuracy with ties, tie-calibrated, as VideoAlign's ``calc_accuracy_with_ties`` computes it.
+
+    ``margins[i]`` is the judge's reward difference A minus B for item i. The pairs are taken in order
+    of ``|margin|`` (a stable sort, so equal values keep their input order) and, one pair at a time,
+    each becomes a judge tie (its |margin| is the threshold); the accuracy -- (concordant decisive
+    pairs + pairs both human and judge call a tie) / all -- is evaluated after each step and the
+    best kept. Every pair before the current one is a judge tie and every later one is not, *even
+    when it has the same |margin|*, which is why the result depends on the input order when margins
+    repeat (always so for verdict-only heads, whose margins are +1, -1, 0). At least one pair is a
+    judge tie in every state evaluated. Returns ``{"value", "epsilon"}``, or ``None`` for no items.
+    """
+    _same_length(labels, margins)
+    return tie_calibrated_from_signs(np.asarray([_SIGN[g] for g in labels], dtype=float),
+                                     np.asarray(margins, dtype=float))
+
+
+def tie_calibrated_from_signs(h: np.ndarray, m: np.ndarray) -> dict[str, float] | None:
+    """:func:`tie_calibrated_accuracy` on arrays: ``h`` the human labels as +1 (A) / -1 (B) / 0 (tie)."""
+    if len(h) == 0:
+        return None
+    order = np.argsort(np.abs(m), kind="stable")
+    h, m = h[order], m[order]
+    tie_before = np.cumsum(h == 0)  # human ties among the pairs made judge ties (steps 0..i)
+    concordant = (h != 0) & (h * m > 0)
+    concordant_after = np.concatenate([np.cumsum(concordant[::-1])[::-1][1:], [0]])  # pairs i+1.. kept decisive
+    acc = (tie_before + concordant_after) / len(h)
+    best = int(np.argmax(acc))  # the first maximum, as the scorer's strict '>' update keeps it
+    return {"value": float(acc[best]), "epsilon": float(abs(m[best]))}
+
+
+def accuracy_without_ties_from_margins(labels: Sequence[str], margins: Sequence[float]) -> float | None:
+    """VideoAlign's ``calc_accuracy_without_ties``: over human non-tie pairs, the share whose margin has
+    the human's sign (a zero margin is wrong)."""
+    _same_length(labels, margins)
+    decisive = [(_SIGN[g], m) for g, m in zip(labels, margins) if g != "tie"]
+    return _mean([h * m > 0 for h, m in decisive])
+
+
+GENAI_TIE_KINDS: tuple[str, ...] = ("good", "bad")
+
+
+def genai_vote_correct(prediction: str | None, vote_type: str, tie_kind: str | None = None) -> bool:
+    """Whether GenAI-Bench's scorer (``parse_response`` of its ``inference.py``) counts a verdict right.
+
+    ``vote_type`` is the published human vote. A plain tie (``[[A=B]]``, ``tie_kind=None``) is right on
+    both tievote and bothbad_vote; a four-way tie is right only on its own vote (``good``: tievote,
+    ``bad``: bothbad_vote). A failure is wrong.
+    """
+    if prediction is None:
+        return False
+    if tie_kind is not None and tie_kind not in GENAI_TIE_KINDS:
+        raise ValueError(f"tie_kind must be one of {GENAI_TIE_KINDS} or None, got {tie_kind!r}")
+    if vote_type == "leftvote":
+        return prediction == "A"
+    if vote_type == "rightvote":
+        return prediction == "B"
+    if vote_type == "tievote":
+        return prediction == "tie" and tie_kind in (None, "good")
+    if vote_type == "bothbad_vote":
+        return prediction == "tie" and tie_kind in (None, "bad")
+    raise ValueError(f"unknown GenAI-Bench vote_type {vote_type!r}")
+
+
 # --- generic evaluators for user data ---------------------------------------------------------------
 
 
@@ -269,8 +406,11 @@ def as_percent(value: float | None, digits: int = 1) -> str:
 
 
 __all__ = [
-    "FAILED", "a_preference_rate", "accuracy", "accuracy_ties_counted_wrong", "accuracy_with_ties",
-    "accuracy_without_ties", "as_percent", "bootstrap_ci", "bootstrap_metric", "category_accuracy",
-    "confusion_matrix", "correct_flags", "failure_count", "macro_accuracy", "paired_scores",
-    "pairwise_accuracy_from_scores", "pearson", "rankdata", "spearman", "swap_consistency", "tie_rate",
+    "AGREE", "FAILED", "OTHER", "OUTCOMES", "REJECT", "UNPARSED", "a_preference_rate", "accuracy",
+    "accuracy_ties_counted_wrong", "accuracy_with_ties", "accuracy_without_ties",
+    "accuracy_without_ties_from_margins", "agreement", "agreement_accuracy", "as_percent", "bootstrap_ci",
+    "bootstrap_metric", "category_accuracy", "confusion_matrix", "correct_flags", "failure_count",
+    "genai_vote_correct", "grouped_agreement", "macro_accuracy", "majority_outcome", "outcome_counts",
+    "paired_scores", "pairwise_accuracy_from_scores", "pearson", "rankdata", "spearman", "swap_consistency",
+    "tie_calibrated_accuracy", "tie_calibrated_from_signs", "tie_rate", "verdict_margin"
 ]

@@ -15,6 +15,7 @@ from typing import Any
 
 import attrs
 
+from . import protocols as P
 from .benchmarks import BenchmarkInfo
 from .labels import LABELS
 from .metrics import FAILED, as_percent
@@ -29,16 +30,42 @@ _METRIC_NAMES = {
     "accuracy": "overall accuracy",
     "macro_accuracy": "macro accuracy",
 }
+# Where the benchmark protocol defines a figure differently, its own name.
+_BENCHMARK_METRIC_NAMES = {
+    "videogen-rewardbench": {"tau": "w/ Ties (tie-calibrated accuracy)", "diff": "w/o Ties (accuracy without ties)"},
+    "genai-bench-image": {"accuracy": "accuracy (four-way votes)"},
+    "genai-bench-video": {"accuracy": "accuracy (four-way votes)"},
+    "vl-rewardbench": {"accuracy": "overall accuracy (agree / (agree + reject))",
+                       "macro_accuracy": "macro accuracy (mean of the three groups)"},
+}
+
+
+def metric_name(key: str, benchmark: str = "", protocol: str = P.UNIFIEDREWARD) -> str:
+    if protocol == P.BENCHMARK and key in _BENCHMARK_METRIC_NAMES.get(benchmark, {}):
+        return _BENCHMARK_METRIC_NAMES[benchmark][key]
+    return _METRIC_NAMES.get(key, key)
+
+
+def _excluded(fig: Mapping[str, Any]) -> str:
+    """'; left out: 1 failed, 0 tie' for a figure that leaves items out (the count shown beside it)."""
+    left = {k: v for k, v in (fig.get("excluded") or {}).items()}
+    if not left:
+        return ""
+    return "; left out: " + ", ".join(f"{v} {k}" for k, v in left.items())
 
 
 def build_report(summary: Mapping[str, Any], info: BenchmarkInfo, run: Mapping[str, Any]) -> dict[str, Any]:
-    """The JSON document: run settings, the benchmark's published numbers for reference, every figure."""
+    """The JSON document: run settings, the benchmark's published numbers for reference, every figure.
+
+    Each published number names the protocol it was computed with; the Markdown page sets beside the
+    run's figures only those computed with the protocol it prints.
+    """
     return {
         "benchmark": {"name": info.name, "title": info.title, "kind": info.kind, "notes": list(info.notes)},
         "run": dict(run),
         **summary,
-        "published": [{"judge": p.judge, "figures_percent": dict(p.figures), "source": p.source}
-                      for p in info.published],
+        "published": [{"judge": p.judge, "figures_percent": dict(p.figures), "source": p.source,
+                       "protocol": P.published_protocol(info.name, p.judge)} for p in info.published],
     }
 
 
@@ -71,30 +98,59 @@ def markdown(report: Mapping[str, Any]) -> str:
               + (f" (skipped: {run['skipped']})" if run.get("skipped") else ""),
               f"- seed {run.get('seed')}, A/B order randomised: {run.get('randomize_order')}, "
               f"both orders judged: {run.get('both_orders')}", ""]
+    protocol = report.get("protocol", P.UNIFIEDREWARD)
+    name = bench["name"]
+    if report.get("scorer"):
+        lines += [f"Figures: **{protocol}** protocol, computed as {report['scorer']} computes them "
+                  f"(report.json holds both protocols under `protocols`).", ""]
     conf = int(round(100 * report["bootstrap"]["confidence"]))
     lines += [f"| metric | value (%) | {conf}% CI (%) | correct / n |", "|---|---:|---:|---:|"]
     for key, fig in report["metrics"].items():
         ci = fig["ci"]
         ci_txt = f"{as_percent(ci[0])} – {as_percent(ci[1])}" if ci else "—"
         count = f"{fig['correct']} / {fig['n']}" if fig["correct"] is not None else f"n = {fig['n']}"
-        lines.append(f"| {_METRIC_NAMES.get(key, key)} | {as_percent(fig['value'])} | {ci_txt} | {count} |")
+        lines.append(f"| {metric_name(key, name, protocol)} | {as_percent(fig['value'])} | {ci_txt} | "
+                     f"{count}{_excluded(fig)} |")
     if report["categories"]:
         lines += ["", "## Categories", "", f"| category | accuracy (%) | {conf}% CI (%) | correct / n |",
                   "|---|---:|---:|---:|"]
         for cat, fig in report["categories"].items():
             ci = fig["ci"]
             ci_txt = f"{as_percent(ci[0])} – {as_percent(ci[1])}" if ci else "—"
-            lines.append(f"| {cat} | {as_percent(fig['value'])} | {ci_txt} | {fig['correct']} / {fig['n']} |")
+            value = as_percent(fig["value"]) if fig["value"] is not None else "n/a"
+            lines.append(f"| {cat} | {value} | {ci_txt} | {fig['correct']} / {fig['n']}{_excluded(fig)} |")
+    chosen = report.get("protocols", {}).get(protocol, {})
+    if chosen.get("sources"):
+        lines += ["", "## Sources", "", "| source | accuracy (%) | agree / (agree + reject) | items |",
+                  "|---|---:|---:|---:|"]
+        for src, fig in chosen["sources"].items():
+            value = as_percent(fig["value"]) if fig["value"] is not None else "n/a"
+            lines.append(f"| {src} | {value} | {fig['correct']} / {fig['n']}{_excluded(fig)} | {fig['items']} |")
+    if chosen.get("majority"):
+        lines += ["", "## Majority voting over k samples", "",
+                  "| k | accuracy (%) | macro (%) | agree | reject | unparsed | other |", "|---:|---:|---:|---:|---:|---:|---:|"]
+        for k, row in chosen["majority"].items():
+            c = row["counts"]
+            lines.append(f"| {k} | {as_percent(row['accuracy'])} | {as_percent(row['macro_accuracy'])} | "
+                         f"{c['agree']} | {c['reject']} | {c['unparsed']} | {c['other']} |")
+    others = [p for p in report.get("protocols", {}) if p != protocol]
+    for other in others:
+        o = report["protocols"][other]
+        figs = ", ".join(f"{metric_name(k, name, other)} {as_percent(f['value'])}" for k, f in o["metrics"].items())
+        lines += ["", f"Other protocol, **{other}** ({o['scorer']}): {figs}. Print it with `--protocol {other}`."]
+    if chosen.get("notes"):
+        lines += [""] + [f"- {note}" for note in chosen["notes"]]
     lines += ["", "## Per published label", "", "| label | accuracy (%) | correct / n |", "|---|---:|---:|"]
     for raw, fig in report["per_label"].items():
         lines.append(f"| {raw} | {as_percent(fig['value'])} | {fig['correct']} / {fig['n']} |")
     if report["dimensions"]:
-        lines += ["", "## Other label columns (same verdicts)", "", "| column | tau (%) | diff (%) | n | ties |",
-                  "|---|---:|---:|---:|---:|"]
+        lines += ["", "## Other label columns", "", "| column | tau (%) | diff (%) | n | ties | margins from |",
+                  "|---|---:|---:|---:|---:|---|"]
         for dim, d in report["dimensions"].items():
-            lines.append(f"| {dim} | {as_percent(d['tau'])} | {as_percent(d['diff'])} | {d['n']} | {d['n_ties']} |")
+            lines.append(f"| {dim} | {as_percent(d['tau'])} | {as_percent(d['diff'])} | {d['n']} | {d['n_ties']} | "
+                         f"{d.get('margin_source', 'the same verdicts')} |")
     f = report["failures"]
-    lines += ["", "## Failures (counted as wrong)", "",
+    lines += ["", "## Failures", "",
               f"{f['count']} of {report['n']} verdicts unusable ({as_percent(f['rate'])}%)"
               + (": " + ", ".join(f"{k} {v}" for k, v in f["by_status"].items()) if f["by_status"] else "") + "."]
     b = report["position_bias"]
@@ -111,12 +167,17 @@ def markdown(report: Mapping[str, Any]) -> str:
               "| gold \\ verdict | " + " | ".join((*LABELS, FAILED)) + " |", "|---|" + "---:|" * (len(LABELS) + 1)]
     for gold, row in report["confusion"].items():
         lines.append(f"| {gold} | " + " | ".join(str(row[c]) for c in (*LABELS, FAILED)) + " |")
-    if report["published"]:
-        lines += ["", "## Published numbers (for reference, not this run)", "", "| judge | figures (%) | source |",
-                  "|---|---|---|"]
-        for p in report["published"]:
+    same = [p for p in report["published"] if p.get("protocol", protocol) == protocol]
+    if same:
+        lines += ["", f"## Published numbers computed the same way ({protocol} protocol; for reference, not this run)",
+                  "", "| judge | figures (%) | source |", "|---|---|---|"]
+        for p in same:
             figs = ", ".join(f"{k} {v}" for k, v in p["figures_percent"].items())
             lines.append(f"| {p['judge']} | {figs} | {p['source']} |")
+    elsewhere = [p["judge"] for p in report["published"] if p not in same]
+    if elsewhere:
+        lines += ["", f"Published numbers for {', '.join(elsewhere)} were computed another way; "
+                  "they are in report.json and beside the other protocol's figures."]
     if bench["notes"]:
         lines += ["", "## Notes", ""] + [f"- {n}" for n in bench["notes"]]
     return "\n".join(lines) + "\n"
@@ -144,8 +205,8 @@ def _pyplot():
 def plot_accuracy(report: Mapping[str, Any], path: str | Path) -> Path:
     """Bars: headline metrics and per-category accuracy, with bootstrap intervals as error bars."""
     plt = _pyplot()
-    bars = [(_METRIC_NAMES.get(k, k).split(" (")[0], fig) for k, fig in report["metrics"].items()
-            if k != "tau_ties_counted_wrong"]
+    bars = [(metric_name(k, report["benchmark"]["name"], report.get("protocol", P.UNIFIEDREWARD)).split(" (")[0], fig)
+            for k, fig in report["metrics"].items() if k != "tau_ties_counted_wrong"]
     n_headline = len(bars)
     groups = report["categories"] or report["per_label"]
     bars += [(str(k), fig) for k, fig in groups.items()]

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from attrs import frozen
+from attrs import field, frozen
 
 from ..errors import ConfigError, MediaError, PluginError, UniRewardError
 from ..records import JudgeItem, ParseStatus, Verdict
@@ -36,6 +36,8 @@ class JudgedExample:
     label: str
     verdict: Verdict
     reverse_verdict: Verdict | None = None  # the same pair with A and B exchanged (both_orders)
+    # further judgments of the same pair in the same order (samples > 1), for majority voting
+    extra_samples: tuple[Verdict, ...] = field(default=(), converter=tuple)
 
     @property
     def prediction(self) -> str | None:
@@ -50,6 +52,11 @@ class JudgedExample:
     @property
     def correct(self) -> bool:
         return self.prediction is not None and self.prediction == self.label
+
+    @property
+    def sample_predictions(self) -> list[str | None]:
+        """Every judgment of this pair as shown (the first, then the extra samples); None for a failure."""
+        return [self.prediction] + [v.winner if v.ok else None for v in self.extra_samples]
 
     def dimension_label(self, dimension: str) -> str | None:
         gold = self.example.dimension_labels.get(dimension)
@@ -134,18 +141,33 @@ def evaluate_pairwise(
     chunk_size: int = 16,
     progress: ProgressFn | None = None,
     fail_fast: bool = False,
+    samples: int = 1,
 ) -> list[JudgedExample]:
-    """Judge every example (randomised order, optionally both orders) and pair verdicts with gold labels."""
+    """Judge every example (randomised order, optionally both orders) and pair verdicts with gold labels.
+
+    ``samples=k`` judges every pair k times in the order shown (for majority voting, as VL-RewardBench
+    reports it); the first judgment is the item's verdict and the others are ``extra_samples``. The k
+    judgments differ only if the head samples: a greedy head gives k copies of one answer.
+    """
+    if samples < 1:
+        raise ConfigError(f"samples must be at least 1, got {samples}", fix="Pass --samples 1 or more")
     shown = present(examples, seed=seed, randomize=randomize_order)
     items = [it for _, _, it, _ in shown]
-    total = len(items) * (2 if both_orders else 1)
+    passes = samples + (1 if both_orders else 0)
+    total = len(items) * passes
     verdicts = judge_items(head, items, chunk_size=chunk_size, progress=progress, fail_fast=fail_fast, total=total)
+    extra: list[list[Verdict]] = [[] for _ in items]
+    for k in range(1, samples):
+        again = judge_items(head, items, chunk_size=chunk_size, progress=progress, fail_fast=fail_fast,
+                            done_before=k * len(items), total=total)
+        for row, v in zip(extra, again):
+            row.append(v)
     reverse: list[Verdict | None] = [None] * len(items)
     if both_orders:
         reverse = judge_items(head, [it.swapped() for it in items], chunk_size=chunk_size, progress=progress,
-                              fail_fast=fail_fast, done_before=len(items), total=total)
-    return [JudgedExample(example=ex, swapped=swap, label=gold, verdict=v, reverse_verdict=r)
-            for (ex, swap, _, gold), v, r in zip(shown, verdicts, reverse)]
+                              fail_fast=fail_fast, done_before=samples * len(items), total=total)
+    return [JudgedExample(example=ex, swapped=swap, label=gold, verdict=v, reverse_verdict=r, extra_samples=more)
+            for (ex, swap, _, gold), v, r, more in zip(shown, verdicts, reverse, extra)]
 
 
 class StderrProgress:

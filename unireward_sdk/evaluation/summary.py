@@ -1,5 +1,9 @@
 """Every figure of a judge evaluation, as one JSON-ready dict, computed from judged examples.
 
+Two protocols score the same verdicts (see :mod:`.protocols`): ``benchmark``, each benchmark's own
+scorer, and ``unifiedreward``, the UnifiedReward evaluation scripts. Both sets are in ``protocols``;
+``metrics``, ``categories`` and ``dimensions`` at the top are the chosen protocol's.
+
 Figures are fractions in [0, 1] (reports print percentages). Each headline figure carries its
 bootstrap interval: items are resampled with replacement ``n_bootstrap`` times from one seeded RNG
 per figure, so the same seed gives the same intervals; resamples on which a figure is undefined (no
@@ -15,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from . import metrics as M
+from . import protocols as P
 from .benchmarks import BenchmarkInfo
 from .runner import JudgedExample
 
@@ -34,8 +39,14 @@ def summarize(
     n_bootstrap: int = 1000,
     seed: int = 0,
     confidence: float = 0.95,
+    protocol: str = P.DEFAULT_PROTOCOL,
 ) -> dict[str, Any]:
-    """The report's figures: headline metrics with intervals, categories, labels, failures, bias, confusion."""
+    """The report's figures: headline metrics with intervals, categories, labels, failures, bias, confusion.
+
+    ``protocol`` picks which figures are the headline (``metrics``, ``categories``, ``dimensions``):
+    ``"benchmark"`` (the benchmark's own scorer) or ``"unifiedreward"`` (the UnifiedReward scripts).
+    """
+    P.check_protocol(protocol)
     preds = [j.prediction for j in judged]
     golds = [j.label for j in judged]
     flags = np.asarray(M.correct_flags(preds, golds), dtype=bool)
@@ -142,14 +153,22 @@ def summarize(
             if bias["swap_consistency_source"] is None:
                 bias.update(swap_consistency=bias["mean_consistency"], swap_consistency_source="verdict.consistency")
 
+    unifiedreward = {"protocol": P.UNIFIEDREWARD, "scorer": P.scorer_name(info.name, P.UNIFIEDREWARD),
+                     "metrics": figures, "categories": per_category, "dimensions": dimensions}
+    sets = {P.BENCHMARK: P.benchmark_figures(judged, info, boot, unifiedreward), P.UNIFIEDREWARD: unifiedreward}
+    chosen = sets[protocol]
     return {
         "n": n,
+        "protocol": protocol,
+        "scorer": chosen["scorer"],
         "gold_counts": dict(Counter(golds)),
         "published_label_counts": dict(Counter(j.example.raw_label for j in judged)),
-        "metrics": figures,
-        "categories": per_category,
+        "metrics": chosen["metrics"],
+        "categories": chosen["categories"],
         "per_label": per_label,
-        "dimensions": dimensions,
+        "dimensions": chosen["dimensions"],
+        "protocols": sets,
+        "samples": 1 + min((len(j.extra_samples) for j in judged), default=0),
         "failures": failures,
         "position_bias": bias,
         "confusion": M.confusion_matrix(preds, golds),

@@ -1,0 +1,320 @@
+"""Which code a figure equals: each benchmark's own scorer, or the UnifiedReward evaluation scripts.
+
+Two protocols score the same verdicts:
+
+- ``benchmark`` (the default): the figures each benchmark's published scorer prints --
+  VL-RewardBench ``cal.py`` (unparsed answers and ties left out of numerator and denominator, groups
+  and sources, majority voting over k samples), VideoGen-RewardBench through VideoAlign's
+  ``calc_accuracy.py`` (tie-calibrated accuracy with ties on the reward difference), GenAI-Bench's
+  ``inference.py`` (four-way votes, a failure wrong).
+- ``unifiedreward``: the figures the UnifiedReward repository's evaluation scripts compute (plain
+  three-way tau and diff, failures wrong, GenAI-Bench ties counted wrong), which the SDK reported
+  before the protocol switch existed.
+
+docs/evaluation.md lists, for every figure, the code it equals and where the two protocols differ.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ..errors import ConfigError
+from ..records import Verdict
+from . import labels as L
+from . import metrics as M
+from .benchmarks import BenchmarkInfo
+from .runner import JudgedExample
+
+BENCHMARK, UNIFIEDREWARD = "benchmark", "unifiedreward"
+PROTOCOLS: tuple[str, ...] = (BENCHMARK, UNIFIEDREWARD)
+DEFAULT_PROTOCOL = BENCHMARK
+
+# The code each protocol's figures equal, per benchmark (named in report.json and report.md).
+SCORERS: dict[str, dict[str, str]] = {
+    "vl-rewardbench": {
+        BENCHMARK: "VL-RewardBench cal.py (vl-rewardbench/VL_RewardBench)",
+        UNIFIEDREWARD: "UnifiedReward VL-RewardBench evaluation script",
+    },
+    "videogen-rewardbench": {
+        BENCHMARK: "VideoAlign calc_accuracy.py, as eval_videogen_rewardbench.py calls it (KwaiVGI/VideoAlign)",
+        UNIFIEDREWARD: "UnifiedReward VideoGen-RewardBench evaluation script",
+    },
+    "genai-bench-image": {
+        BENCHMARK: "GenAI-Bench inference.py parse_response (TIGER-AI-Lab/GenAI-Bench)",
+        UNIFIEDREWARD: "UnifiedReward GenAI-Bench evaluation scripts",
+    },
+    "genai-bench-video": {
+        BENCHMARK: "GenAI-Bench inference.py parse_response (TIGER-AI-Lab/GenAI-Bench)",
+        UNIFIEDREWARD: "UnifiedReward GenAI-Bench evaluation scripts",
+    },
+}
+_NO_SCORER = "the SDK's definitions (this format has no scorer of its own)"
+
+# Which protocol each published number was computed with, so a report sets a number only beside
+# figures computed the same way. UnifiedReward's own numbers come from its scripts; the baselines it
+# quotes for VideoGen-RewardBench (VideoReward) and VL-RewardBench (GPT-4o) come from those
+# benchmarks' papers, i.e. their scorers. GenAI-Bench's tau / diff pairs are the UnifiedReward
+# paper's figure definitions, not GenAI-Bench's single four-way accuracy.
+PUBLISHED_PROTOCOL: dict[tuple[str, str], str] = {
+    ("videogen-rewardbench", "VideoReward"): BENCHMARK,
+    ("vl-rewardbench", "GPT-4o"): BENCHMARK,
+}
+
+# GenAI-Bench's scorer reads the first [[...]] of a response (inference.py parse_response).
+_GENAI_VOTE = re.compile(r"\[\[.*\]\]")
+_GENAI_TIE_KIND = {"[[A=B=Good]]": "good", "[[A=B=Bad]]": "bad"}
+_SIGN = {"A": 1.0, "B": -1.0, "tie": 0.0}
+
+
+def check_protocol(protocol: str) -> str:
+    if protocol not in PROTOCOLS:
+        raise ConfigError(f"unknown protocol {protocol!r}", who="evaluation",
+                          fix=f"Use one of {', '.join(PROTOCOLS)}")
+    return protocol
+
+
+def scorer_name(benchmark: str, protocol: str) -> str:
+    return SCORERS.get(benchmark, {}).get(protocol, _NO_SCORER)
+
+
+def published_protocol(benchmark: str, judge: str) -> str:
+    return PUBLISHED_PROTOCOL.get((benchmark, judge), UNIFIEDREWARD)
+
+
+# --- per-verdict readings -----------------------------------------------------------------------------
+
+
+def reward_margin(verdict: Verdict) -> tuple[float, str] | None:
+    """The judge's reward difference A minus B for one usable verdict, and where it came from.
+
+    In order of preference: the two rewards a scalar head records (``provenance.extra["rewards"]``);
+    the overall (or summed) per-axis scores of a UnifiedReward 2.0 pairwise answer; P(A) - P(B) from
+    the label probabilities; the verdict itself as +1 / -1 / 0. ``None`` for a failed verdict.
+    """
+    if not verdict.ok:
+        return None
+    rewards = verdict.provenance.extra.get("rewards")
+    if rewards is not None and len(rewards) == 2:
+        return float(rewards[0]) - float(rewards[1]), "rewards"
+    dims = verdict.dimension_scores
+    if dims:
+        if "overall" in dims:
+            a, b = dims["overall"]
+        else:
+            a, b = sum(v[0] for v in dims.values()), sum(v[1] for v in dims.values())
+        return float(a) - float(b), "axis_scores"
+    probs = verdict.probabilities
+    if probs and "A" in probs and "B" in probs:
+        return float(probs["A"]) - float(probs["B"]), "probabilities"
+    return M.verdict_margin(verdict.winner), "verdict"
+
+
+def dimension_margin(verdict: Verdict, dimension: str) -> float | None:
+    """The margin a head gives for one VideoGen-RewardBench dimension (VQ, MQ, TA), when it gives one."""
+    if not verdict.ok:
+        return None
+    for key, (a, b) in verdict.dimension_scores.items():
+        if L.VIDEOGEN_AXIS_ALIASES.get(key.lower()) == dimension:
+            return float(a) - float(b)
+    return None
+
+
+def genai_tie_kind(verdict: Verdict) -> str | None:
+    """"good" / "bad" when a tie verdict is GenAI-Bench's four-way ``[[A=B=Good]]`` / ``[[A=B=Bad]]``.
+
+    Read from ``provenance.extra["tie_kind"]`` when a head sets it, else from the raw answer with the
+    scorer's own rule (the first ``[[...]]``). ``None``: a plain tie, or not a tie.
+    """
+    if not verdict.ok or verdict.winner != "tie":
+        return None
+    kind = verdict.provenance.extra.get("tie_kind")
+    if kind in M.GENAI_TIE_KINDS:
+        return kind
+    match = _GENAI_VOTE.search(verdict.raw or "")
+    return _GENAI_TIE_KIND.get(match.group()) if match else None
+
+
+# --- figures --------------------------------------------------------------------------------------------
+
+
+def _ci(stat, n: int, boot: dict[str, Any]) -> list[float] | None:
+    ci = M.bootstrap_ci(stat, n, **boot)
+    return list(ci) if ci is not None else None
+
+
+def _ratio(num: np.ndarray, den: np.ndarray) -> float | None:
+    d = int(den.sum())
+    return float(num.sum()) / d if d else None
+
+
+def vlrb_figures(judged: Sequence[JudgedExample], boot: dict[str, Any]) -> dict[str, Any]:
+    """VL-RewardBench as cal.py scores it (see :func:`metrics.grouped_agreement`)."""
+    preds = [j.prediction for j in judged]
+    golds = [j.label for j in judged]
+    outcomes = [M.agreement(p, g) for p, g in zip(preds, golds)]
+    sources = [L.vlrb_source(j.example.id) for j in judged]
+    groups = [L.VLRB_SOURCE_GROUP[s] for s in sources]
+    required = list(L.VLRB_CATEGORIES)
+    agree = np.asarray([o == M.AGREE for o in outcomes])
+    decided = np.asarray([o in (M.AGREE, M.REJECT) for o in outcomes])
+    codes = np.asarray([required.index(g) for g in groups], dtype=int)
+    n = len(judged)
+
+    def excluded(mask: np.ndarray | None = None) -> dict[str, int]:
+        sel = [i for i in range(n) if mask is None or mask[i]]
+        return {"failed": sum(preds[i] is None for i in sel), "tie": sum(preds[i] == "tie" for i in sel)}
+
+    def figure(mask: np.ndarray | None, with_ci: bool = True) -> dict[str, Any]:
+        a = agree if mask is None else agree[mask]
+        d = decided if mask is None else decided[mask]
+        return {"value": _ratio(a, d),
+                "ci": _ci(lambda idx: _ratio(a[idx], d[idx]), int(a.size), boot) if with_ci else None,
+                "correct": int(a.sum()), "n": int(d.sum()), "items": int(a.size), "excluded": excluded(mask)}
+
+    def macro(idx: np.ndarray) -> float | None:
+        values = [_ratio(agree[idx][codes[idx] == k], decided[idx][codes[idx] == k]) for k in range(len(required))]
+        return float(np.mean(values)) if all(v is not None for v in values) else None
+
+    table = M.grouped_agreement(outcomes, groups, required=required)
+    metrics = {"accuracy": figure(None),
+               "macro_accuracy": {"value": table["macro"],
+                                  "ci": _ci(macro, n, boot) if table["macro"] is not None else None,
+                                  "correct": None, "n": int(decided.sum()), "items": n, "excluded": excluded()}}
+    categories = {g: figure(codes == k) for k, g in enumerate(required)}
+    source_names = list(L.VLRB_SOURCE_GROUP)
+    by_source = {s: figure(np.asarray([x == s for x in sources]), with_ci=False) for s in source_names}
+    out: dict[str, Any] = {
+        "metrics": metrics, "categories": categories, "dimensions": {}, "sources": by_source,
+        "notes": ["accuracy = agree / (agree + reject): an answer with no verdict (a failure) or a tie is left out "
+                  "of numerator and denominator, overall and per group; each figure shows how many were left out.",
+                  "groups and sources from the item id, as cal.py reads it; macro = mean of the three groups "
+                  "(n/a when a group has no decided item)."],
+    }
+    k_max = 1 + min((len(j.extra_samples) for j in judged), default=0)
+    if k_max > 1:
+        out["majority"] = vlrb_majority([j.sample_predictions for j in judged], golds, groups, k_max)
+    return out
+
+
+def vlrb_majority(samples: Sequence[Sequence[str | None]], golds: Sequence[str], groups: Sequence[str],
+                  k_max: int) -> dict[str, Any]:
+    """cal.py's majority voting: for k = 1, 3, 5, ... up to ``k_max``, each item's class from its first k
+    judgments (a strict majority of agree, reject or unparsed, else other), then the group figures."""
+    out = {}
+    for k in [k for k in range(1, k_max + 1, 2)] + ([k_max] if k_max % 2 == 0 else []):
+        outcomes = [M.majority_outcome([M.agreement(p, g) for p in preds[:k]]) for preds, g in zip(samples, golds)]
+        t = M.grouped_agreement(outcomes, groups, required=L.VLRB_CATEGORIES)
+        out[str(k)] = {"accuracy": t["overall"], "macro_accuracy": t["macro"], "counts": t["counts"],
+                       "groups": {g: v["value"] for g, v in t["groups"].items()}}
+    return out
+
+
+def videogen_figures(judged: Sequence[JudgedExample], boot: dict[str, Any]) -> dict[str, Any]:
+    """VideoGen-RewardBench as VideoAlign scores it: tie-calibrated w/ Ties, w/o Ties, per dimension."""
+    n = len(judged)
+    readings = [reward_margin(j.verdict) for j in judged]
+    sources = Counter(r[1] for r in readings if r is not None)
+    used = [i for i, r in enumerate(readings) if r is not None]
+    margins = {i: readings[i][0] for i in used}
+
+    def score(gold_of, margin_of, with_ci: bool = True) -> dict[str, Any]:
+        rows = [i for i in range(n) if gold_of(i) is not None]
+        found = [margin_of(i) for i in rows]
+        ok = np.asarray([x is not None for x in found], dtype=bool)
+        h = np.asarray([_SIGN[gold_of(i)] for i in rows], dtype=float)
+        m = np.asarray([0.0 if x is None else x for x in found], dtype=float)
+        h_used, m_used = h[ok], m[ok]
+        cal = M.tie_calibrated_from_signs(h_used, m_used)
+        # w/o Ties as VideoAlign computes it; a failed non-tie item stays in the denominator, as wrong
+        right, nontie = ok & (h != 0) & (h * m > 0), h != 0
+
+        def cal_stat(idx: np.ndarray) -> float | None:
+            c = M.tie_calibrated_from_signs(h_used[idx], m_used[idx])
+            return c["value"] if c else None
+
+        used, total = int(ok.sum()), len(rows)
+        nocis = dict(boot, n_resamples=boot["n_resamples"] if with_ci else 0)
+        return {
+            "tau": {"value": cal["value"] if cal else None, "ci": _ci(cal_stat, used, nocis),
+                    "correct": None, "n": used, "epsilon": cal["epsilon"] if cal else None,
+                    "excluded": {"failed": total - used},
+                    "value_failures_counted_wrong": cal["value"] * used / total if cal else None,
+                    "order_dependent": len(set(np.abs(m_used).tolist())) < used},
+            "diff": {"value": _ratio(right, nontie), "ci": _ci(lambda idx: _ratio(right[idx], nontie[idx]), total, nocis),
+                     "correct": int(right.sum()), "n": int(nontie.sum())},
+            "n_ties": int((h == 0).sum()),
+        }
+
+    overall = score(lambda i: judged[i].label, lambda i: margins.get(i))
+    dimensions = {}
+    for dim in dict.fromkeys(d for j in judged for d in j.example.dimension_labels):
+        own = {i: dimension_margin(judged[i].verdict, dim) for i in range(n)}
+        has_own = bool(used) and all(own[i] is not None for i in used)
+        fig = score(lambda i, dim=dim: judged[i].dimension_label(dim),
+                    (lambda i, own=own: own.get(i)) if has_own else (lambda i: margins.get(i)), with_ci=False)
+        dimensions[dim] = {"tau": fig["tau"]["value"], "diff": fig["diff"]["value"], "n": fig["tau"]["n"],
+                           "n_ties": fig["n_ties"], "failed": fig["tau"]["excluded"]["failed"],
+                           "margin_source": "dimension_scores" if has_own else "overall"}
+    return {
+        "metrics": {"tau": overall["tau"], "diff": overall["diff"]},
+        "categories": {}, "dimensions": dimensions,
+        "margin_sources": dict(sources),
+        "notes": ["tau = VideoAlign's tie-calibrated accuracy with ties: the tie threshold on |reward difference| "
+                  "that gives the best accuracy (items taken in benchmark order; with repeated margins, as every "
+                  "verdict-only head has, the result depends on that order). Failed verdicts are left out of tau "
+                  "and counted; value_failures_counted_wrong puts them back as wrong.",
+                  "diff = VideoAlign's accuracy without ties on the same margins (a failure is wrong).",
+                  "dimensions use a head's own per-dimension scores when it gives them (margin_source "
+                  "dimension_scores), else the overall margin."],
+    }
+
+
+def genai_figures(judged: Sequence[JudgedExample], boot: dict[str, Any]) -> dict[str, Any]:
+    """GenAI-Bench as its scorer counts: correct / all items, four-way ties where the judge gives them."""
+    votes = [j.example.raw_label for j in judged]
+    kinds = [genai_tie_kind(j.verdict) for j in judged]
+    # the published vote names the published sides: map each verdict back from the order it was shown in
+    published = [L.mirror(j.prediction) if j.swapped else j.prediction for j in judged]
+    flags = np.asarray([M.genai_vote_correct(p, v, k) for p, v, k in zip(published, votes, kinds)], dtype=bool)
+    n = len(judged)
+    per_vote = {}
+    for vote in dict.fromkeys(votes):
+        sub = flags[np.asarray([v == vote for v in votes])]
+        per_vote[vote] = {"value": float(sub.mean()), "ci": None, "correct": int(sub.sum()), "n": int(sub.size)}
+    return {
+        "metrics": {"accuracy": {"value": float(flags.mean()) if n else None,
+                                 "ci": _ci(lambda idx: float(flags[idx].mean()), n, boot),
+                                 "correct": int(flags.sum()), "n": n,
+                                 "failures_counted_wrong": sum(j.prediction is None for j in judged),
+                                 "four_way_ties": dict(Counter(k for k in kinds if k is not None))}},
+        "categories": {}, "dimensions": {}, "per_vote": per_vote,
+        "notes": ["accuracy = right / all items, as GenAI-Bench's scorer counts: a failure is wrong; a plain tie is "
+                  "right on tievote and bothbad_vote, [[A=B=Good]] only on tievote, [[A=B=Bad]] only on bothbad_vote.",
+                  "The leaderboard (v1) is the test_v1 split; --bothbad exclude is not the scorer's practice."],
+    }
+
+
+def benchmark_figures(judged: Sequence[JudgedExample], info: BenchmarkInfo, boot: dict[str, Any],
+                      sdk_figures: dict[str, Any]) -> dict[str, Any]:
+    """The ``benchmark`` protocol's figures for ``info``'s benchmark (``sdk_figures`` for a user file)."""
+    if info.name == "vl-rewardbench":
+        out = vlrb_figures(judged, boot)
+    elif info.name == "videogen-rewardbench":
+        out = videogen_figures(judged, boot)
+    elif info.name.startswith("genai-bench"):
+        out = genai_figures(judged, boot)
+    else:
+        out = {**sdk_figures, "notes": ["A user file has no scorer of its own: the SDK's definitions apply."]}
+    return {**out, "protocol": BENCHMARK, "scorer": scorer_name(info.name, BENCHMARK)}
+
+
+__all__ = [
+    "BENCHMARK", "DEFAULT_PROTOCOL", "PROTOCOLS", "PUBLISHED_PROTOCOL", "SCORERS", "UNIFIEDREWARD",
+    "benchmark_figures", "check_protocol", "dimension_margin", "genai_figures", "genai_tie_kind",
+    "published_protocol", "reward_margin", "scorer_name", "videogen_figures", "vlrb_figures", "vlrb_majority",
+]
