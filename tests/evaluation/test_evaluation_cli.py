@@ -196,3 +196,30 @@ def test_tiny_judge_generative_symmetric_both_orders(tiny_judge, tmp_path, genai
     assert doc["metrics"]["accuracy"]["n"] == 1 and doc["protocols"]["unifiedreward"]["metrics"]["tau"]["n"] == 1
     assert set(doc["failures"]["by_status"]) <= {"unparsed", "ambiguous", "out_of_range"}
     assert doc["position_bias"]["swap_consistency_source"] == "both_orders"
+
+
+def test_protocol_switch_and_samples(toy, tmp_path, capsys, genai_image_jsonl, vlrb_parquet):
+    # the toy head compares file-name lengths: right_i.png is longer, so it always names the right image (B)
+    rc = _eval(genai_image_jsonl, "genai-bench-image", tmp_path / "b", "--model", "m", "--backend", "toy-backend",
+               "--head", "longer-is-better", "--no-plots")
+    out = capsys.readouterr().out
+    assert rc == 0 and "[benchmark protocol: GenAI-Bench inference.py" in out and "accuracy 33.3%" in out
+    doc = json.loads((tmp_path / "b" / "report.json").read_text())
+    assert doc["protocol"] == doc["run"]["protocol"] == "benchmark" and doc["run"]["split"] == "local file"
+    assert set(doc["metrics"]) == {"accuracy"} and set(doc["protocols"]) == {"benchmark", "unifiedreward"}
+    rc = _eval(genai_image_jsonl, "genai-bench-image", tmp_path / "u", "--model", "m", "--backend", "toy-backend",
+               "--head", "longer-is-better", "--no-plots", "--protocol", "unifiedreward")
+    out = capsys.readouterr().out
+    assert rc == 0 and "[unifiedreward protocol:" in out and "tau 33.3%" in out and "diff 50.0%" in out
+    doc_u = json.loads((tmp_path / "u" / "report.json").read_text())
+    assert doc_u["protocols"] == doc["protocols"] and doc_u["metrics"] == doc["protocols"]["unifiedreward"]["metrics"]
+
+    rc = _eval(vlrb_parquet, "vl-rewardbench", tmp_path / "k", "--model", "m", "--backend", "toy-backend",
+               "--head", "longer-is-better", "--no-plots", "--samples", "3")
+    captured = capsys.readouterr()
+    assert rc == 0 and "judged 18/18" in captured.err
+    doc = json.loads((tmp_path / "k" / "report.json").read_text())
+    assert doc["run"]["samples"] == doc["samples"] == 3
+    assert list(doc["protocols"]["benchmark"]["majority"]) == ["1", "3"]
+    assert doc["protocols"]["benchmark"]["majority"]["3"]["accuracy"] == pytest.approx(0.5)  # a greedy head agrees with itself
+    assert "## Majority voting over k samples" in (tmp_path / "k" / "report.md").read_text()
