@@ -236,3 +236,30 @@ def test_genai_matches_parse_response_on_generated_cases(seed):
                   benchmark_info("genai-bench-image"), n_bootstrap=0)
     peer = sum(genai_parse_response(f"Final verdict: {a}", v) for a, v in zip(answers, votes)) / n
     assert s["metrics"]["accuracy"]["value"] == pytest.approx(peer)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_vlrb_majority_from_saved_runs_matches_cal_py(tmp_path, seed):
+    from unireward_sdk.evaluation import build_report, write_report
+    from unireward_sdk.evaluation.protocols import vlrb_majority_from_predictions
+
+    rng = random.Random(seed)
+    n = rng.randint(6, 30)
+    rankings = [rng.choice([[0, 1], [1, 0]]) for _ in range(n)]
+    ids = [f"{_VLRB_PREFIXES[i % len(_VLRB_PREFIXES)]}{i}" for i in range(n)]
+    exs = [BenchmarkExample(item=_item(i, "image_understanding"), label=vlrb_label(r), raw_label=str(r),
+                            category=vlrb_category(i)) for i, r in zip(ids, rankings)]
+    info = benchmark_info("vl-rewardbench")
+    paths, records = [], []
+    for run in range(5):  # five sampled runs, each with its own presentation order
+        judged = evaluate_pairwise(SampledHead(100 * seed + run), exs, seed=run)
+        out = write_report(tmp_path / f"run{run}", build_report(summarize(judged, info, n_bootstrap=0), info, {}),
+                           judged, plots=False)
+        paths.append(out["predictions.jsonl"])
+        records += [{"id": j.example.id, "ranking": r, "random_number": int(j.swapped), "response": j.verdict.raw}
+                    for j, r in zip(judged, rankings)]
+    table = vlrb_majority_from_predictions(paths)
+    assert list(table) == ["1", "3", "5"]
+    for k, row in table.items():
+        peer = cal_py(records, int(k))
+        assert row["accuracy"] == pytest.approx(peer["overall"]) and row["macro_accuracy"] == pytest.approx(peer["macro"])

@@ -182,7 +182,8 @@ def headline_line(title: str, summary: dict[str, Any]) -> str:
     for key, fig in summary["metrics"].items():
         left = {k: v for k, v in (fig.get("excluded") or {}).items() if v}
         note = f" (left out: {', '.join(f'{v} {k}' for k, v in left.items())})" if left else ""
-        parts.append(f"{key} {_pct(fig['value'])}{note}")
+        order = " (depends on item order)" if fig.get("order_dependent") else ""
+        parts.append(f"{key} {_pct(fig['value'])}{note}{order}")
     return (f"{title} [{summary['protocol']} protocol: {summary['scorer']}]: {', '.join(parts)}; "
             f"failures {summary['failures']['count']}/{summary['n']}")
 

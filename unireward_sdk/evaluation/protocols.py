@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -214,6 +215,47 @@ def vlrb_majority(samples: Sequence[Sequence[str | None]], golds: Sequence[str],
     return out
 
 
+def vlrb_majority_from_predictions(paths: Sequence[str | Path], k_max: int | None = None) -> dict[str, Any]:
+    """cal.py's majority voting from saved judgments: ``predictions.jsonl`` files of VL-RewardBench runs.
+
+    Give one file per sampled run, or one file holding k lines per item (cal.py's layout); an item's
+    judgments are taken in file order. Each line's verdict is mapped back to the published order
+    (``swapped``), so runs with different presentation orders combine. ``k_max`` defaults to the
+    fewest judgments any item has; an item with fewer than ``k_max`` is an error.
+    """
+    import json
+
+    by_id: dict[str, list[tuple[str | None, str]]] = {}
+    for path in paths:
+        with Path(path).open(encoding="utf-8") as fh:
+            for number, line in enumerate(fh, 1):
+                if not line.strip():
+                    continue
+                row = json.loads(line)
+                missing = [k for k in ("id", "gold", "verdict", "swapped") if k not in row]
+                if missing:
+                    raise ConfigError(f"line {number} lacks {', '.join(missing)}", who=str(path),
+                                      fix="Pass predictions.jsonl files written by `unireward eval`")
+                verdict = row["verdict"] if row.get("status", "ok") == "ok" else None
+                if row["swapped"]:
+                    verdict, gold = L.mirror(verdict), L.mirror(row["gold"])
+                else:
+                    gold = row["gold"]
+                by_id.setdefault(str(row["id"]), []).append((verdict, gold))
+    if not by_id:
+        raise ConfigError("no judgments found", who="predictions", fix="Pass non-empty predictions.jsonl files")
+    fewest = min(len(v) for v in by_id.values())
+    k_max = fewest if k_max is None else k_max
+    if k_max < 1 or k_max > fewest:
+        short = next(i for i, v in by_id.items() if len(v) == fewest)
+        raise ConfigError(f"k_max {k_max} but item '{short}' has {fewest} judgment(s)", who="predictions",
+                          fix="Pass as many runs as the largest k, or a smaller k_max")
+    ids = list(by_id)
+    golds = [by_id[i][0][1] for i in ids]
+    groups = [L.VLRB_SOURCE_GROUP[L.vlrb_source(i)] for i in ids]
+    return vlrb_majority([[p for p, _ in by_id[i]] for i in ids], golds, groups, k_max)
+
+
 def videogen_figures(judged: Sequence[JudgedExample], boot: dict[str, Any]) -> dict[str, Any]:
     """VideoGen-RewardBench as VideoAlign scores it: tie-calibrated w/ Ties, w/o Ties, per dimension."""
     n = len(judged)
@@ -317,4 +359,5 @@ __all__ = [
     "BENCHMARK", "DEFAULT_PROTOCOL", "PROTOCOLS", "PUBLISHED_PROTOCOL", "SCORERS", "UNIFIEDREWARD",
     "benchmark_figures", "check_protocol", "dimension_margin", "genai_figures", "genai_tie_kind",
     "published_protocol", "reward_margin", "scorer_name", "videogen_figures", "vlrb_figures", "vlrb_majority",
+    "vlrb_majority_from_predictions",
 ]

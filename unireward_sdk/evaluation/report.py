@@ -111,6 +111,10 @@ def markdown(report: Mapping[str, Any]) -> str:
         count = f"{fig['correct']} / {fig['n']}" if fig["correct"] is not None else f"n = {fig['n']}"
         lines.append(f"| {metric_name(key, name, protocol)} | {as_percent(fig['value'])} | {ci_txt} | "
                      f"{count}{_excluded(fig)} |")
+    dependent = [k for k, fig in report["metrics"].items() if fig.get("order_dependent")]
+    if dependent:
+        lines += ["", f"{', '.join(metric_name(k, name, protocol) for k in dependent)}: margins repeat, so the figure "
+                  "depends on the item order (benchmark row order here), as the scorer's does."]
     if report["categories"]:
         lines += ["", "## Categories", "", f"| category | accuracy (%) | {conf}% CI (%) | correct / n |",
                   "|---|---:|---:|---:|"]
@@ -144,11 +148,11 @@ def markdown(report: Mapping[str, Any]) -> str:
     for raw, fig in report["per_label"].items():
         lines.append(f"| {raw} | {as_percent(fig['value'])} | {fig['correct']} / {fig['n']} |")
     if report["dimensions"]:
-        lines += ["", "## Other label columns", "", "| column | tau (%) | diff (%) | n | ties | margins from |",
-                  "|---|---:|---:|---:|---:|---|"]
+        lines += ["", "## Other label columns", "",
+                  "| column | tau (%) | diff (%) | n | ties | failed | margins from |", "|---|---:|---:|---:|---:|---:|---|"]
         for dim, d in report["dimensions"].items():
             lines.append(f"| {dim} | {as_percent(d['tau'])} | {as_percent(d['diff'])} | {d['n']} | {d['n_ties']} | "
-                         f"{d.get('margin_source', 'the same verdicts')} |")
+                         f"{d.get('failed', '—')} | {d.get('margin_source', 'the same verdicts')} |")
     f = report["failures"]
     lines += ["", "## Failures", "",
               f"{f['count']} of {report['n']} verdicts unusable ({as_percent(f['rate'])}%)"
@@ -179,7 +183,10 @@ def markdown(report: Mapping[str, Any]) -> str:
         lines += ["", f"Published numbers for {', '.join(elsewhere)} were computed another way; "
                   "they are in report.json and beside the other protocol's figures."]
     if bench["notes"]:
-        lines += ["", "## Notes", ""] + [f"- {n}" for n in bench["notes"]]
+        # the benchmark's notes describe its data and the unifiedreward figures; the benchmark
+        # protocol's own definitions are printed under the headline table
+        title = "Notes" if protocol == P.UNIFIEDREWARD else "Notes on the data and the unifiedreward figures"
+        lines += ["", f"## {title}", ""] + [f"- {n}" for n in bench["notes"]]
     return "\n".join(lines) + "\n"
 
 
