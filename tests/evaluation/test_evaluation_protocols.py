@@ -225,6 +225,9 @@ def test_genai_four_way_ties_count_only_on_their_own_vote():
                   n_bootstrap=50)
     acc = s["metrics"]["accuracy"]
     assert (acc["correct"], acc["n"]) == (4, 6) and acc["four_way_ties"] == {"good": 2, "bad": 1}
+    # per vote: both tievotes right (Good, plain); of the bothbad votes only [[A=B=Bad]]; rightvote wrong
+    assert {v: (f["correct"], f["n"]) for v, f in s["per_label"].items()} == {
+        "leftvote": (1, 1), "tievote": (2, 2), "bothbad_vote": (1, 2), "rightvote": (0, 1)}
     # collapsed to three-way, the UnifiedReward figures call every tie right on a tie item
     assert s["protocols"]["unifiedreward"]["metrics"]["tau"]["correct"] == 5
 

@@ -94,7 +94,8 @@ def markdown(report: Mapping[str, Any]) -> str:
     lines += [f"- model: `{run.get('model')}`, head: `{run.get('head')}`"
               + (", symmetric" if run.get("symmetric") else "")
               + (f", template: {_templates(run['template'])}" if run.get("template") else ""),
-              f"- data: `{run.get('data')}`, {report['n']} items"
+              f"- data: `{run.get('data')}`" + (f" (split: {run['split']})" if run.get("split") else "")
+              + f", {report['n']} items"
               + (f" (skipped: {run['skipped']})" if run.get("skipped") else ""),
               f"- seed {run.get('seed')}, A/B order randomised: {run.get('randomize_order')}, "
               f"both orders judged: {run.get('both_orders')}", ""]

@@ -154,7 +154,7 @@ def summarize(
                 bias.update(swap_consistency=bias["mean_consistency"], swap_consistency_source="verdict.consistency")
 
     unifiedreward = {"protocol": P.UNIFIEDREWARD, "scorer": P.scorer_name(info.name, P.UNIFIEDREWARD),
-                     "metrics": figures, "categories": per_category, "dimensions": dimensions}
+                     "metrics": figures, "categories": per_category, "dimensions": dimensions, "per_label": per_label}
     sets = {P.BENCHMARK: P.benchmark_figures(judged, info, boot, unifiedreward), P.UNIFIEDREWARD: unifiedreward}
     chosen = sets[protocol]
     return {
@@ -165,7 +165,8 @@ def summarize(
         "published_label_counts": dict(Counter(j.example.raw_label for j in judged)),
         "metrics": chosen["metrics"],
         "categories": chosen["categories"],
-        "per_label": per_label,
+        # per published label, scored as the chosen protocol scores (GenAI-Bench: four-way per vote)
+        "per_label": chosen.get("per_vote", per_label),
         "dimensions": chosen["dimensions"],
         "protocols": sets,
         "samples": 1 + min((len(j.extra_samples) for j in judged), default=0),
