@@ -193,8 +193,9 @@ def genai_parse_response(response: str, human_vote: str) -> bool:
     if found is None:
         return False
     vote = found.group()
-    return {"leftvote": ("[[A>>B]]", "[[A>B]]"), "rightvote": ("[[B>>A]]", "[[B>A]]"),
-            "tievote": ("[[A=B]]", "[[A=B=Good]]"), "bothbad_vote": ("[[A=B]]", "[[A=B=Bad]]")}[human_vote].count(vote) > 0
+    right = {"leftvote": ("[[A>>B]]", "[[A>B]]"), "rightvote": ("[[B>>A]]", "[[B>A]]"),
+             "tievote": ("[[A=B]]", "[[A=B=Good]]"), "bothbad_vote": ("[[A=B]]", "[[A=B=Bad]]")}
+    return vote in right[human_vote]
 
 
 _MIRROR_VOTE = {"[[A>B]]": "[[B>A]]", "[[B>A]]": "[[A>B]]", "[[A>>B]]": "[[B>>A]]", "[[B>>A]]": "[[A>>B]]"}
@@ -262,4 +263,5 @@ def test_vlrb_majority_from_saved_runs_matches_cal_py(tmp_path, seed):
     assert list(table) == ["1", "3", "5"]
     for k, row in table.items():
         peer = cal_py(records, int(k))
-        assert row["accuracy"] == pytest.approx(peer["overall"]) and row["macro_accuracy"] == pytest.approx(peer["macro"])
+        assert row["accuracy"] == pytest.approx(peer["overall"])
+        assert row["macro_accuracy"] == pytest.approx(peer["macro"])

@@ -287,7 +287,8 @@ def videogen_figures(judged: Sequence[JudgedExample], boot: dict[str, Any]) -> d
                     "excluded": {"failed": total - used},
                     "value_failures_counted_wrong": cal["value"] * used / total if cal else None,
                     "order_dependent": len(set(np.abs(m_used).tolist())) < used},
-            "diff": {"value": _ratio(right, nontie), "ci": _ci(lambda idx: _ratio(right[idx], nontie[idx]), total, nocis),
+            "diff": {"value": _ratio(right, nontie),
+                     "ci": _ci(lambda idx: _ratio(right[idx], nontie[idx]), total, nocis),
                      "correct": int(right.sum()), "n": int(nontie.sum())},
             "n_ties": int((h == 0).sum()),
         }

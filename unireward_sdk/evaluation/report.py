@@ -133,7 +133,8 @@ def markdown(report: Mapping[str, Any]) -> str:
             lines.append(f"| {src} | {value} | {fig['correct']} / {fig['n']}{_excluded(fig)} | {fig['items']} |")
     if chosen.get("majority"):
         lines += ["", "## Majority voting over k samples", "",
-                  "| k | accuracy (%) | macro (%) | agree | reject | unparsed | other |", "|---:|---:|---:|---:|---:|---:|---:|"]
+                  "| k | accuracy (%) | macro (%) | agree | reject | unparsed | other |",
+                  "|---:|---:|---:|---:|---:|---:|---:|"]
         for k, row in chosen["majority"].items():
             c = row["counts"]
             lines.append(f"| {k} | {as_percent(row['accuracy'])} | {as_percent(row['macro_accuracy'])} | "
@@ -150,7 +151,8 @@ def markdown(report: Mapping[str, Any]) -> str:
         lines.append(f"| {raw} | {as_percent(fig['value'])} | {fig['correct']} / {fig['n']} |")
     if report["dimensions"]:
         lines += ["", "## Other label columns", "",
-                  "| column | tau (%) | diff (%) | n | ties | failed | margins from |", "|---|---:|---:|---:|---:|---:|---|"]
+                  "| column | tau (%) | diff (%) | n | ties | failed | margins from |",
+                  "|---|---:|---:|---:|---:|---:|---|"]
         for dim, d in report["dimensions"].items():
             lines.append(f"| {dim} | {as_percent(d['tau'])} | {as_percent(d['diff'])} | {d['n']} | {d['n_ties']} | "
                          f"{d.get('failed', '—')} | {d.get('margin_source', 'the same verdicts')} |")
