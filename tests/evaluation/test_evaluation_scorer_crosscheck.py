@@ -265,3 +265,19 @@ def test_vlrb_majority_from_saved_runs_matches_cal_py(tmp_path, seed):
         peer = cal_py(records, int(k))
         assert row["accuracy"] == pytest.approx(peer["overall"])
         assert row["macro_accuracy"] == pytest.approx(peer["macro"])
+
+
+def test_vlrb_majority_from_a_samples_run_equals_the_in_run_table(tmp_path):
+    from unireward_sdk.evaluation import build_report, write_report
+    from unireward_sdk.evaluation.protocols import vlrb_majority_from_predictions
+
+    ids = [f"{p}{i}" for i, p in enumerate(_VLRB_PREFIXES * 3)]
+    exs = [BenchmarkExample(item=_item(i, "image_understanding"), label="A", raw_label="[0, 1]",
+                            category=vlrb_category(i)) for i in ids]
+    info = benchmark_info("vl-rewardbench")
+    judged = evaluate_pairwise(SampledHead(7), exs, seed=1, samples=5)
+    summary = summarize(judged, info, n_bootstrap=0)
+    out = write_report(tmp_path, build_report(summary, info, {}), judged, plots=False)
+    assert vlrb_majority_from_predictions([out["predictions.jsonl"]]) == summary["protocols"]["benchmark"]["majority"]
+    with pytest.raises(Exception, match="judgment"):
+        vlrb_majority_from_predictions([out["predictions.jsonl"]], k_max=6)

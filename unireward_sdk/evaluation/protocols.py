@@ -218,8 +218,8 @@ def vlrb_majority(samples: Sequence[Sequence[str | None]], golds: Sequence[str],
 def vlrb_majority_from_predictions(paths: Sequence[str | Path], k_max: int | None = None) -> dict[str, Any]:
     """cal.py's majority voting from saved judgments: ``predictions.jsonl`` files of VL-RewardBench runs.
 
-    Give one file per sampled run, or one file holding k lines per item (cal.py's layout); an item's
-    judgments are taken in file order. Each line's verdict is mapped back to the published order
+    Give one file per sampled run, one file holding k lines per item (cal.py's layout), or the file of
+    a ``--samples k`` run (k judgments per line); an item's judgments are taken in file order. Each line's verdict is mapped back to the published order
     (``swapped``), so runs with different presentation orders combine. ``k_max`` defaults to the
     fewest judgments any item has; an item with fewer than ``k_max`` is an error.
     """
@@ -236,12 +236,12 @@ def vlrb_majority_from_predictions(paths: Sequence[str | Path], k_max: int | Non
                 if missing:
                     raise ConfigError(f"line {number} lacks {', '.join(missing)}", who=str(path),
                                       fix="Pass predictions.jsonl files written by `unireward eval`")
-                verdict = row["verdict"] if row.get("status", "ok") == "ok" else None
-                if row["swapped"]:
-                    verdict, gold = L.mirror(verdict), L.mirror(row["gold"])
-                else:
-                    gold = row["gold"]
-                by_id.setdefault(str(row["id"]), []).append((verdict, gold))
+                gold = L.mirror(row["gold"]) if row["swapped"] else row["gold"]
+                judgments = [row] + list(row.get("samples") or [])  # a --samples run saves k per line
+                for one in judgments:
+                    verdict = one["verdict"] if one.get("status", "ok") == "ok" else None
+                    verdict = L.mirror(verdict) if row["swapped"] else verdict
+                    by_id.setdefault(str(row["id"]), []).append((verdict, gold))
     if not by_id:
         raise ConfigError("no judgments found", who="predictions", fix="Pass non-empty predictions.jsonl files")
     fewest = min(len(v) for v in by_id.values())

@@ -80,6 +80,8 @@ def prediction_rows(judged: Sequence[JudgedExample]) -> list[dict[str, Any]]:
             "probabilities": dict(v.probabilities) if v.probabilities else None,
             "consistency": v.consistency,
         }
+        if j.extra_samples:  # the further judgments of --samples k, same order as shown
+            row["samples"] = [{"verdict": s.winner, "status": s.status, "raw": s.raw} for s in j.extra_samples]
         if j.reverse_verdict is not None:
             r = j.reverse_verdict
             row["reverse"] = {"verdict": r.winner, "status": r.status, "error": r.error, "raw": r.raw}
