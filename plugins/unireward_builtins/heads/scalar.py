@@ -23,8 +23,8 @@ import attrs
 from unireward_sdk import (
     ConfigError,
     JudgeItem,
-    Option,
     MediaError,
+    Option,
     ParseStatus,
     Provenance,
     RewardHeadSpec,
@@ -208,14 +208,15 @@ class ScalarRewardHead(JudgeHeadBase):
         if mode == "pointwise":
             return [self._score(item_id, reward) for item_id, reward in zip(item_ids, self._rewards_of(inputs))]
         rewards = self._rewards_of([side for pair in inputs for side in pair])
-        return [self._verdict(item_id, rewards[2 * i], rewards[2 * i + 1]) for i, item_id in enumerate(item_ids)]
+        eta = float(self.value_head.eta.detach())
+        return [self._verdict(item_id, rewards[2 * i], rewards[2 * i + 1], eta) for i, item_id in enumerate(item_ids)]
 
     def _score(self, item_id: str, reward: float) -> Score:
         if not math.isfinite(reward):
             return Score.failure(item_id, ParseStatus.BACKEND_ERROR, "non-finite reward", raw=f"reward={reward}")
         return Score(item_id=item_id, value=reward, scale=self.value_head.scale, raw=f"reward={reward:.6g}")
 
-    def _verdict(self, item_id: str, ra: float, rb: float) -> Verdict:
+    def _verdict(self, item_id: str, ra: float, rb: float, eta: float) -> Verdict:
         raw = f"reward A={ra:.6g} reward B={rb:.6g}"
         provenance = Provenance(extra={"rewards": (ra, rb)})
         if not (math.isfinite(ra) and math.isfinite(rb)):
@@ -224,7 +225,7 @@ class ScalarRewardHead(JudgeHeadBase):
         d = ra - rb
         winner = "tie" if abs(d) < self.tie_margin or d == 0 else ("A" if d > 0 else "B")
         return Verdict(item_id=item_id, winner=winner, raw=raw, provenance=provenance,
-                       probabilities=rao_kupper_probabilities(ra, rb, float(self.value_head.eta)))
+                       probabilities=rao_kupper_probabilities(ra, rb, eta))
 
     # --- fitting ------------------------------------------------------------------------------------
 
