@@ -237,9 +237,9 @@ def test_bench_fast_head_overhead_vs_bare_forward(benchmark, world):
     """
     items, backend = world["items"]["pairwise"], world["backend"]
     fast = world["heads"]["fast"]
-    fast.judge_pairwise(items)  # warm: media decoded into the head's cache
+    warm = fast.judge_pairwise(items)  # warm: media decoded into the head's cache
     calls = capture_forward_calls(backend.model, lambda: fast.judge_pairwise(items))
-    methods = set(backend.last_readout_methods)
+    methods = {v.provenance.extra["readout_method"] for v in warm}
 
     def bare_forward():
         with torch.inference_mode():

@@ -4,7 +4,8 @@
     >>> p2 = p.evolve(head="fast", symmetric=True)      # a validated variant
 
 Validation asks the registry whether every named component exists and whether they fit together: does
-the head support this task and mode, does the template belong to the task, are the task's modalities
+the head support this task and mode, does the backend have the capabilities the head needs (a head
+declaring ``needs_backend=False`` needs none), does the template belong to the task, are the task's modalities
 installed, do the filters' judging needs match the head, does the aligner serve the task.
 """
 
@@ -19,15 +20,8 @@ from attrs import field, frozen
 
 from .errors import CapabilityError, ConfigError, UniRewardError, did_you_mean
 
-MODES = ("pairwise", "pointwise")
-# template modes (the JSON's ids) -> the judging mode they serve
-TEMPLATE_MODES = {
-    "pairwise_rank": "pairwise",
-    "pairwise_score": "pairwise",
-    "pairwise_cot": "pairwise",
-    "pointwise_score": "pointwise",
-    "pointwise_multi": "pointwise",
-}
+# the judging modes and the template-mode table live with the contract (TEMPLATE_MODES re-exported here)
+from .interfaces import MODES, TEMPLATE_MODES, judging_mode  # noqa: F401
 
 
 def _mode(value: str | None) -> str | None:
@@ -152,7 +146,9 @@ class Pipeline:
                     fix=f"It supports modes {', '.join(head.modes)}"
                     + (f" and tasks {', '.join(head.tasks)}" if head.tasks else ""),
                 )
-        reg.backend_spec(self.backend)
+        # a model-free head needs no backend; otherwise the backend must exist and offer what the head needs
+        if head.needs_backend:
+            reg.check_head_backend(self.head, self.backend)
         for attr, expected_mode in (("template", self.mode), ("pointwise_template", "pointwise")):
             template_id = getattr(self, attr)
             if template_id is None:
@@ -161,7 +157,7 @@ class Pipeline:
             if spec.task != self.task:
                 raise CapabilityError(f"template '{template_id}' is for task '{spec.task}', not '{self.task}'",
                                       fix=f"Pick a {self.task} template (`unireward templates --task {self.task}`)")
-            served = TEMPLATE_MODES.get(spec.mode, spec.mode)
+            served = judging_mode(spec.mode)
             if expected_mode and served != expected_mode:
                 raise CapabilityError(f"template '{template_id}' is a {served} template; {attr} needs {expected_mode}",
                                       fix=f"Set {attr} to a {expected_mode}_* template of task '{self.task}' "

@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from .errors import ConflictError, UnknownComponentError, did_you_mean
+from .errors import CapabilityError, ConflictError, UnknownComponentError, did_you_mean
 from .host import Conflict, PluginHost
 from .options import validate_options
 from .settings import PluginSettings
@@ -157,6 +157,36 @@ class Registry:
 
     def reward_head(self, name: str, /, **kwargs: Any) -> Any:
         return self.create("reward_head", name, **kwargs)
+
+    def check_head_backend(self, head: str, backend: str) -> None:
+        """Refuse a head on a backend whose spec lacks a capability the head's spec needs.
+
+        A head declaring ``needs_backend=False`` fits any backend (it ignores it). Unknown names raise the
+        usual did-you-mean error.
+        """
+        head_spec = self.reward_head_spec(head)
+        if not head_spec.needs_backend:
+            return
+        backend_spec = self.backend_spec(backend)
+        missing = [c for c in head_spec.backend_capabilities if not backend_spec.provides(c)]
+        if missing:
+            able = [name for name in self.backends_with(*head_spec.backend_capabilities) if name != backend]
+            raise CapabilityError(
+                f"reward head '{head}' needs a backend with {', '.join(missing)}, but backend '{backend}' "
+                f"offers {', '.join(backend_spec.capabilities) or 'nothing'}",
+                fix=(f"Use a backend that offers it ({', '.join(able)})" if able else
+                     "Install a backend plugin that offers it") + ", or pick another head (`unireward plugins --json` "
+                "lists capabilities and needs)",
+            )
+
+    def backends_with(self, *capabilities: str) -> list[str]:
+        """Names of the backends whose spec lists every one of ``capabilities`` (sorted; conflicting names skipped)."""
+        out = []
+        for name in self.names("backend"):
+            providers = self.host.resolve("backend", name)
+            if len(providers) == 1 and all(providers[0].spec.provides(c) for c in capabilities):  # type: ignore[attr-defined]
+                out.append(name)
+        return out
 
     def filter_spec(self, name: str) -> FilterSpec:
         return self.spec("filter", name)  # type: ignore[return-value]

@@ -28,7 +28,7 @@ from attrs import field, frozen
 
 from .errors import TemplateError, did_you_mean
 from .hookspecs import hookimpl
-from .pipeline import TEMPLATE_MODES
+from .interfaces import TEMPLATE_MODES, judging_mode
 from .records import WINNERS
 from .specs import TemplateSpec
 
@@ -243,7 +243,7 @@ class Template:
     @property
     def judging_mode(self) -> str:
         """``pairwise`` or ``pointwise``: which kind of item the template judges."""
-        return TEMPLATE_MODES.get(self.mode, self.mode)
+        return judging_mode(self.mode)
 
     @property
     def allows_tie(self) -> bool:

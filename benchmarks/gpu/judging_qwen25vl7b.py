@@ -249,7 +249,8 @@ def time_mode(mode, args, results, backend, registry, task, heads, items, clock,
         results[f"{key}warmup_s_{name}"] = round(seconds, 3)
         results[f"{key}ok_{name}"] = f"{sum(v.ok for v in out)}/{len(out)}"
         print(f"  {mode} warm-up {name}: {seconds:.2f} s, {results[f'{key}ok_{name}']} parsed", flush=True)
-    results[f"{key}fast_readout_methods"] = sorted(set(backend.last_readout_methods))
+    # the warm-up loop ends with the fast head: its results name the readout each item used
+    results[f"{key}fast_readout_methods"] = sorted({v.provenance.extra["readout_method"] for v in out if v.ok})
     reference_rounds = args.reference_rounds if mode == "pairwise" else 1
     times: dict[str, list[float]] = {name: [] for name in methods}
     for r in range(args.rounds):

@@ -9,6 +9,13 @@ from unireward_sdk.testing import fake_distribution
 
 
 @pytest.fixture(autouse=True)
+def _keep_the_process_registry(monkeypatch):
+    """A CLI run builds the process-wide registry on first use; one built under a test's fake plugins must
+    not outlive the test (later test directories would see its plugins instead of the built-ins)."""
+    monkeypatch.setattr("unireward_sdk.registry._default", None)
+
+
+@pytest.fixture(autouse=True)
 def _no_plugin_switches(monkeypatch):
     """Tests set the switches they exercise; the developer's shell must not leak in."""
     for var in ENV_VARS:

@@ -92,8 +92,10 @@ def test_continuation_logprobs_exact_path_is_teacher_forcing(backend):
 
     requests = _requests()
     prefix, choices = "Image ", ["1 is better.", "2 is better.", "Both images are equally good."]
-    got = backend.continuation_logprobs(requests, [prefix] * 4, [choices] * 4, method="exact")
-    assert backend.last_readout_methods == ["exact"] * 4
+    scored = backend.score_continuations(requests, [prefix] * 4, [choices] * 4, method="exact")
+    assert [s.method for s in scored] == ["exact"] * 4
+    got = [list(s.logprobs) for s in scored]
+    assert got == backend.continuation_logprobs(requests, [prefix] * 4, [choices] * 4, method="exact")
     tok = backend.tokenizer
     for request, row in zip(requests, got):
         prompt = backend.prompt_text(request)
@@ -116,8 +118,9 @@ def test_single_pass_readout_equals_exact_for_single_token_choices(backend):
     prefix, choices = "Final Score:", [" 1", " 2", " 3"]
     plan = backend.readout_plan(backend.prompt_text(requests[0]), prefix, choices)
     assert plan.method == "single_pass" and plan.spine == () and plan.exact
-    fast = backend.continuation_logprobs(requests, [prefix] * 4, [choices] * 4)
-    assert backend.last_readout_methods == ["single_pass"] * 4
+    scored = backend.score_continuations(requests, [prefix] * 4, [choices] * 4)
+    assert [s.method for s in scored] == ["single_pass"] * 4  # the record names its readout
+    fast = [list(s.logprobs) for s in scored]
     exact = backend.continuation_logprobs(requests, [prefix] * 4, [choices] * 4, method="exact")
     assert np.allclose(fast, exact, atol=_tol(backend))
     alone = [backend.continuation_logprobs([r], [prefix], [choices])[0] for r in requests]

@@ -171,3 +171,26 @@ def test_items_of_the_wrong_mode_are_refused(registry, trained_backend, items):
     head = registry.reward_head("fast", backend=trained_backend, task="image_generation", registry=registry)
     with pytest.raises(ConfigError, match="candidate"):
         head.judge_pairwise([items[1][0][0]])
+
+
+def test_fast_head_records_the_method_the_readout_record_names(registry, colour_images):
+    """The backend returns one ContinuationScores per request; its method reaches the verdict's provenance."""
+    from unireward_sdk.interfaces import ContinuationScores
+
+    class Scorer:
+        name, checkpoint, family = "scorer", "fake-scorer", "qwen_v1"
+
+        def score_continuations(self, requests, prefixes, choices):
+            # A most likely; the method word is the backend's own
+            return [ContinuationScores([-0.1] + [-3.0] * (len(c) - 1), "made_up_readout") for c in choices]
+
+    head = registry.reward_head("fast", backend=Scorer(), task="image_generation", registry=registry)
+    item = JudgeItem(id="p", task="image_generation", prompt="a red square",
+                     candidates=[Candidate("a", "image", path=str(colour_images["red"])),
+                                 Candidate("b", "image", path=str(colour_images["blue"]))])
+    [verdict] = head.judge_pairwise([item])
+    assert verdict.ok and verdict.winner == "A"
+    assert verdict.provenance.extra["readout_method"] == "made_up_readout"
+    assert verdict.provenance.checkpoint == "fake-scorer"
+    with pytest.raises(CapabilityError, match="score_continuations"):
+        registry.reward_head("fast", backend=object(), task="image_generation", registry=registry)

@@ -18,9 +18,18 @@ from unireward_builtins.heads.scalar_model import (  # noqa: E402
     fit_pointwise,
 )
 
-from unireward_sdk import Candidate, ConfigError, JudgeItem, JudgeRequest, MediaError, ParseStatus  # noqa: E402
+from unireward_sdk import (  # noqa: E402
+    Candidate,
+    CapabilityError,
+    ConfigError,
+    JudgeItem,
+    JudgeRequest,
+    MediaError,
+    ParseStatus,
+)
 from unireward_sdk.errors import ModelLoadError  # noqa: E402
 from unireward_sdk.judging import Symmetric  # noqa: E402
+from unireward_sdk.testing.head import HeadContract  # noqa: E402
 
 
 def test_save_load_roundtrip_is_bitwise(tmp_path):
@@ -214,3 +223,58 @@ def test_width_mismatch_is_explained():
     head = make_head(value_head=ScalarValueHead(5, base_checkpoint="other"))
     with pytest.raises(ConfigError, match="hidden size 5"):
         head.judge_pairwise([pair(0, "a", "bb")])
+
+
+# --- the scalar head on the shared head base: the head contract, isolation, capability check -----------
+
+
+class TestScalarHeadContract(HeadContract):
+    """The scalar head passes the contract every reward head passes (batching, order, failure values)."""
+
+    @pytest.fixture
+    def head(self):
+        head = make_head(batch_size=2)
+        torch.manual_seed(0)
+        head.value_head = ScalarValueHead(8, models_ties=True)
+        return head
+
+    @pytest.fixture
+    def pairwise_items(self):
+        return [pair(i, "x" * (i + 1), "y" * (2 * i + 3)) for i in range(5)]
+
+    @pytest.fixture
+    def pointwise_items(self):
+        return [JudgeItem(id=f"s{i}", task="fake_task", candidates=(Candidate(id=f"c{i}", text="z" * (i + 1)),))
+                for i in range(5)]
+
+    @pytest.fixture
+    def broken_item(self):
+        return JudgeItem(id="broken", task="fake_task", prompt="caption",
+                         candidates=(Candidate(id="x", path="broken.png"), Candidate(id="y", text="fine")))
+
+
+def test_a_failing_backend_call_fails_only_its_item():
+    class Flaky(FakeBackend):
+        def last_hidden_states(self, requests):
+            if any("explode" in r.text for r in requests):
+                raise RuntimeError("device-side assert (simulated)")
+            return super().last_hidden_states(requests)
+
+    head = ScalarRewardHead(backend=Flaky(), task=FakeTask(), registry=object(), media=object(),
+                            value_head=ScalarValueHead(8))
+    good, bad, other = head.judge_pairwise([pair(0, "aa", "b"), pair(1, "explode", "b"), pair(2, "a", "bbb")])
+    assert good.ok and other.ok
+    assert bad.status == ParseStatus.BACKEND_ERROR and "simulated" in bad.error and bad.winner is None
+    assert bad.provenance.plugin == "scalar" and bad.provenance.template_id == "fake.pointwise.qwen_v1"
+
+
+def test_a_backend_without_features_is_refused_when_the_head_is_built():
+    class TextOnly:
+        name, checkpoint, family = "text_only", "t", "qwen_v1"
+
+        def generate(self, requests):
+            return [""] * len(requests)
+
+    with pytest.raises(CapabilityError, match=r"backend 'text_only' lacks it: features \(FeatureExtractor: no "
+                                              r"last_hidden_states\)"):
+        ScalarRewardHead(backend=TextOnly(), task=FakeTask(), registry=object(), media=object())

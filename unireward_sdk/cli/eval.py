@@ -31,7 +31,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--data", required=True,
                    help="local file or folder (parquet, jsonl, json, csv); 'hf' for the benchmark's hub id, "
                    "or hf:OWNER/NAME (needs network)")
-    p.add_argument("--model", required=True, help="judge checkpoint: hub id or local folder")
+    p.add_argument("--model", help="judge checkpoint: hub id or local folder (not needed by a head that declares "
+                   "needs_backend=False)")
     p.add_argument("--out", required=True, help="report folder (created)")
     p.add_argument("--head", default="generative", help="registered reward head (default: generative)")
     p.add_argument("--backend", default="transformers", help="registered judge backend (default: transformers)")
@@ -80,7 +81,7 @@ def _log(message: str) -> None:
 
 def build_heads(args, registry, tasks: list[str], mode: str = "pairwise") -> dict[str, Any]:
     """One head per task, on one backend; wrapped in Symmetric when asked."""
-    from ..errors import CapabilityError
+    from ..errors import CapabilityError, ConfigError
 
     spec = registry.reward_head_spec(args.head)
     for task in tasks:
@@ -90,10 +91,18 @@ def build_heads(args, registry, tasks: list[str], mode: str = "pairwise") -> dic
                 f"tasks: {', '.join(spec.tasks) or 'all'})",
                 who=f"reward head '{args.head}'", fix="Pick another --head (`unireward plugins` lists them)",
             )
-    backend_kwargs = {k: v for k, v in (("device", args.device), ("dtype", args.dtype), ("family", args.family),
-                                        ("batch_size", args.batch_size)) if v is not None}
-    _log(f"loading backend '{args.backend}' with {args.model}")
-    backend = registry.backend(args.backend, checkpoint=args.model, **backend_kwargs)
+    backend = None
+    if spec.needs_backend:
+        if not args.model:
+            raise ConfigError(f"reward head '{args.head}' judges with a model, and no --model was given",
+                              who="unireward eval", fix="Pass --model <hub id or local folder of the judge checkpoint>")
+        registry.check_head_backend(args.head, args.backend)  # before the checkpoint loads
+        backend_kwargs = {k: v for k, v in (("device", args.device), ("dtype", args.dtype), ("family", args.family),
+                                            ("batch_size", args.batch_size)) if v is not None}
+        _log(f"loading backend '{args.backend}' with {args.model}")
+        backend = registry.backend(args.backend, checkpoint=args.model, **backend_kwargs)
+    elif args.model:
+        _log(f"reward head '{args.head}' needs no model; --model is ignored")
     media = None
     if args.frames is not None:
         from ..media import MediaCache, VideoSampling
@@ -101,9 +110,13 @@ def build_heads(args, registry, tasks: list[str], mode: str = "pairwise") -> dic
         media = MediaCache(registry=registry, video_policy=VideoSampling.even(args.frames))
     heads = {}
     for task in tasks:
-        kwargs: dict[str, Any] = {"backend": backend, "task": task, "batch_size": args.batch_size, "registry": registry}
+        kwargs: dict[str, Any] = {"backend": backend, "task": task, "registry": registry}
+        if spec.options is None or "batch_size" in {o.name for o in spec.options}:
+            kwargs["batch_size"] = args.batch_size  # a head that declares no batching gets none
         if args.template is not None:
             kwargs["template"] = args.template
+        if backend is None and args.family is not None:
+            kwargs["family"] = args.family  # no backend to name the template family
         if media is not None:
             kwargs["media"] = media
         head = registry.reward_head(args.head, **kwargs)
@@ -118,7 +131,7 @@ def build_heads(args, registry, tasks: list[str], mode: str = "pairwise") -> dic
 def _template_used(heads: dict[str, Any], mode: str) -> dict[str, str | None]:
     out = {}
     for task, head in heads.items():
-        getter = getattr(head, "template_id", None)
+        getter = getattr(head, "template_for", None) or getattr(head, "template_id", None)
         try:
             out[task] = getter(mode) if callable(getter) else None
         except Exception:  # noqa: BLE001 - a third-party head may not know its template

@@ -7,7 +7,9 @@ One item from flags::
     unireward score --model ./judge --task image_understanding --mode pointwise \\
         --question "What is shown?" --media photo.jpg --response "A cat."
 
-or many from a JSONL manifest (``--manifest items.jsonl``), one object per line::
+A reward head whose spec declares ``needs_backend=False`` (a rule, a metric) runs without ``--model``.
+
+Or many from a JSONL manifest (``--manifest items.jsonl``), one object per line::
 
     {"id": "p1", "prompt": "a red cube", "media": ["a.png", "b.png"]}
     {"id": "q1", "question": "What is shown?", "media": ["photo.jpg"], "responses": ["A cat.", "A dog."]}
@@ -39,7 +41,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "score", help="judge items with a reward model and print JSON lines",
         description="Judge pairwise (A vs B) or pointwise items with a judge checkpoint; prints one JSON line per item.",
     )
-    p.add_argument("--model", required=True, help="hub id or local folder of the judge checkpoint")
+    p.add_argument("--model", help="hub id or local folder of the judge checkpoint (not needed by a head that "
+                   "declares needs_backend=False)")
     p.add_argument("--task", required=True, help="image_generation, video_generation, image_understanding, ...")
     p.add_argument("--mode", required=True, choices=MODES)
     p.add_argument("--template", help="template id (default: the task's default for the checkpoint's family)")
@@ -177,38 +180,55 @@ def items_from_manifest(path: Path, task: str, mode: str, registry: Any, allow_o
 
 
 def build_head(args, registry: Any) -> Any:
-    """The backend and head the flags describe (heavy: loads the checkpoint)."""
+    """The backend and head the flags describe (heavy: loads the checkpoint; none for a model-free head)."""
     from ..media import MediaCache, VideoSampling
+
+    from ..interfaces import judging_mode
 
     spec = registry.reward_head_spec(args.head)
     if not spec.supports(args.task, args.mode):
         raise CapabilityError(f"does not support {args.mode} judging of task '{args.task}'",
                               who=f"reward head '{args.head}'", fix="Pick another --head (see `unireward plugins`)")
+    if spec.needs_backend:
+        if not args.model:
+            raise ConfigError(f"reward head '{args.head}' judges with a model, and no --model was given",
+                              who="unireward score",
+                              fix="Pass --model <hub id or local folder of the judge checkpoint>")
+        registry.check_head_backend(args.head, args.backend)  # before the checkpoint loads
     if args.symmetric and args.mode != "pairwise":
         raise ConfigError("--symmetric applies to pairwise judging only", who="unireward score",
                           fix="Drop --symmetric, or pass --mode pairwise")
     if args.template:
         template = registry.task(args.task).template(args.template)
-        judged = getattr(template, "judging_mode", str(getattr(template, "mode", "")).split("_")[0])
+        judged = judging_mode(template)
         if judged != args.mode:
             raise ConfigError(f"template '{args.template}' judges {judged} items, not {args.mode}",
                               who="unireward score", fix=f"Pass --mode {judged} or a {args.mode} template")
-    options: dict[str, Any] = {"checkpoint": args.model, "batch_size": args.batch_size}
-    for key in ("device", "dtype", "family", "max_new_tokens"):
-        if getattr(args, key):
-            options[key] = getattr(args, key)
-    if args.trust_remote_code:
-        options["trust_remote_code"] = True
-    backend = registry.backend(args.backend, **options)
+    if args.value_head is not None and args.head != "scalar":
+        raise ConfigError("--value-head applies to the scalar head only", who="unireward score",
+                          fix="Pass --head scalar with --value-head")
+    backend = None
+    if spec.needs_backend:
+        options: dict[str, Any] = {"checkpoint": args.model, "batch_size": args.batch_size}
+        for key in ("device", "dtype", "family", "max_new_tokens"):
+            if getattr(args, key):
+                options[key] = getattr(args, key)
+        if args.trust_remote_code:
+            options["trust_remote_code"] = True
+        backend = registry.backend(args.backend, **options)
+    elif args.model:
+        print(f"unireward score: reward head '{args.head}' needs no model; --model is ignored", file=sys.stderr)
     media = MediaCache(registry=registry, video_policy=VideoSampling(frames=args.frames))
-    head_options: dict[str, Any] = dict(backend=backend, task=args.task, template=args.template,
-                                        batch_size=args.batch_size, registry=registry, media=media)
+    head_options: dict[str, Any] = dict(backend=backend, task=args.task, registry=registry, media=media)
+    if args.template:
+        head_options["template"] = args.template
+    if spec.options is None or "batch_size" in {o.name for o in spec.options}:
+        head_options["batch_size"] = args.batch_size  # a head that declares no batching gets none
+    if backend is None and args.family:
+        head_options["family"] = args.family  # no backend to name the template family
     if args.symmetric:
         head_options["symmetric"] = True
     if args.value_head is not None:
-        if args.head != "scalar":
-            raise ConfigError("--value-head applies to the scalar head only", who="unireward score",
-                              fix="Pass --head scalar with --value-head")
         head_options["value_head"] = str(args.value_head)
     return registry.reward_head(args.head, **head_options)
 

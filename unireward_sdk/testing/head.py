@@ -24,6 +24,9 @@ of a head relies on: one result per item, in order, with the item's id; a batch 
 as the items judged one at a time (padding and batching change nothing); two runs give the same results;
 a broken input is a failure *value* (status and error set, no winner / no score) that leaves its
 neighbours intact; and a mode the head does not declare raises :class:`CapabilityError`.
+
+A head written on :class:`unireward_sdk.JudgeHeadBase` gets batching and the failure rules from the
+base; the built-in generative, fast and scalar heads run this contract in the SDK's own tests.
 """
 
 from __future__ import annotations

@@ -72,6 +72,8 @@ class JudgeTrainingConfig:
     lora_dropout: float = 0.0
     lora_target: str | list[str] = DEFAULT_LORA_TARGET
     freeze_vision: bool = True  # full fine-tuning: keep the vision tower as it is
+    # the judge backend plugin that loads and trains the base model (default: the one trainable backend)
+    backend: str | None = None
     # data
     family: str | None = None  # template family (default: inferred from the base checkpoint)
     templates: dict[str, dict[str, str]] = field(default_factory=dict)  # task -> {mode: template id}

@@ -48,14 +48,46 @@ def make_accelerator(config: JudgeTrainingConfig):
         return Accelerator(**options)
 
 
+def trainable_backend_name(registry: Any, config: JudgeTrainingConfig) -> str:
+    """The backend that loads the judge for training: ``config.backend`` when set (it must be trainable),
+    else the one installed backend with the ``trainable`` capability."""
+    from ..errors import CapabilityError
+    from ..interfaces import TRAINABLE
+
+    able = registry.backends_with(TRAINABLE)
+    chosen = getattr(config, "backend", None)
+    if chosen is not None:
+        spec = registry.backend_spec(chosen)  # an unknown name: did-you-mean
+        if not spec.provides(TRAINABLE):
+            raise CapabilityError(
+                f"backend '{chosen}' cannot be trained (it offers {', '.join(spec.capabilities) or 'nothing'})",
+                who="[training] backend",
+                fix=f"Set backend to one with the '{TRAINABLE}' capability ({', '.join(able) or 'none installed'})",
+            )
+        return chosen
+    if not able:
+        raise CapabilityError(f"no installed backend has the '{TRAINABLE}' capability, so no judge can be trained",
+                              who="judge training",
+                              fix="Install a backend plugin whose spec lists 'trainable' (`unireward plugins --json`)")
+    if len(able) > 1:
+        raise ConfigError(f"several backends can train a judge ({', '.join(able)}) and none is chosen",
+                          who="[training] backend", fix=f"Set backend to one of {', '.join(able)}")
+    return able[0]
+
+
 def load_backend(registry: Any, base_model: str, config: JudgeTrainingConfig, device: Any, *,
                  family: str | None = None):
-    """The base judge through the ``transformers`` backend: the same ``from_pretrained`` path, chat template
-    and request rendering as ``unireward score``."""
-    return registry.backend(
-        "transformers", checkpoint=str(base_model), dtype=config.load_dtype, device=str(device),
+    """The base judge through the trainable backend (see :func:`trainable_backend_name`): the same loading
+    path, chat template and request rendering as ``unireward score``."""
+    from ..interfaces import TRAINABLE, require_capabilities
+
+    name = trainable_backend_name(registry, config)
+    backend = registry.backend(
+        name, checkpoint=str(base_model), dtype=config.load_dtype, device=str(device),
         family=family or config.family, batch_size=config.eval_batch_size,
     )
+    require_capabilities(backend, (TRAINABLE,), who=f"judge training (backend '{name}')")
+    return backend
 
 
 def template_id(registry: Any, task_name: str, mode: str, family: str, config: JudgeTrainingConfig) -> str:

@@ -7,9 +7,13 @@ and runs batches with left padding.
 
 - ``generate``: greedy decoding, pinned (``do_sample=False``, one beam, no temperature / top-p / top-k,
   no repetition penalty), one batch per token budget.
-- ``continuation_logprobs``: the teacher-forced readout behind the fast head (see its docstring for when
-  the value is exact).
+- ``score_continuations``: the teacher-forced readout behind the fast head, one
+  :class:`~unireward_sdk.interfaces.ContinuationScores` per request naming the method that read it (see
+  :meth:`TransformersBackend.continuation_logprobs` for when the value is exact).
 - ``last_hidden_states``: the final-layer state of each prompt's last token, for value heads.
+- ``model`` / ``processor`` / ``encode`` / ``save_pretrained``: what judge training fine-tunes and saves.
+
+Its spec declares all four capabilities (generate, score_continuations, features, trainable).
 
 Videos arrive as frames already sampled by the media layer (8 evenly spaced by default) and go through the
 processor's video path untouched (``do_sample_frames=False``).
@@ -25,9 +29,16 @@ from typing import Any
 import attrs
 from attrs import field, frozen
 
-from unireward_sdk import BackendSpec, hookimpl
+from unireward_sdk import REQUIRED, BackendSpec, Option, hookimpl
 from unireward_sdk.errors import ConfigError, ModelLoadError, require
-from unireward_sdk.interfaces import JudgeRequest
+from unireward_sdk.interfaces import (
+    FEATURES,
+    GENERATE,
+    SCORE_CONTINUATIONS,
+    TRAINABLE,
+    ContinuationScores,
+    JudgeRequest,
+)
 
 # transformers model_type -> the template family the UnifiedReward checkpoints of that base speak
 MODEL_TYPE_FAMILY: dict[str, str] = {
@@ -166,7 +177,6 @@ class TransformersBackend:
         if self.tokenizer.pad_token is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
         self.uses_placeholders = self.model_type == "llava_onevision"
-        self.last_readout_methods: list[str] = []
         self._plans: dict[tuple, ReadoutPlan] = {}
         self._special_strings: tuple[str, ...] | None = None
 
@@ -391,6 +401,22 @@ class TransformersBackend:
             return exact_plan
         return ReadoutPlan("single_pass", len(base) - k, spine, continuations, decisive)
 
+    def score_continuations(
+        self,
+        requests: Sequence[JudgeRequest],
+        prefixes: Sequence[str],
+        choices: Sequence[Sequence[str]],
+        *,
+        method: str = "auto",
+    ) -> list[ContinuationScores]:
+        """The readout of every request: its choices' log-probabilities and the method that read them.
+
+        The values are those of :meth:`continuation_logprobs` (see there); ``method`` is ``single_pass``
+        or ``exact``, per request.
+        """
+        logprobs, plans = self._continuation_logprobs(requests, prefixes, choices, method)
+        return [ContinuationScores(row, plan.method) for row, plan in zip(logprobs, plans)]
+
     def continuation_logprobs(
         self,
         requests: Sequence[JudgeRequest],
@@ -401,8 +427,8 @@ class TransformersBackend:
     ) -> list[list[float]]:
         """log P(choice | request, assistant answer begun with ``prefix``), for each request and choice.
 
-        ``method="auto"`` picks per request (see :meth:`readout_plan`, recorded in
-        :attr:`last_readout_methods`):
+        ``method="auto"`` picks per request (see :meth:`readout_plan`; :meth:`score_continuations`
+        returns which one it was):
 
         - ``single_pass``: each choice's tokens are cut after its *decisive* token, the first one no other
           choice shares ("Image 1 is better." vs "Image 2 is better." vs "Both ..." decide at " 1", " 2",
@@ -418,6 +444,9 @@ class TransformersBackend:
 
         ``method="exact"`` forces the second path for every request.
         """
+        return self._continuation_logprobs(requests, prefixes, choices, method)[0]
+
+    def _continuation_logprobs(self, requests, prefixes, choices, method: str) -> tuple[list[list[float]], list]:
         if not (len(requests) == len(prefixes) == len(choices)):
             raise ValueError("requests, prefixes and choices must have the same length")
         if method not in ("auto", "exact"):
@@ -426,8 +455,6 @@ class TransformersBackend:
         plans = [self.readout_plan(p, pre, ch) for p, pre, ch in zip(prompts, prefixes, choices)]
         if method == "exact":
             plans = [attrs.evolve(plan, method="exact") for plan in plans]
-        # which path scored each request, for provenance (overwritten by every call)
-        self.last_readout_methods = [plan.method for plan in plans]
         results: list[list[float]] = [[] for _ in requests]
         groups: dict[tuple[int, int], list[int]] = defaultdict(list)
         for i, plan in enumerate(plans):
@@ -448,7 +475,7 @@ class TransformersBackend:
                     ]
         exact = [i for i, plan in enumerate(plans) if plan.method == "exact"]
         self._exact_logprobs(requests, prompts, prefixes, choices, plans, exact, results)
-        return results
+        return results, plans
 
     def _splice(self, batch: dict, dropped: int, spines: Sequence[Sequence[int]]) -> dict:
         """Drop the prompt's last ``dropped`` tokens and append each row's spine (left padding keeps rows aligned)."""
@@ -508,12 +535,38 @@ class TransformersBackend:
         return torch.cat(out)
 
 
+    def save_pretrained(self, path: str | Path) -> None:
+        """The model's weights (safetensors) and the processor in one folder this backend loads again."""
+        folder = Path(path)
+        folder.mkdir(parents=True, exist_ok=True)
+        self.model.save_pretrained(folder, safe_serialization=True)
+        self.processor.save_pretrained(folder)
+
+
+OPTIONS: tuple[Option, ...] = (
+    Option("checkpoint", str, default=REQUIRED, help="hub id or local folder of the judge"),
+    Option("family", (str, type(None)), default=None,
+           help=f"template family the checkpoint speaks: {', '.join(FAMILIES)} (default: inferred)"),
+    Option("dtype", object, default=None, help="bfloat16, float16, float32 or a torch dtype (default: bf16 on CUDA)"),
+    Option("device", (str, type(None)), default=None, help="cpu, cuda, cuda:1... (default: cuda when present)"),
+    Option("device_map", object, default=None, help="accelerate placement passed to from_pretrained, e.g. 'auto'"),
+    Option("attn_implementation", (str, type(None)), default=None, help="sdpa, eager, flash_attention_2..."),
+    Option("trust_remote_code", bool, default=False, help="run code shipped with the checkpoint"),
+    Option("revision", (str, type(None)), default=None, help="hub revision"),
+    Option("batch_size", int, default=16, help="the most requests per forward / generate call"),
+    Option("max_new_tokens", (int, type(None)), default=None,
+           help="upper bound on every request's token budget (default: the templates' budgets)"),
+)
+
+
 @hookimpl
 def unireward_register_backends():
     yield BackendSpec(
         name="transformers",
         factory=TransformersBackend,
         families=FAMILIES,
+        capabilities=(GENERATE, SCORE_CONTINUATIONS, FEATURES, TRAINABLE),
+        options=OPTIONS,
         requires=("torch",),
         summary="Hugging Face transformers: Qwen2-VL / Qwen2.5-VL / Qwen3-VL and LLaVA-OneVision judges, batched",
     )

@@ -12,6 +12,7 @@ from typing import Any
 import attrs
 
 from unireward_sdk import CandidateGroup, ConfigError, DroppedPrompt, FilterSpec, hookimpl
+from unireward_sdk.options import Option
 from unireward_sdk.pairs.algorithm import DropReason, margin
 
 
@@ -50,5 +51,7 @@ class MarginFilter:
 
 @hookimpl
 def unireward_register_filters():
-    yield FilterSpec(name="margin", factory=MarginFilter, needs=(),
-                     summary="drop pairs whose score margin is below a threshold")
+    yield FilterSpec(name="margin", factory=MarginFilter, needs=(), options=(
+        Option("threshold", float, default=0.0, help="drop pairs whose score margin is below this (>= 0)"),
+        Option("normalized", bool, default=False, help="divide the margin by the template's score range"),
+    ), summary="drop pairs whose score margin is below a threshold")

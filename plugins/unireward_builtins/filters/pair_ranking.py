@@ -14,7 +14,9 @@ from typing import Any
 import attrs
 
 from unireward_sdk import CandidateGroup, DroppedPrompt, FilterSpec, hookimpl
-from unireward_sdk.pairs.algorithm import DropReason, check_policy, check_strategy, decide, schedule, select_lists
+from unireward_sdk.judging import DISAGREEMENT_POLICIES
+from unireward_sdk.options import Option
+from unireward_sdk.pairs.algorithm import POLICIES, STRATEGIES, DropReason, check_policy, check_strategy, decide, schedule, select_lists
 from unireward_sdk.pairs.stages import is_open, judge_pairs, pair_item
 
 
@@ -120,5 +122,13 @@ class PairRanking:
 
 @hookimpl
 def unireward_register_filters():
-    yield FilterSpec(name="pair_ranking", factory=PairRanking, needs=("pairwise",),
-                     summary="judge disjoint pairs (or a tournament) into chosen and rejected lists")
+    yield FilterSpec(name="pair_ranking", factory=PairRanking, needs=("pairwise",), options=(
+        Option("strategy", str, default="disjoint", choices=STRATEGIES,
+               help="disjoint pairs (0,1), (2,3)...; or a tournament selected by net wins"),
+        Option("rounds", (int, type(None)), default=None, help="round_robin: rounds to play (default: all)"),
+        Option("on_tie", str, default="drop", choices=POLICIES, help="what a tied pair becomes"),
+        Option("on_failure", str, default="swap", choices=POLICIES, help="what a failed judgment becomes"),
+        Option("symmetric", bool, default=False, help="judge every pair in both orders"),
+        Option("symmetric_disagreement", str, default="tie", choices=DISAGREEMENT_POLICIES,
+               help="with symmetric: what a disagreement between the orders becomes"),
+    ), summary="judge disjoint pairs (or a tournament) into chosen and rejected lists")

@@ -96,5 +96,5 @@ class PointSifting:
 
 @hookimpl
 def unireward_register_filters():
-    yield FilterSpec(name="point_sifting", factory=PointSifting, needs=("pointwise",),
+    yield FilterSpec(name="point_sifting", factory=PointSifting, needs=("pointwise",), options=(),
                      summary="best chosen vs worst rejected by pointwise score; drop when not strictly higher")

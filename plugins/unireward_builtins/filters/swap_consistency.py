@@ -51,5 +51,5 @@ class SwapConsistency:
 
 @hookimpl
 def unireward_register_filters():
-    yield FilterSpec(name="swap_consistency", factory=SwapConsistency, needs=("pairwise",),
+    yield FilterSpec(name="swap_consistency", factory=SwapConsistency, needs=("pairwise",), options=(),
                      summary="keep a pair only when the judge prefers the chosen candidate in both orders")

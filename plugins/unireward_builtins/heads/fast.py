@@ -14,8 +14,8 @@ When is this the generative head's answer? Greedy decoding picks the most probab
 answer; if the checkpoint's whole answer is ``prefix + choice`` (``readout.exact``, e.g. Qwen's
 "Image 1 is better.") the fast head reads exactly the decision the generative head takes. Templates that
 first write free text (checklists, reasons, ``<think>``) are approximated: the readout skips the
-reasoning, and ``readout.note`` says why. Each result records ``readout_method`` (``first_token`` or
-``exact``, see the backend) and ``readout_exact`` in its provenance.
+reasoning, and ``readout.note`` says why. Each result records ``readout_method`` (the method named by the backend's
+:class:`~unireward_sdk.interfaces.ContinuationScores`, e.g. ``single_pass`` or ``exact``) and ``readout_exact`` in its provenance.
 """
 
 from __future__ import annotations
@@ -25,8 +25,11 @@ from typing import Any
 
 from unireward_sdk import RewardHeadSpec, hookimpl
 from unireward_sdk.errors import CapabilityError
+from unireward_sdk.heads import JudgeHeadBase
+from unireward_sdk.interfaces import SCORE_CONTINUATIONS
 from unireward_sdk.records import Provenance, Score, Verdict
-from unireward_builtins.heads._base import JudgeHeadBase
+
+from .options import JUDGE_HEAD_OPTIONS
 
 PAIRWISE_LABELS = ("A", "B", "tie")
 
@@ -61,6 +64,7 @@ class FastHead(JudgeHeadBase):
     """Single-pass verdicts and scores from the template's readout (see the module docstring)."""
 
     name = "fast"
+    needs = (SCORE_CONTINUATIONS,)
 
     def _check_template(self, mode: str, template_id: str, template: Any) -> None:
         readout = getattr(template, "readout", None)
@@ -90,13 +94,13 @@ class FastHead(JudgeHeadBase):
         readout = template.readout
         labels = list(readout.choices)
         texts = [readout.choices[label] for label in labels]
-        logprobs = self.backend.continuation_logprobs(requests, [readout.prefix] * len(requests),
-                                                      [texts] * len(requests))
-        methods = getattr(self.backend, "last_readout_methods", None) or [None] * len(requests)
+        readouts = self.backend.score_continuations(requests, [readout.prefix] * len(requests),
+                                                    [texts] * len(requests))
         out = []
-        for item_id, row, method in zip(item_ids, logprobs, methods):
+        for item_id, scored in zip(item_ids, readouts):
+            row = list(scored.logprobs)
             probabilities = dict(zip(labels, normalise(row)))
-            extra = {"readout_method": method, "readout_exact": bool(readout.exact),
+            extra = {"readout_method": scored.method or None, "readout_exact": bool(readout.exact),
                      "logprobs": dict(zip(labels, row))}
             if mode == "pairwise":
                 out.append(verdict_from_distribution(item_id, probabilities, extra))
@@ -117,5 +121,7 @@ def unireward_register_reward_heads():
         name="fast",
         factory=create,
         modes=("pairwise", "pointwise"),
+        backend_capabilities=FastHead.needs,
+        options=JUDGE_HEAD_OPTIONS,
         summary="one teacher-forced forward pass: P(A), P(B), P(tie) or the expected score (template readout)",
     )

@@ -10,13 +10,17 @@ from __future__ import annotations
 from typing import Any
 
 from unireward_sdk import RewardHeadSpec, hookimpl
-from unireward_builtins.heads._base import JudgeHeadBase
+from unireward_sdk.heads import JudgeHeadBase
+from unireward_sdk.interfaces import GENERATE
+
+from .options import JUDGE_HEAD_OPTIONS
 
 
 class GenerativeHead(JudgeHeadBase):
     """Generate, then parse; every unparseable answer is a failure value carrying the raw text."""
 
     name = "generative"
+    needs = (GENERATE,)
 
     def _run(self, mode: str, template_id: str, template: Any, requests: list, item_ids: list[str]) -> list:
         raws = self.backend.generate(requests)
@@ -35,5 +39,7 @@ def unireward_register_reward_heads():
         name="generative",
         factory=create,
         modes=("pairwise", "pointwise"),
+        backend_capabilities=GenerativeHead.needs,
+        options=JUDGE_HEAD_OPTIONS,
         summary="generate the judge's answer and parse it (faithful to the checkpoints); symmetric=True for A/B+B/A",
     )

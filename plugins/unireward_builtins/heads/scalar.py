@@ -24,6 +24,7 @@ from unireward_sdk import (
     ConfigError,
     JudgeItem,
     MediaError,
+    Option,
     ParseStatus,
     Provenance,
     RewardHeadSpec,
@@ -32,6 +33,10 @@ from unireward_sdk import (
     hookimpl,
 )
 
+from unireward_sdk.heads import JudgeHeadBase
+from unireward_sdk.interfaces import FEATURES, judging_mode
+
+from .options import JUDGE_HEAD_OPTIONS
 from .scalar_losses import rao_kupper_probabilities
 
 
@@ -50,10 +55,17 @@ def _side(item: JudgeItem, index: int) -> JudgeItem:
     return attrs.evolve(item, id=f"{item.id}#{label}", candidates=(item.candidates[index],))
 
 
-class ScalarRewardHead:
-    """Value-head judging on a backend's hidden states. See the module docstring."""
+class ScalarRewardHead(JudgeHeadBase):
+    """Value-head judging on a backend's hidden states. See the module docstring.
+
+    Batching and failure isolation come from :class:`~unireward_sdk.heads.JudgeHeadBase`: a media error
+    or a failing backend call fails its item alone. A value head that does not fit the judge's features
+    (a :class:`ConfigError`) stops the job instead, since every item would fail the same way.
+    """
 
     name = "scalar"
+    needs = (FEATURES,)
+    fatal_errors = (ConfigError,)
 
     def __init__(
         self,
@@ -66,32 +78,24 @@ class ScalarRewardHead:
         value_head: Any = None,
         tie_margin: float = 0.0,
         media: Any = None,
+        family: str | None = None,
     ):
         if tie_margin < 0:
             raise ConfigError(f"tie_margin must be >= 0, got {tie_margin}", who="reward head 'scalar'",
                               fix="Set tie_margin to 0 (no tie band, the default) or a positive number")
-        if registry is None:
-            from unireward_sdk import get_registry
-
-            registry = get_registry()
-        self.backend = backend
-        self.registry = registry
-        self.task = registry.task(task) if isinstance(task, str) else task
-        self.batch_size = int(batch_size)
+        # the base picks templates per mode; this head judges both modes with one pointwise prompt
+        super().__init__(backend, task, batch_size=batch_size, registry=registry, media=media, family=family)
         self.tie_margin = float(tie_margin)
         self.template_id = self._pick_template(template, pointwise_template)
-        if media is None:
-            from unireward_sdk.media import MediaCache
-
-            media = MediaCache(registry=registry)
-        self.media = media
         self.value_head = self._load_value_head(value_head)
 
     # --- setup ------------------------------------------------------------------------------------
 
+    def template_for(self, mode: str) -> str:
+        return self.template_id
+
     def _is_pointwise(self, template_id: str) -> bool:
-        template = self.task.template(template_id)
-        return str(getattr(template, "mode", "")).startswith("pointwise")
+        return judging_mode(self.task.template(template_id)) == "pointwise"
 
     def _pick_template(self, template: str | None, pointwise_template: str | None) -> str:
         who = f"reward head 'scalar' (task {getattr(self.task, 'name', '?')})"
@@ -102,7 +106,7 @@ class ScalarRewardHead:
             return pointwise_template
         if template is not None and self._is_pointwise(template):
             return template
-        family = getattr(self.backend, "family", "qwen_v1")
+        family = getattr(self.backend, "family", None) or self.family or "qwen_v1"
         for candidate in dict.fromkeys((family, "qwen_v1")):
             try:
                 return self.task.default_template("pointwise", candidate)
@@ -176,55 +180,52 @@ class ScalarRewardHead:
         with torch.no_grad():
             return [float(x) for x in self.value_head(feats)]
 
-    def _provenance(self, **extra: Any) -> Provenance:
-        return Provenance(plugin=self.name, checkpoint=getattr(self.backend, "checkpoint", None),
-                          template_id=self.template_id, extra=extra)
+    def _rewards_of(self, requests: Sequence[Any]) -> list[float]:
+        """Rewards of rendered requests, the backend called in chunks of ``batch_size``."""
+        import torch
+
+        chunks = [self.backend.last_hidden_states(requests[s:s + self.batch_size])
+                  for s in range(0, len(requests), self.batch_size)]
+        return self._rewards(torch.cat(chunks).float())
 
     # --- judging ------------------------------------------------------------------------------------
 
     def judge_pairwise(self, items: Sequence[JudgeItem]) -> list[Verdict]:
-        items = list(items)
-        head = self._require_value_head()
-        if not items:
-            return []
-        fa, fb, errors = self.pair_features(items)
-        ra, rb = self._rewards(fa), self._rewards(fb)
-        eta = float(head.eta)
-        verdicts = []
-        for i, item in enumerate(items):
-            raw = f"reward A={ra[i]:.6g} reward B={rb[i]:.6g}"
-            provenance = self._provenance(rewards=(ra[i], rb[i]))
-            if i in errors:
-                verdicts.append(Verdict.failure(item.id, ParseStatus.MEDIA_ERROR, errors[i], provenance=provenance))
-                continue
-            if not (math.isfinite(ra[i]) and math.isfinite(rb[i])):
-                verdicts.append(Verdict.failure(item.id, ParseStatus.BACKEND_ERROR, "non-finite reward",
-                                                raw=raw, provenance=provenance))
-                continue
-            d = ra[i] - rb[i]
-            winner = "tie" if abs(d) < self.tie_margin or d == 0 else ("A" if d > 0 else "B")
-            verdicts.append(Verdict(item_id=item.id, winner=winner, raw=raw, provenance=provenance,
-                                    probabilities=rao_kupper_probabilities(ra[i], rb[i], eta)))
-        return verdicts
+        self._require_value_head()
+        return super().judge_pairwise(items)
 
     def score_pointwise(self, items: Sequence[JudgeItem]) -> list[Score]:
-        items = list(items)
-        head = self._require_value_head()
-        if not items:
-            return []
-        feats, errors = self.features(items)
-        rewards = self._rewards(feats)
-        scores = []
-        for i, item in enumerate(items):
-            if i in errors:
-                scores.append(Score.failure(item.id, ParseStatus.MEDIA_ERROR, errors[i], provenance=self._provenance()))
-            elif not math.isfinite(rewards[i]):
-                scores.append(Score.failure(item.id, ParseStatus.BACKEND_ERROR, "non-finite reward",
-                                            raw=f"reward={rewards[i]}", provenance=self._provenance()))
-            else:
-                scores.append(Score(item_id=item.id, value=rewards[i], scale=head.scale,
-                                    raw=f"reward={rewards[i]:.6g}", provenance=self._provenance()))
-        return scores
+        self._require_value_head()
+        return super().score_pointwise(items)
+
+    def _prepare(self, item: JudgeItem, mode: str, template_id: str | None) -> Any:
+        if mode == "pointwise":
+            return self.task.build_request(item, template_id, self.media)
+        # a pair is judged as its two candidates, each scored with the pointwise prompt
+        return tuple(self.task.build_request(_side(item, k), template_id, self.media) for k in (0, 1))
+
+    def _run(self, mode: str, template_id: str | None, template: Any, inputs: list, item_ids: list[str]) -> list:
+        if mode == "pointwise":
+            return [self._score(item_id, reward) for item_id, reward in zip(item_ids, self._rewards_of(inputs))]
+        rewards = self._rewards_of([side for pair in inputs for side in pair])
+        eta = float(self.value_head.eta.detach())
+        return [self._verdict(item_id, rewards[2 * i], rewards[2 * i + 1], eta) for i, item_id in enumerate(item_ids)]
+
+    def _score(self, item_id: str, reward: float) -> Score:
+        if not math.isfinite(reward):
+            return Score.failure(item_id, ParseStatus.BACKEND_ERROR, "non-finite reward", raw=f"reward={reward}")
+        return Score(item_id=item_id, value=reward, scale=self.value_head.scale, raw=f"reward={reward:.6g}")
+
+    def _verdict(self, item_id: str, ra: float, rb: float, eta: float) -> Verdict:
+        raw = f"reward A={ra:.6g} reward B={rb:.6g}"
+        provenance = Provenance(extra={"rewards": (ra, rb)})
+        if not (math.isfinite(ra) and math.isfinite(rb)):
+            return Verdict.failure(item_id, ParseStatus.BACKEND_ERROR, "non-finite reward", raw=raw,
+                                   provenance=provenance)
+        d = ra - rb
+        winner = "tie" if abs(d) < self.tie_margin or d == 0 else ("A" if d > 0 else "B")
+        return Verdict(item_id=item_id, winner=winner, raw=raw, provenance=provenance,
+                       probabilities=rao_kupper_probabilities(ra, rb, eta))
 
     # --- fitting ------------------------------------------------------------------------------------
 
@@ -299,6 +300,11 @@ def unireward_register_reward_heads():
         factory=make_scalar_head,
         trainer=train_value_head,
         modes=("pairwise", "pointwise"),
+        backend_capabilities=ScalarRewardHead.needs,
+        options=(*JUDGE_HEAD_OPTIONS,
+                 Option("value_head", object, default=None,
+                        help="the trained value head: a folder saved by ScalarValueHead.save_pretrained, or the object"),
+                 Option("tie_margin", float, default=0.0, help="pairwise: a tie when |rA - rB| is below this")),
         requires=("torch",),
         summary="value head on the judge's last hidden state (Bradley-Terry pairwise, regression pointwise)",
     )
