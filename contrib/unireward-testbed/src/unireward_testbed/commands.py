@@ -116,7 +116,8 @@ def run_build(args: argparse.Namespace) -> int:
             return 1
         differ = sorted(p for p in shipped["files"] if built["files"].get(p) != shipped["files"][p])
         if differ:
-            print(f"{len(differ)} file(s) differ from the shipped checkpoints: {', '.join(differ[:8])}", file=sys.stderr)
+            print(f"{len(differ)} file(s) differ from the shipped checkpoints: {', '.join(differ[:8])}",
+                  file=sys.stderr)
             return 1
         print("every file matches the shipped checkpoints")
     return 0
