@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Create .venv and install the SDK, its exact pinned dependencies and the contrib example plugins.
+# Create .venv and install the SDK with its exact pinned dependencies, then every distribution in contrib/:
+# the example plugins and the synthetic testbed, which brings `unireward demo`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3.11}
@@ -10,6 +11,7 @@ fi
 .venv/bin/python -m pip install -q --upgrade pip
 # constraints.txt pins every package (torch 2.14.1 + torchvision 0.29.1 ...); pyproject keeps loose ranges.
 .venv/bin/python -m pip install -q -c constraints.txt -e '.[test]'
+# the SDK first: every contrib distribution depends on it and must find it installed, not fetch it
 for pkg in contrib/*/; do
   [ -f "$pkg/pyproject.toml" ] && .venv/bin/python -m pip install -q -c constraints.txt -e "$pkg"
 done

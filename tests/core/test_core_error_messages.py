@@ -13,7 +13,9 @@ import pytest
 from unireward_sdk.errors import ConfigError, UniRewardError
 
 REPO = Path(__file__).resolve().parents[2]
-SOURCES = sorted([*(REPO / "unireward_sdk").rglob("*.py"), *(REPO / "plugins").rglob("*.py")])
+# and the project's testbed, now its own distribution in contrib/ (its CheckpointError is held to the rule)
+SOURCES = sorted([*(REPO / "unireward_sdk").rglob("*.py"), *(REPO / "plugins").rglob("*.py"),
+                  *(REPO / "contrib" / "unireward-testbed" / "src").rglob("*.py")])
 
 
 def _error_classes() -> set[str]:

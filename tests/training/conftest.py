@@ -54,8 +54,9 @@ def toy_data(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def testbed_data(tmp_path_factory) -> Path:
-    """A few testbed records of all four tasks (noise 0), with media, in train.jsonl."""
-    from unireward_builtins.testbed.preferences import PreferenceSimulator
+    """A few testbed records of all four tasks (noise 0), with media, in train.jsonl (written by the testbed
+    distribution's simulator: ``pip install -e contrib/unireward-testbed``)."""
+    from unireward_testbed.preferences import PreferenceSimulator
 
     folder = tmp_path_factory.mktemp("testbed")
     PreferenceSimulator(folder, seed=0, noise=0.0, size=32).write(folder / "train.jsonl", n_per_task=4)

@@ -24,7 +24,6 @@ COMMANDS: tuple[str, ...] = (
     "train-judge",
     "pairs",
     "align",
-    "demo",
 )
 
 

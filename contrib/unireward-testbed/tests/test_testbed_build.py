@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from unireward_builtins.testbed import checkpoints as C
-from unireward_builtins.testbed.build import build, main
+from unireward_testbed import checkpoints as C
+from unireward_testbed.build import build
 
 SCALE = 0.002  # every step count x 0.002: one or a few optimizer steps per model
 
@@ -36,7 +36,8 @@ def test_a_second_build_is_byte_identical(built, tmp_path):
         assert first[path] == digest, path
 
 
-def test_verify_compares_with_the_shipped_manifest(built, capsys):
+def test_verify_compares_with_the_shipped_manifest(built, testbed_cli, capsys):
     # a tiny-budget build differs from the shipped checkpoints, and --verify says so
-    assert main(["--out", str(built / "verify"), "--scale", str(SCALE), "--only", "base_vlm", "--verify"]) == 1
+    assert testbed_cli(["testbed", "build", "--out", str(built / "verify"), "--scale", str(SCALE),
+                        "--only", "base_vlm", "--verify"]) == 1
     assert "differ from the shipped checkpoints" in capsys.readouterr().err

@@ -1,4 +1,4 @@
-"""Regenerate the testbed's shipped checkpoints: ``python -m unireward_builtins.testbed.build [--out DIR]``.
+"""Regenerate the testbed's shipped checkpoints: ``unireward testbed build [--out DIR] [--verify]``.
 
 Runs on the CPU with one thread and fixed seeds, so a rebuild with the same library versions reproduces
 the shipped files (``--verify`` compares the result with ``checkpoints/MANIFEST.json``). It takes tens of
@@ -12,11 +12,9 @@ preferences of all four tasks with the SDK's judge trainer).
 
 from __future__ import annotations
 
-import argparse
 import json
 import platform
 import shutil
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -122,7 +120,7 @@ def build(out: str | Path | None = None, *, scale: float = 1.0, only: tuple[str,
     # a partial rebuild (--only) keeps the other models' build times from the manifest it replaces
     seconds = {**(C.read_manifest(root) or {}).get("seconds", {}), **timings}
     manifest = {
-        "built_by": "python -m unireward_builtins.testbed.build",
+        "built_by": "unireward testbed build",
         "scale": scale,
         "settings": {k: v for k, v in SETTINGS.items()},
         "seconds": seconds,
@@ -175,29 +173,3 @@ def _every(log: Callable[[str], None], name: str, every: int) -> Callable[[int, 
 
     return report
 
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m unireward_builtins.testbed.build", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", help="where to write (default: the package's checkpoints/ folder)")
-    parser.add_argument("--scale", type=float, default=1.0, help="multiply every step count (default 1)")
-    parser.add_argument("--only", nargs="+", choices=C.NAMES, default=list(C.NAMES))
-    parser.add_argument("--verify", action="store_true", help="after building, compare with the shipped manifest")
-    args = parser.parse_args(argv)
-    shipped = C.read_manifest()  # read before building: without --out the build overwrites the shipped files
-    root = build(args.out, scale=args.scale, only=tuple(args.only))
-    if args.verify:
-        built = C.read_manifest(root)
-        if shipped is None:
-            print("no shipped manifest to compare with", file=sys.stderr)
-            return 1
-        differ = sorted(p for p in shipped["files"] if built["files"].get(p) != shipped["files"][p])
-        if differ:
-            print(f"{len(differ)} file(s) differ from the shipped checkpoints: {', '.join(differ[:8])}", file=sys.stderr)
-            return 1
-        print("every file matches the shipped checkpoints")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from unireward_builtins.testbed import checkpoints as C
+from unireward_testbed import checkpoints as C
 
 
 def test_shipped_checkpoints_match_their_manifest():
@@ -22,6 +22,6 @@ def test_shipped_weights_are_safetensors_only():
 
 
 def test_the_build_settings_in_the_manifest_are_the_build_commands():
-    from unireward_builtins.testbed.build import SETTINGS
+    from unireward_testbed.build import SETTINGS
 
     assert C.read_manifest()["settings"] == SETTINGS

@@ -1,9 +1,9 @@
 """Probes behind the figures in docs/testbed.md ("Probes"): what the tiny models perceive, whether they learn
 to compare a caption with pixels, and how far Diffusion-DPO moves the text-to-image policy on perfect pairs.
 
-    python -m unireward_builtins.testbed.probes perception [--checkpoint DIR]
-    python -m unireward_builtins.testbed.probes verification --attributes colour [--steps 300] [--checks]
-    python -m unireward_builtins.testbed.probes oracle-pairs [--prompts 48 --max-steps 150 --beta 500]
+    unireward testbed probe perception [--checkpoint DIR]
+    unireward testbed probe verification --attributes colour [--steps 300] [--checks]
+    unireward testbed probe oracle-pairs [--prompts 48 --max-steps 150 --beta 500]
 
 Each prints one JSON object. None of them is part of the demo; they answer "why do the judges stay at
 chance" with measurements instead of guesses.
@@ -11,11 +11,8 @@ chance" with measurements instead of guesses.
 
 from __future__ import annotations
 
-import argparse
-import json
 import random
 import shutil
-import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -150,46 +147,3 @@ def oracle_pairs(policy: str | Path, *, prompts: int = 24, samples: int = 2, opt
             "before": round(statistics.mean(before["per_prompt"]), 3), "before_attributes": before["attributes"],
             "after": round(statistics.mean(after["per_prompt"]), 3), "after_attributes": after["attributes"]}
 
-
-def main(argv: list[str] | None = None) -> int:
-    import torch
-
-    from . import checkpoints as C
-
-    parser = argparse.ArgumentParser(prog="python -m unireward_builtins.testbed.probes", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="probe", required=True)
-    p = sub.add_parser("perception", help="per-attribute question accuracy and caption verification")
-    p.add_argument("--checkpoint", default=None, help="a VLM folder (default: the shipped base_vlm)")
-    p.add_argument("--scenes", type=int, default=60)
-    v = sub.add_parser("verification", help="fine-tune on caption verification, print the loss by phase")
-    v.add_argument("--checkpoint", default=None, help="a VLM folder (default: the shipped base_vlm)")
-    v.add_argument("--attributes", nargs="+", choices=ATTRIBUTES, default=list(ATTRIBUTES))
-    v.add_argument("--steps", type=int, default=300)
-    v.add_argument("--lr", type=float, default=1e-3)
-    v.add_argument("--checks", action="store_true", help="write the annotator's checks before yes / no")
-    v.add_argument("--out", default=None, help="keep the fine-tuned model here")
-    o = sub.add_parser("oracle-pairs", help="Diffusion-DPO on the oracle's best-vs-worst pairs")
-    o.add_argument("--policy", default=None, help="a text-to-image folder (default: the shipped t2i_policy)")
-    o.add_argument("--prompts", type=int, default=24)
-    o.add_argument("--max-steps", type=int, default=None)
-    o.add_argument("--learning-rate", type=float, default=None)
-    o.add_argument("--beta", type=float, default=None)
-    parser.add_argument("--threads", type=int, default=2)
-    args = parser.parse_args(argv)
-    torch.set_num_threads(args.threads)
-    if args.probe == "perception":
-        result = perception(args.checkpoint or C.require("base_vlm"), scenes=args.scenes)
-    elif args.probe == "verification":
-        result = verification(args.checkpoint or C.require("base_vlm"), args.attributes, steps=args.steps,
-                              lr=args.lr, checks=args.checks, out=args.out)
-    else:
-        options = {k: v for k, v in (("max_steps", args.max_steps), ("learning_rate", args.learning_rate),
-                                     ("beta", args.beta)) if v is not None}
-        result = oracle_pairs(args.policy or C.require("t2i_policy"), prompts=args.prompts, options=options)
-    print(json.dumps(result, indent=2))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

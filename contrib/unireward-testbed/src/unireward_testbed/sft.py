@@ -4,6 +4,11 @@ Used to pretrain the base VLM on world captions (the judges' and the policy's co
 and to fine-tune the question-answering policy. Loss is on the answer tokens and the end-of-turn token
 only. Examples are drawn by a caller-supplied function per step, so an unbounded synthetic world
 never has to be materialised.
+
+This is the testbed's own loop because the SDK has no trainer for it: the SDK's judge trainer
+(:func:`unireward_sdk.training.train_generative_judge`) fine-tunes a judge on preference records rendered
+through the UnifiedReward templates, while this pretrains a VLM from scratch on free-form (media, prompt)
+-> answer examples. The testbed's judges are trained by the SDK's trainer (see :mod:`.judges`).
 """
 
 from __future__ import annotations

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from unireward_builtins.testbed.media import load_video, save_video
-from unireward_builtins.testbed.oracle import grade_answer, judge_image, judge_video, read_image, read_motion
-from unireward_builtins.testbed.world import (
+from unireward_testbed.media import load_video, save_video
+from unireward_testbed.oracle import grade_answer, judge_image, judge_video, read_image, read_motion
+from unireward_testbed.world import (
     BACKGROUND,
     COLOURS,
     DIRECTIONS,

@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from unireward_builtins.testbed.preferences import TASKS, PreferenceSimulator
-from unireward_builtins.testbed.world import World, render_motion, render_scene
+from unireward_testbed.preferences import TASKS, PreferenceSimulator
+from unireward_testbed.world import World, render_motion, render_scene
 
 
 def _pixels(image) -> bytes:
@@ -84,8 +84,8 @@ def test_label_noise_flips_about_the_asked_fraction(tmp_path):
 
 
 def test_annotator_checks_agree_with_the_oracle_and_can_be_left_out(tmp_path):
-    from unireward_builtins.testbed.preferences import answer_check, checklist
-    from unireward_builtins.testbed.world import Scene
+    from unireward_testbed.preferences import answer_check, checklist
+    from unireward_testbed.world import Scene
 
     wanted, shown = Scene("circle", "red", "left"), Scene("square", "red", "left")
     assert checklist(wanted, shown, ("colour", "shape", "position")) == "red red yes, circle square no, left left yes: 2"
@@ -106,6 +106,6 @@ def test_annotator_checks_agree_with_the_oracle_and_can_be_left_out(tmp_path):
     plain = PreferenceSimulator(tmp_path / "plain", seed=2, reasoning=False)
     assert not any("note" in c or "reasoning" in r for r in plain.records("image_generation", 4)
                    for c in r["candidates"])
-    from unireward_builtins.testbed.world import Question
+    from unireward_testbed.world import Question
 
     assert answer_check("blue", Question("What color?", "red", ("red", "blue"), "colour")) == "blue red no"

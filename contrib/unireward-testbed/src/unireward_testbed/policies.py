@@ -1,13 +1,18 @@
 """The testbed's policies: a text-to-image diffusion model and a question-answering VLM, both imperfect.
 
 - :func:`build_t2i_policy`: the project's tiny pixel-space text-to-image model
-  (:func:`unireward_sdk.testing.tiny_diffusion.build_tiny_t2i`: a diffusers ``UNet2DConditionModel`` and a
+  (:func:`unireward_sdk.tiny.diffusion.build_tiny_t2i`: a diffusers ``UNet2DConditionModel`` and a
   ``CLIPTextModel``) pretrained briefly with the DDPM loss on rendered world scenes, so it draws the right
   colour, shape and place only part of the time. The ``diffusion_dpo`` aligner trains and samples it.
 - :func:`build_qa_policy`: the testbed VLM (:mod:`.vlm`) fine-tuned on world questions whose answers are
   wrong a fixed fraction of the time, so it answers correctly only part of the time.
 - :func:`greedy_answers`: the policy's greedy answers, for evaluation (the ``vlm_dpo`` aligner samples
   candidates and trains it).
+
+Building the policies uses the testbed's own loops, as the SDK has no trainer for either: the text-to-image
+model is pretrained with the DDPM denoising loss (the SDK's diffusion aligners train with DPO on pairs), and
+the QA policy is fine-tuned with :func:`.sft.finetune_vlm` (see there). Aligning them goes through the
+SDK's aligners.
 """
 
 from __future__ import annotations
@@ -56,7 +61,7 @@ def build_t2i_policy(path: str | Path, *, steps: int, world_seed: int = 1, batch
     from diffusers import DDPMScheduler, UNet2DConditionModel
     from transformers import AutoTokenizer, CLIPTextModel
 
-    from unireward_sdk.testing.tiny_diffusion import build_tiny_t2i
+    from unireward_sdk.tiny import build_tiny_t2i
 
     path = Path(build_tiny_t2i(path, seed=seed))
     config = dict(UNet2DConditionModel.load_config(path, subfolder="unet"))

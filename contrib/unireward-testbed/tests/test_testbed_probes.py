@@ -6,9 +6,9 @@ import random
 
 import pytest
 
-from unireward_builtins.testbed import checkpoints as C
-from unireward_builtins.testbed.probes import main, oracle_pairs, perception, verification
-from unireward_builtins.testbed.world import World, perturb_scene
+from unireward_testbed import checkpoints as C
+from unireward_testbed.probes import oracle_pairs, perception, verification
+from unireward_testbed.world import World, perturb_scene
 
 
 def test_a_verification_mismatch_changes_exactly_the_named_attribute():
@@ -37,7 +37,7 @@ def test_verification_fine_tuning_reports_its_loss_and_accuracy(tmp_path, checks
 
 
 def test_verification_checks_put_both_values_next_to_each_other():
-    from unireward_builtins.testbed.probes import verification_examples
+    from unireward_testbed.probes import verification_examples
 
     [(parts, answer)] = verification_examples(World(0), ["colour"], checks=True)(random.Random(1), 1)
     checks, verdict = answer.split("\n")
@@ -52,6 +52,6 @@ def test_oracle_pairs_trains_on_the_best_and_worst_candidates(tmp_path):
     assert result["after"] is None if result["pairs"] == 0 else 0.0 <= result["after"] <= 1.0
 
 
-def test_command_line_prints_json(capsys):
-    assert main(["--threads", "1", "perception", "--scenes", "2"]) == 0
+def test_command_line_prints_json(testbed_cli, capsys):
+    assert testbed_cli(["testbed", "probe", "--threads", "1", "perception", "--scenes", "2"]) == 0
     assert '"verification"' in capsys.readouterr().out

@@ -1,7 +1,7 @@
 """The testbed's shipped checkpoints: where they live, what they are, and how to check them.
 
 ``checkpoints/`` (next to this module) holds four small models, all safetensors, written by
-``python -m unireward_builtins.testbed.build`` (or ``unireward demo --rebuild-checkpoints``):
+``unireward testbed build`` (or ``unireward demo --rebuild-checkpoints``):
 
 - ``base_vlm``: the Qwen2-VL-architecture VLM pretrained on world captions, questions and caption
   verification (base of every judge);
@@ -41,8 +41,8 @@ def require(name: str, root: str | Path | None = None) -> Path:
     path = checkpoint_dir(root) / name
     if not path.is_dir() or not any(path.rglob("*.safetensors")):
         raise CheckpointError(f"the testbed checkpoint '{name}' is missing", who=str(path),
-                              fix="Rebuild the checkpoints with `unireward demo --rebuild-checkpoints` "
-                                  "(or `python -m unireward_builtins.testbed.build`)")
+                              fix="Rebuild the checkpoints with `unireward testbed build` "
+                                  "(or `unireward demo --rebuild-checkpoints`)")
     return path
 
 

@@ -8,7 +8,7 @@ UnifiedReward prompt then costs a handful of tokens instead of two hundred, whic
 judges on the real templates fit a CPU budget, while the words a judge must read (colours, shapes,
 positions, directions, counts, score digits) stay separate, context-free tokens.
 
-Models are built with the project's tiny-judge recipe (:func:`unireward_sdk.testing.tiny.build_tiny_judge`)
+Models are built with the project's tiny-judge recipe (:func:`unireward_sdk.tiny.vlm.build_tiny_judge`)
 and saved with ``save_pretrained``, so they load through the same ``from_pretrained`` path as released
 checkpoints.
 """
@@ -86,7 +86,7 @@ def tokenizer_corpus(registry: Any = None) -> list[str]:
 def _tokenizer_json(vocab_size: int) -> str:
     from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
 
-    from unireward_sdk.testing.tiny import QWEN_SPECIAL_TOKENS
+    from unireward_sdk.tiny import QWEN_SPECIAL_TOKENS
 
     words = "|".join(WORLD_WORDS)
     tok = Tokenizer(models.BPE())
@@ -107,7 +107,7 @@ def build_tokenizer(vocab_size: int = 3000):
     from tokenizers import Tokenizer
     from transformers import PreTrainedTokenizerFast
 
-    from unireward_sdk.testing.tiny import QWEN2_VL_CHAT_TEMPLATE, QWEN_SPECIAL_TOKENS
+    from unireward_sdk.tiny import QWEN2_VL_CHAT_TEMPLATE, QWEN_SPECIAL_TOKENS
 
     tokenizer = PreTrainedTokenizerFast(
         tokenizer_object=Tokenizer.from_str(_tokenizer_json(vocab_size)),
@@ -128,7 +128,7 @@ def build_base_vlm(path: str | Path, *, seed: int = 0, hidden: int = 128, layers
     import torch
     from transformers import AutoConfig, AutoModelForImageTextToText, AutoProcessor
 
-    from unireward_sdk.testing.tiny import build_tiny_judge
+    from unireward_sdk.tiny import build_tiny_judge
 
     path = Path(path)
     build_tiny_judge(path, arch="qwen2_vl", seed=seed, hidden=hidden, layers=layers)

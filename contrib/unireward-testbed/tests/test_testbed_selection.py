@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from unireward_builtins.testbed import stats as S
-from unireward_builtins.testbed.selection import AllCandidates, RandomPair, RankedPairOnly, stages
+from unireward_testbed import stats as S
+from unireward_testbed.selection import AllCandidates, RandomPair, RankedPairOnly, stages
 from unireward_sdk.testing.filter import FilterContract, HashJudge, content_quality, text_groups
 
 

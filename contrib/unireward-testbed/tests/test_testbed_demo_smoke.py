@@ -1,4 +1,4 @@
-"""A smoke run of the demo on a tiny budget completes and writes its report (the shipped checkpoints)."""
+"""A smoke run of ``unireward demo`` on a tiny budget completes and writes its report (the shipped checkpoints)."""
 
 from __future__ import annotations
 
@@ -6,33 +6,34 @@ import json
 
 import pytest
 
-from unireward_builtins.testbed import checkpoints as C
+from unireward_testbed import checkpoints as C
 
 
 @pytest.fixture(scope="module")
-def smoke(tmp_path_factory):
+def smoke(tmp_path_factory, testbed_cli):
+    """``unireward demo --profile smoke`` through the command line, as a user runs it."""
     try:
         for name in C.NAMES:
             C.require(name)
     except C.CheckpointError as exc:
         pytest.fail(f"the shipped testbed checkpoints are missing: {exc}")
-    from unireward_builtins.testbed.demo import run_demo
-
     out = tmp_path_factory.mktemp("demo")
-    return out, run_demo("smoke", out, seed=0, threads=1, quiet=True)
+    status = testbed_cli(["demo", "--profile", "smoke", "--out", str(out), "--seed", "0", "--threads", "1", "--quiet"])
+    return out, json.loads((out / "results.json").read_text()), status
 
 
 def test_smoke_run_completes_every_stage(smoke):
-    _, results = smoke
+    _, results, exit_status = smoke
     status = {s["name"]: s["status"] for s in results["stages"]}
     failed = {s["name"]: s.get("error") for s in results["stages"] if s["status"] == "failed"}
     assert not failed, failed
+    assert exit_status == 0
     assert status == {"world": "ok", "judges": "ok", "image_generation": "ok", "understanding": "ok",
                       "video_generation": "skipped", "report": "ok"}
 
 
 def test_smoke_run_writes_the_report(smoke):
-    out, results = smoke
+    out, _, _ = smoke
     on_disk = json.loads((out / "results.json").read_text())
     assert on_disk["profile"]["name"] == "smoke"
     assert set(on_disk["judges"]["tasks"]) == {"image_generation", "video_generation", "image_understanding",
@@ -53,8 +54,8 @@ def test_smoke_run_writes_the_report(smoke):
 
 
 def test_rerun_into_the_same_folder_starts_clean(smoke):
-    out, _ = smoke
-    from unireward_builtins.testbed.demo import run_demo
+    out, _, _ = smoke
+    from unireward_testbed.demo import run_demo
 
     again = run_demo("smoke", out, seed=0, threads=1, quiet=True)
     assert not [s for s in again["stages"] if s["status"] == "failed"]
