@@ -152,7 +152,7 @@ def _internal_names(cls: type) -> list[str]:
 
 
 def check_keys(data: Mapping[str, Any], known: list[str], *, who: str,
-               renamed: Mapping[str, str] | None = None) -> None:
+               renamed: Mapping[str, str] | None = None, label: str = "") -> None:
     """Refuse renamed keys (naming the new form) and unknown keys (with a did-you-mean)."""
     old = [k for k in data if renamed and k in renamed and k not in known]
     if old:
@@ -164,7 +164,7 @@ def check_keys(data: Mapping[str, Any], known: list[str], *, who: str,
     unknown = [k for k in data if k not in known]
     if unknown:
         hints = "".join(did_you_mean(k, known) for k in unknown)
-        raise ConfigError(f"unknown key(s) {', '.join(map(repr, unknown))}.{hints}", who=who,
+        raise ConfigError(f"unknown {label + ' ' if label else ''}keys {unknown}.{hints}", who=who,
                           fix=f"Allowed keys: {', '.join(known)}")
 
 

@@ -64,7 +64,8 @@ class Pipeline:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], *, registry: Any = None, source: str = "config") -> Pipeline:
         data = dict(data.get("pipeline", data))
-        check_keys(data, [a.name for a in attrs.fields(cls) if a.name != "registry"], who=source)
+        check_keys(data, [a.name for a in attrs.fields(cls) if a.name != "registry"], who=source,
+                   label="pipeline")
         if "task" not in data:
             raise ConfigError("a pipeline needs a 'task'", who=source,
                               fix='Add task = "<name>", e.g. "image_generation" (`unireward plugins` lists the tasks)')
