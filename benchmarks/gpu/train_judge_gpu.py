@@ -113,7 +113,8 @@ def main() -> int:
 
     def lora_reload() -> dict:
         out = work / "lora_judge"
-        config = JudgeTrainingConfig(max_steps=n(40), batch_size=8, learning_rate=2e-3, lora=True, lora_r=16, lora_alpha=32,
+        config = JudgeTrainingConfig(max_steps=n(40), batch_size=8, learning_rate=2e-3, lora=True, lora_r=16,
+                                     lora_alpha=32,
                                      templates=templates, bootstrap=0, eval_pointwise=False)
         report = train_generative_judge(pairs_only, base, out, config, registry=registry)
         backend = registry.backend("transformers", checkpoint=str(out), device="cuda" if torch.cuda.is_available() else "cpu",

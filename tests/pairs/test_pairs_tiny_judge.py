@@ -77,7 +77,8 @@ def _align_config(path: Path, **values) -> Path:
 def test_video_candidates_with_tiny_judge(judge_path, tmp_path, capsys):
     manifest = video_manifest(tmp_path / "data", prompts=1, n=2)
     cfg = PairJobConfig(manifest=str(manifest), output=str(tmp_path / "out"), task="video_generation",
-                        model=str(judge_path), head="fast", filters=ranking(on_tie="tie"), backend_options={"device": "cpu"},
+                        model=str(judge_path), head="fast", filters=ranking(on_tie="tie"),
+                        backend_options={"device": "cpu"},
                         progress=False)
     job = PairJob(cfg)
     summary = job.run()

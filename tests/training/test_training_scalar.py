@@ -57,7 +57,8 @@ def test_tie_labels_are_modelled_or_dropped(registry, tiny_base, tmp_path):
     assert json.loads((tmp_path / "rk" / "value_head" / "value_head_config.json").read_text())["models_ties"] is True
     assert modelled.examples == {"image_generation": 7}
     dropped = train_scalar_judge(records, tiny_base, tmp_path / "drop",
-                                 JudgeTrainingConfig(max_steps=3, batch_size=4, head_options={"ties": "drop"}), registry=registry)
+                                 JudgeTrainingConfig(max_steps=3, batch_size=4, head_options={"ties": "drop"}),
+                                 registry=registry)
     assert dropped.examples == {"image_generation": 4}
     assert json.loads((tmp_path / "drop" / "value_head" / "value_head_config.json").read_text())["models_ties"] is False
 

@@ -90,8 +90,8 @@ def test_lora_adapters_are_merged_into_saved_weights_and_long_examples_are_left_
     data = tmp_path / "data"
     short = toy_records(data, 6, seed=0, template=SHORT_TEMPLATE_ID)
     long = toy_records(data, 6, seed=2)  # default qwen_v1 template: ~400 tokens
-    config = JudgeTrainingConfig(max_steps=3, batch_size=2, gradient_accumulation_steps=2, learning_rate=1e-2, lora=True, lora_r=4, lora_alpha=8,
-                                 max_length=150)
+    config = JudgeTrainingConfig(max_steps=3, batch_size=2, gradient_accumulation_steps=2, learning_rate=1e-2,
+                                 lora=True, lora_r=4, lora_alpha=8, max_length=150)
     out = tmp_path / "judge"
     report = train_generative_judge(load_records(short + long, base_dir=data), tiny_base, out, config,
                                     registry=short_registry)

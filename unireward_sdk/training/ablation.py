@@ -74,7 +74,8 @@ def run_ablation(
 ) -> AblationReport:
     """Train single-task judges and a joint judge (matched steps), evaluate each per task, report.
 
-    ``judge``: ``generative`` (SFT) or a reward head whose spec has a trainer (``scalar``: the value head). ``tasks``: which tasks take part
+    ``judge``: ``generative`` (SFT) or a reward head whose spec has a trainer (``scalar``: the value head).
+    ``tasks``: which tasks take part
     (default: every task in the training records). ``keep_checkpoints=False`` deletes each judge's
     weights once it has been evaluated (the reports stay). Writes ``ablation.json``, ``ablation.md`` and
     ``ablation.png`` into ``out_dir`` and returns the :class:`AblationReport`.

@@ -32,7 +32,8 @@ def make_accelerator(config: JudgeTrainingConfig):
         precision = "no" if on_cpu else ("bf16" if torch.cuda.is_bf16_supported() else "fp16")
     if on_cpu and precision != "no":
         precision = "no"  # mixed precision on the CPU is slow and buys nothing here
-    options = dict(gradient_accumulation_steps=config.gradient_accumulation_steps, mixed_precision=precision, cpu=on_cpu)
+    options = dict(gradient_accumulation_steps=config.gradient_accumulation_steps, mixed_precision=precision,
+                   cpu=on_cpu)
     try:
         return Accelerator(**options)
     except ValueError:
@@ -112,7 +113,8 @@ def make_trainable(model: Any, config: JudgeTrainingConfig) -> tuple[Any, int]:
             model = get_peft_model(model, lora)
         except ValueError as exc:
             raise ConfigError(f"LoRA found no layer to adapt ({exc})", who="lora_target_modules",
-                              fix="Set lora_target_modules to a regex or list of module names of the language model") from exc
+                              fix="Set lora_target_modules to a regex or a list of the language model's module names"
+                              ) from exc
     elif config.freeze_vision:
         for name, parameter in model.named_parameters():
             if vision_parameter(name):

@@ -4,7 +4,8 @@ Features are the judge's final-layer state of each candidate's *pointwise* promp
 head reads at judging time), so a pair is two pointwise prompts and position plays no part. Losses, all
 from :mod:`unireward_builtins.heads.scalar_losses`:
 
-- pairs: Bradley-Terry, -log sigmoid(r_chosen - r_rejected). Tie labels (``[training.head_options]``): ``ties = "rao_kupper"`` (default)
+- pairs: Bradley-Terry, -log sigmoid(r_chosen - r_rejected). Tie labels (``[training.head_options]``):
+  ``ties = "rao_kupper"`` (default)
   fits Bradley-Terry with ties in Rao-Kupper form with a learned tie threshold, so ties are information,
   not noise; ``ties = "drop"`` leaves tie pairs out.
 - points: mean squared error against the score normalised to [0, 1] by the record's ``scale`` (else the
