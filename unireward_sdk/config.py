@@ -152,7 +152,7 @@ def _internal_names(cls: type) -> list[str]:
 
 
 def check_keys(data: Mapping[str, Any], known: list[str], *, who: str,
-               renamed: Mapping[str, str] | None = None, label: str = "") -> None:
+               renamed: Mapping[str, str] | None = None, label: str = "", hint: str = "") -> None:
     """Refuse renamed keys (naming the new form) and unknown keys (with a did-you-mean)."""
     old = [k for k in data if renamed and k in renamed and k not in known]
     if old:
@@ -165,7 +165,7 @@ def check_keys(data: Mapping[str, Any], known: list[str], *, who: str,
     if unknown:
         hints = "".join(did_you_mean(k, known) for k in unknown)
         raise ConfigError(f"unknown {label + ' ' if label else ''}keys {unknown}.{hints}", who=who,
-                          fix=f"Allowed keys: {', '.join(known)}")
+                          fix=f"Allowed keys: {', '.join(known)}" + (f". {hint}" if hint else ""))
 
 
 def _plain(value: Any) -> Any:
@@ -189,12 +189,15 @@ class JobConfig:
     """Mixin of every job config (attrs or dataclass records). Subclasses may set:
 
     ``TABLE``: the TOML table holding the config (``"pairs"`` for ``[pairs]``); a mapping without it is
-    read at top level. ``RENAMED``: old key -> its new name, refused with that name.
+    read at top level. ``RENAMED``: old key -> its new name, refused with that name. ``UNKNOWN_HINT``:
+    added to the error for an unknown key.
     ``_from_values(values, base_dir, who)``: build from checked, resolved values (nested tables).
     """
 
     TABLE: ClassVar[str | None] = None
     RENAMED: ClassVar[Mapping[str, str]] = {}
+    # said after the allowed keys when a key is unknown (where settings that are not fields belong)
+    UNKNOWN_HINT: ClassVar[str] = ""
 
     @classmethod
     def field_names(cls) -> list[str]:
@@ -214,9 +217,9 @@ class JobConfig:
             values = dict(values[cls.TABLE])
         fields = config_fields(cls)
         known = [f.name for f in fields]
-        check_keys(values, known, who=who, renamed=cls.RENAMED)
+        check_keys(values, known, who=who, renamed=cls.RENAMED, hint=cls.UNKNOWN_HINT)
         # from Python, internal fields (a registry) may be passed too; a file cannot set them
-        check_keys(overrides, known + _internal_names(cls), who=who, renamed=cls.RENAMED)
+        check_keys(overrides, known + _internal_names(cls), who=who, renamed=cls.RENAMED, hint=cls.UNKNOWN_HINT)
         if base_dir is not None:
             for f in fields:
                 kind = f.metadata.get(PATH)

@@ -25,7 +25,7 @@ def test_an_old_name_is_refused_naming_the_new(tmp_path, old, new):
 
 
 def test_the_scalar_heads_settings_moved_to_head_options():
-    with pytest.raises(ConfigError, match=r"'head_lr' is now an option of the trained head: \[training.head_options\]"):
+    with pytest.raises(ConfigError, match=r"unknown keys \['head_lr'\].*goes in \[training.head_options\]"):
         JudgeTrainingConfig.from_mapping({"head_lr": 0.05})
     job = TrainJudgeConfig.from_mapping({**JOB, "mode": "scalar", "training": {"head_options": {"ties": "drop"}}})
     assert job.training.head_options == {"ties": "drop"} and job.trained_head == "scalar"
@@ -68,3 +68,15 @@ def test_relative_paths_resolve_once_against_the_files_folder(tmp_path, monkeypa
     assert job.base_model == str(folder / "base") and job.output_dir == tmp_path / "runs" / "out"
     assert job.train == [str(folder / "data" / "t.jsonl")]
     assert job.evolve(mode="ablation").train == job.train  # a copy is not resolved again
+
+
+def test_the_tasks_it_names_are_checked_as_pipelines_before_training():
+    video = "video_generation.pairwise_rank.data_construction"
+    with pytest.raises(ConfigError, match=f"template '{video}' is for task 'video_generation'") as info:
+        TrainJudgeConfig.from_mapping({**JOB, "training": {"templates": {"image_generation": {"pairwise": video}}}},
+                                      who="job.toml")
+    assert "task 'image_generation'" in info.value.who
+    job = TrainJudgeConfig.from_mapping({**JOB, "mode": "ablation", "ablation": {"tasks": ["image_generation",
+                                                                                           "video_generation"]}})
+    assert sorted(job.pipelines) == ["image_generation", "video_generation"]
+    assert job.pipelines["video_generation"].head == "fast"

@@ -20,7 +20,6 @@ budgets match). ``TrainJudgeConfig`` is the whole job of ``unireward train-judge
     video_generation = 1
 
     [training.head_options]          # the options of the trained head's trainer (`unireward plugins --options`)
-    ties = "drop"
 
     [ablation]                       # mode = "ablation" only
     judge = "generative"             # which trainer every judge uses ("generative" or a head with a trainer)
@@ -52,12 +51,6 @@ ABLATION = "ablation"
 SCHEDULERS = ("constant", "linear", "cosine")
 PRECISIONS = ("auto", "no", "bf16", "fp16")
 
-# settings that moved into [training.head_options] (the options of the trained head's trainer)
-_HEAD_OPTION = "an option of the trained head: [training.head_options] %s = ..."
-RENAMED = {
-    **HYPERPARAMETER_RENAMES,
-    **{key: _HEAD_OPTION % key for key in ("ties", "point_weight", "head_lr", "scalar_finetune")},
-}
 
 
 @frozen(kw_only=True)
@@ -70,7 +63,10 @@ class JudgeTrainingConfig(JobConfig):
     """
 
     TABLE = "training"
-    RENAMED = RENAMED
+    RENAMED = HYPERPARAMETER_RENAMES
+    # a head's own settings are its trainer's options, which the core does not name
+    UNKNOWN_HINT = ("A setting of the trained head (its losses, its own learning rate...) goes in "
+                    "[training.head_options]; `unireward plugins --options HEAD` lists them")
 
     # budget and optimisation
     learning_rate: float = 1e-4
@@ -183,6 +179,8 @@ class TrainJudgeConfig(JobConfig):
     ablation: dict[str, Any] = field(factory=dict, converter=dict)
     source: str = internal_field("")
     registry: Any = internal_field()
+    # task -> the validated Pipeline the judge is evaluated with, for the tasks the config names
+    pipelines: dict[str, Any] = internal_field(init=False)
 
     def __attrs_post_init__(self) -> None:
         who = self.source or "train-judge config"
@@ -205,6 +203,29 @@ class TrainJudgeConfig(JobConfig):
             from ..options import validate_options
 
             validate_options(options, self.training.head_options, who=f"{who} [training.head_options]")
+        object.__setattr__(self, "pipelines", self._evaluation_pipelines(registry, who))
+
+    def _evaluation_pipelines(self, registry: Any, who: str) -> dict[str, Any]:
+        """The evaluation head, task and chosen templates of every task the config names, as Pipelines:
+        a head that cannot judge a task, or a template of another task, fails before training starts."""
+        from ..errors import UniRewardError
+        from ..pipeline import Pipeline
+
+        named = [*self.training.templates, *self.training.mix, *(self.ablation_tasks or [])]
+        out = {}
+        for task in dict.fromkeys(named):
+            chosen = self.training.templates.get(task) or {}
+            try:
+                out[task] = Pipeline(task=task, mode="pairwise", head=self.training.eval_head,
+                                     template=chosen.get("pairwise"), pointwise_template=chosen.get("pointwise"),
+                                     registry=registry)
+            except UniRewardError as exc:  # said again with the file and the task the user has to edit
+                try:
+                    located = type(exc)(exc.what, who=f"{who} (task {task!r})", fix=exc.fix)
+                except TypeError:  # a subclass with its own constructor
+                    located = ConfigError(exc.what, who=f"{who} (task {task!r})", fix=exc.fix)
+                raise located from exc
+        return out
 
     @property
     def trained_head(self) -> str:
