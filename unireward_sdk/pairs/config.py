@@ -27,7 +27,6 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-import attrs
 from attrs import field, frozen
 
 from ..config import FilterStage, JobConfig, filter_stages, internal_field, model_field, path_field
