@@ -81,7 +81,7 @@ def paired_steps(unet, text_encoder, tokenizer, noise_scheduler, captions, winne
     from unireward_builtins.aligners._diffusion_components import DEFAULT_LORA_TARGETS, add_lora, lora_config
     from unireward_builtins.aligners.diffusion_dpo import DiffusionDPOAligner, DiffusionDPOConfig
 
-    config = DiffusionDPOConfig(lora=lora, lora_rank=lora_rank, mixed_precision=mixed_precision, beta=beta,
+    config = DiffusionDPOConfig(lora=lora, lora_r=lora_rank, mixed_precision=mixed_precision, beta=beta,
                                 learning_rate=learning_rate, max_grad_norm=1.0)
     aligner = DiffusionDPOAligner.from_components(unet=copy.deepcopy(unet), text_encoder=text_encoder,
                                                   tokenizer=tokenizer, noise_scheduler=noise_scheduler, config=config)

@@ -85,7 +85,7 @@ def _bare_trainer(policy: str, rows, lora: bool, out: str):
 def _ours(policy: str, rows, lora: bool, out: str):
     from unireward_builtins.aligners import vlm_dpo
 
-    aligner = vlm_dpo.create(model=policy, output_dir=out, lora=lora, lora_rank=8, learning_rate=1e-4,
+    aligner = vlm_dpo.create(model=policy, output_dir=out, lora=lora, lora_r=8, learning_rate=1e-4,
                              batch_size=BATCH, gradient_accumulation_steps=1, max_steps=STEPS, max_grad_norm=1.0)
     aligner.train(rows)  # builds and warms up the trainer; the rounds below reuse it
     return aligner

@@ -5,8 +5,8 @@ per disjoint pair (batch size 1), then one per chosen/rejected candidate (batch 
 image decoded and prepared again for every call. Ours is :class:`~unireward_sdk.pairs.PairJob` with the
 ``generative`` head: pair ranking and point sifting batched across prompts, each image decoded once per job
 (the head's media cache, shared by both stages), records committed to disk as the job goes. Both do the
-same judge calls: N/2 pairwise + N pointwise per prompt (ours with ``on_tie = on_failure = "tie"``, so every
-candidate reaches point sifting as in the reference). Also reported: our pipeline with the ``fast`` head.
+same judge calls: N/2 pairwise + N pointwise per prompt (ours with pair_ranking's
+``on_tie = on_failure = "tie"``, so every candidate reaches point sifting as in the reference). Also reported: our pipeline with the ``fast`` head.
 
 The judge is a tiny Qwen2-VL taught for a few dozen steps to answer like a checkpoint ("Image 1 is
 better." / "Final Score: k") and stop, so generation ends at end-of-turn for both sides instead of running a
@@ -140,7 +140,8 @@ def our_pipeline(world, head: str, tag: str) -> dict:
     out = world["root"] / f"out-{tag}"
     shutil.rmtree(out, ignore_errors=True)
     cfg = PairJobConfig(manifest=str(world["manifest"]), output=str(out), task=TASK, model="(in memory)", head=head,
-                        on_tie="tie", on_failure="tie", batch_size=PROMPT_BATCH, judge_batch_size=JUDGE_BATCH,
+                        filters=[{"name": "pair_ranking", "options": {"on_tie": "tie", "on_failure": "tie"}},
+                                 {"name": "point_sifting"}], batch_size=PROMPT_BATCH, judge_batch_size=JUDGE_BATCH,
                         allow_outside=True, progress=False)
     media = MediaCache(registry=world["registry"])  # one per job
     judge = world["registry"].reward_head(head, backend=world["backend"], task=TASK, batch_size=JUDGE_BATCH,

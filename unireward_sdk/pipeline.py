@@ -18,7 +18,8 @@ from typing import Any
 import attrs
 from attrs import field, frozen
 
-from .errors import CapabilityError, ConfigError, UniRewardError, did_you_mean
+from .config import FilterStage, check_keys, filter_stages, read_toml
+from .errors import CapabilityError, ConfigError, UniRewardError
 
 # the judging modes and the template-mode table live with the contract (TEMPLATE_MODES re-exported here)
 from .interfaces import MODES, TEMPLATE_MODES, judging_mode  # noqa: F401
@@ -43,7 +44,8 @@ class Pipeline:
     template: str | None = None
     pointwise_template: str | None = None
     symmetric: bool = False
-    filters: tuple[str, ...] = field(default=(), converter=tuple)
+    # stages: filter names, or (name, options) records (``{name = "margin", options = {threshold = 1.0}}``)
+    filters: tuple[FilterStage, ...] = field(default=(), converter=filter_stages)
     aligner: str | None = None
     options: Mapping[str, Any] = field(factory=dict, converter=dict, hash=False)
     registry: Any = field(default=None, eq=False, repr=False)
@@ -56,12 +58,8 @@ class Pipeline:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], *, registry: Any = None, source: str = "config") -> Pipeline:
         data = dict(data.get("pipeline", data))
-        known = [a.name for a in attrs.fields(cls) if a.name != "registry"]
-        unknown = [k for k in data if k not in known]
-        if unknown:
-            hints = "".join(did_you_mean(k, known) for k in unknown)
-            raise ConfigError(f"unknown pipeline keys {unknown}.{hints}", who=source,
-                              fix=f"Allowed keys: {', '.join(known)}")
+        check_keys(data, [a.name for a in attrs.fields(cls) if a.name != "registry"], who=source,
+                   label="pipeline")
         if "task" not in data:
             raise ConfigError("a pipeline needs a 'task'", who=source,
                               fix='Add task = "<name>", e.g. "image_generation" (`unireward plugins` lists the tasks)')
@@ -69,17 +67,8 @@ class Pipeline:
 
     @classmethod
     def from_toml(cls, path: str | Path, *, registry: Any = None) -> Pipeline:
-        import tomllib
-
         path = Path(path)
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError as exc:
-            raise ConfigError("config file not found", who=str(path),
-                              fix="Check the path of the pipeline TOML file") from exc
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"invalid TOML: {exc}", who=str(path),
-                              fix="Correct the TOML syntax at the line and column shown") from exc
+        data = read_toml(path)
         try:
             return cls.from_dict(data, registry=registry, source=str(path))
         except UniRewardError as exc:
@@ -112,8 +101,8 @@ class Pipeline:
     def required_modes(self) -> tuple[str, ...]:
         reg = self._registry()
         modes = [self.mode] if self.mode else []
-        for name in self.filters:
-            for need in reg.filter_spec(name).needs:
+        for stage in self.filters:
+            for need in reg.filter_spec(stage.name).needs:
                 if need not in modes:
                     modes.append(need)
         return tuple(modes)

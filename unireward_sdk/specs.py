@@ -104,12 +104,16 @@ class RewardHeadSpec(ComponentSpec):
     ``trainer``, when the head has trainable parts of its own (a value head), fits them from judge
     training records: ``trainer(train, base_model, output_dir, config, **kwargs) -> TrainReport``, the
     signature of :func:`unireward_sdk.training.train_generative_judge`. Imported lazily, like ``factory``.
+    ``trainer_options`` is the schema of the trainer's settings (``config.head_options``).
     """
 
     kind: ClassVar[str] = "reward_head"
     modes: tuple[str, ...] = field(default=("pairwise", "pointwise"), converter=_strings)
     tasks: tuple[str, ...] = field(default=(), converter=_strings)
     trainer: Callable[..., Any] | None = field(default=None, eq=False, repr=False)
+    # the options the trainer accepts (``[training.head_options]``), checked when the job config is built;
+    # None: undeclared, passed to the trainer unchecked
+    trainer_options: tuple[Option, ...] | None = field(default=None, converter=_options)
     # what the head asks of its backend; ``needs_backend=False`` for a model-free head (a rule, a metric),
     # which is built with ``backend=None`` and needs no ``--model``
     needs_backend: bool = True

@@ -100,7 +100,7 @@ def main() -> int:
     results: dict = {}
 
     def full_ft(device: str | None, steps: int) -> dict:
-        config = JudgeTrainingConfig(steps=steps, batch_size=8, lr=5e-3, lora=False, freeze_vision=False,
+        config = JudgeTrainingConfig(max_steps=steps, batch_size=8, learning_rate=5e-3, lora=False, freeze_vision=False,
                                      templates=templates, bootstrap=200, device=device, eval_pointwise=False)
         report = train_generative_judge(pairs_only, base, None, config,
                                         eval_records=[r for r in held_out if r.mode == "pairwise"], registry=registry)
@@ -113,7 +113,8 @@ def main() -> int:
 
     def lora_reload() -> dict:
         out = work / "lora_judge"
-        config = JudgeTrainingConfig(steps=n(40), batch_size=8, lr=2e-3, lora=True, lora_r=16, lora_alpha=32,
+        config = JudgeTrainingConfig(max_steps=n(40), batch_size=8, learning_rate=2e-3, lora=True, lora_r=16,
+                                     lora_alpha=32,
                                      templates=templates, bootstrap=0, eval_pointwise=False)
         report = train_generative_judge(pairs_only, base, out, config, registry=registry)
         backend = registry.backend("transformers", checkpoint=str(out), device="cuda" if torch.cuda.is_available() else "cpu",
@@ -136,8 +137,8 @@ def main() -> int:
     section("gpu_lora_bf16_reload", results, lora_reload)
 
     def scalar(finetune: bool) -> dict:
-        config = JudgeTrainingConfig(steps=n(40), batch_size=16, head_lr=0.02, lr=1e-4, scalar_finetune=finetune,
-                                     bootstrap=0)
+        config = JudgeTrainingConfig(max_steps=n(40), batch_size=16, learning_rate=1e-4, bootstrap=0,
+                                     head_options={"head_lr": 0.02, "scalar_finetune": finetune})
         report = train_scalar_judge(train, base, work / f"scalar_{finetune}", config, eval_records=held_out,
                                     registry=registry)
         final = report.final["image_generation"]

@@ -68,7 +68,7 @@ def test_command_line_overrides(tiny_t2i, tmp_path, capsys):
 @pytest.mark.parametrize(("values", "message"), [
     ({"aligner": "diffusion_dop", "data": "x.parquet"}, "did you mean 'diffusion_dpo'"),
     ({"aligner": "diffusion_dpo", "data": "pairs.parquet", "model": "m", "bta": 1}, "did you mean 'beta'"),
-    ({"aligner": "diffusion_dpo"}, "needs 'aligner' and 'data'"),
+    ({"aligner": "diffusion_dpo"}, "missing required key(s) 'data'"),
     ({"aligner": "diffusion_dpo", "data": "nothing-here.parquet"}, "not found"),
 ])
 def test_configuration_errors_are_reported(tmp_path, capsys, values, message):

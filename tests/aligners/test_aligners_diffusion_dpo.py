@@ -155,7 +155,7 @@ def test_gradient_checkpointing_option(tiny_t2i, tiny_t2v, tmp_path):
 
 def test_gradient_accumulation_counts_optimizer_steps(tiny_t2i, tmp_path):
     aligner = diffusion_dpo.create(model=str(tiny_t2i), output_dir=str(tmp_path), batch_size=1,
-                                   gradient_accumulation_steps=2, num_epochs=1)
+                                   gradient_accumulation_steps=2, num_train_epochs=1)
     assert aligner.train(pickapic_rows(decided=4, ties=0)).steps == 2
 
 

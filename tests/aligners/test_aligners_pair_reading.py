@@ -118,6 +118,31 @@ def test_config_from_mapping_refuses_unknown_keys_with_a_hint():
     assert AlignerConfig.coerce(cfg, seed=4).seed == 4 and cfg.seed == 0
 
 
+@pytest.mark.parametrize("old, new", [("lora_rank", "lora_r"), ("num_epochs", "num_train_epochs"),
+                                      ("lr", "learning_rate"), ("grad_accum", "gradient_accumulation_steps")])
+def test_config_refuses_a_former_name_naming_the_new_one(old, new):
+    with pytest.raises(ConfigError, match=f"'{old}' is now '{new}'"):
+        AlignerConfig.from_mapping({"model": "m", old: 2})
+
+
+def test_align_job_resolves_paths_once_against_the_files_folder(tmp_path, monkeypatch):
+    from unireward_sdk.alignment.config import AlignJobConfig
+
+    (tmp_path / "jobs" / "policy").mkdir(parents=True)
+    (tmp_path / "jobs" / "align.toml").write_text(
+        '[align]\naligner = "diffusion_dpo"\ndata = "pairs.jsonl"\nmodel = "policy"\noutput_dir = "out"\n'
+        'beta = 500\n')
+    monkeypatch.chdir(tmp_path)
+    job = AlignJobConfig.from_toml(tmp_path / "jobs" / "align.toml")
+    assert job.data == str(tmp_path / "jobs" / "pairs.jsonl")
+    assert job.aligner_config() == {"beta": 500, "model": str(tmp_path / "jobs" / "policy"),
+                                    "output_dir": str(tmp_path / "jobs" / "out")}
+    with pytest.raises(ConfigError, match="invalid TOML") as info:
+        (tmp_path / "bad.toml").write_text('[align]\naligner = diffusion_dpo\n')
+        AlignJobConfig.from_toml(tmp_path / "bad.toml")
+    assert info.value.who == f"{tmp_path / 'bad.toml'}:2"
+
+
 @pytest.mark.parametrize("bad", [{"mixed_precision": "fp8"}, {"batch_size": 0}, {"max_steps": 0},
                                  {"learning_rate": 0}])
 def test_config_validates_values(bad):

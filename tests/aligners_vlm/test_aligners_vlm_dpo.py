@@ -54,7 +54,7 @@ class TestVLMDPOContract(AlignerContract):
 
 def test_config_defaults_are_the_papers_recipe_and_bad_settings_fail():
     cfg = vlm_dpo.VLMDPOConfig(model="m")
-    assert (cfg.beta, cfg.loss_type, cfg.learning_rate, cfg.num_epochs) == (0.1, ("sigmoid",), 5e-7, 3)
+    assert (cfg.beta, cfg.loss_type, cfg.learning_rate, cfg.num_train_epochs) == (0.1, ("sigmoid",), 5e-7, 3)
     assert (cfg.batch_size, cfg.gradient_accumulation_steps, cfg.lora) == (1, 16, False)
     assert vlm_dpo.VLMDPOConfig(model="m", loss_type="ipo").loss_type == ("ipo",)
     with pytest.raises(ConfigError, match="Did you mean 'sigmoid'"):
@@ -63,7 +63,7 @@ def test_config_defaults_are_the_papers_recipe_and_bad_settings_fail():
         vlm_dpo.VLMDPOConfig(model="m", loss_type="exo_pair")
     with pytest.raises(ConfigError, match="loss_weights"):
         vlm_dpo.VLMDPOConfig(model="m", loss_type=["sigmoid", "sft"], loss_weights=[1.0])
-    with pytest.raises(ConfigError, match="unknown VLMDPOConfig keys"):
+    with pytest.raises(ConfigError, match=r"VLMDPOConfig: unknown keys \['betta'\]"):
         vlm_dpo.VLMDPOConfig.from_mapping({"model": "m", "betta": 0.2})
 
 

@@ -38,7 +38,11 @@ def make_dist(site, monkeypatch):
     and their modules import); the modules are dropped from ``sys.modules`` after the test, so the next
     test imports its own copy.
     """
+    import unireward_sdk.registry as registry_module
+
     monkeypatch.syspath_prepend(str(site))
+    # a process-wide registry loaded while these distributions are installed must not outlive the test
+    monkeypatch.setattr(registry_module, "_default", None)
     made = []
 
     def make(name, version="0.1.0", **kwargs):

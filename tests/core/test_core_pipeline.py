@@ -56,7 +56,7 @@ def test_valid_pipeline_from_python(reg):
     p = Pipeline(task="gen", mode="pairwise", head="generative", template="gen.pairwise_rank.qwen_v1",
                  pointwise_template="gen.pointwise_score.qwen_v1", filters=["pair_ranking", "point_sifting"],
                  aligner="gen_dpo", options={"batch_size": 4}, registry=reg)
-    assert p.filters == ("pair_ranking", "point_sifting")
+    assert [stage.name for stage in p.filters] == ["pair_ranking", "point_sifting"]
     assert p.required_modes() == ("pairwise", "pointwise")
     data = p.to_dict()
     assert "registry" not in data and data["options"] == {"batch_size": 4}
@@ -210,4 +210,4 @@ def test_from_toml_missing_and_malformed_files(reg, tmp_path):
     bad.write_text("[pipeline]\ntask = gen\n")
     with pytest.raises(ConfigError, match="invalid TOML") as info:
         Pipeline.from_toml(bad, registry=reg)
-    assert isinstance(info.value, UniRewardError) and info.value.who == str(bad)
+    assert isinstance(info.value, UniRewardError) and info.value.who == f"{bad}:2"  # the file and the line

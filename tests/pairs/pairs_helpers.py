@@ -69,6 +69,11 @@ def write_config(path: Path, **keys) -> Path:
     return path
 
 
+def ranking(**options) -> list[dict]:
+    """The paper's two stages, pair ranking with ``options``."""
+    return [{"name": "pair_ranking", "options": options}, {"name": "point_sifting"}]
+
+
 def fake_job_keys(manifest: Path, output: Path, **extra) -> dict:
     keys = dict(manifest=str(manifest), output=str(output), task="image_understanding",
                 judge_factory="unireward_sdk.testing.filter:HashJudge", head_options={"failure_rate": 0.15},

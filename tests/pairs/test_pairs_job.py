@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from pairs_helpers import (PYTHON, REPO, cli, dataset_bytes, fake_job_keys, generation_manifest,
+from pairs_helpers import (PYTHON, REPO, cli, dataset_bytes, fake_job_keys, generation_manifest, ranking,
                            understanding_manifest, write_config, write_png)
 
 from unireward_sdk import Candidate, ConfigError
@@ -52,7 +52,7 @@ def test_job_writes_pairs_with_provenance_and_media_by_hash(tmp_path):
 
 
 def test_dropped_prompts_are_stored_with_reason(tmp_path):
-    cfg = fake_config(tmp_path, prompts=6, on_failure="drop", head_options={"failure_rate": 0.6})
+    cfg = fake_config(tmp_path, prompts=6, filters=ranking(on_failure="drop"), head_options={"failure_rate": 0.6})
     summary = PairJob(cfg).run()
     dropped = PairDataset(cfg.output).dropped()
     assert dropped and sum(summary["dropped"].values()) == len(dropped)
@@ -74,8 +74,8 @@ def test_output_refused_without_resume_and_resume_checks_the_job(tmp_path):
     with pytest.raises(ConfigError, match="--resume"):
         PairJob(cfg).run()
     assert PairJob(cfg).run(resume=True)["prompts_seen"] == 3  # nothing left: a no-op
-    with pytest.raises(ConfigError, match="on_tie"):
-        PairJob(cfg.evolve(on_tie="tie")).run(resume=True)
+    with pytest.raises(ConfigError, match="changed: filters"):
+        PairJob(cfg.evolve(filters=ranking(on_tie="tie"))).run(resume=True)
 
 
 def test_manifest_validation(tmp_path):

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
-from pairs_helpers import cli, generation_manifest, understanding_manifest, video_manifest, write_config
+from pairs_helpers import cli, generation_manifest, ranking, understanding_manifest, video_manifest, write_config
 
 from unireward_sdk.pairs import PairDataset, PairJob, PairJobConfig
 from unireward_sdk.pairs.export import load, to_videodpo
@@ -24,7 +24,7 @@ def judge_path(tmp_path_factory):
 def test_cli_end_to_end_on_image_files(judge_path, tmp_path, capsys):
     manifest = generation_manifest(tmp_path / "data", prompts=2, n=4)
     config = write_config(tmp_path / "job.toml", manifest="data/prompts.jsonl", output="out",
-                          task="image_generation", model=str(judge_path), head="fast", on_tie="tie",
+                          task="image_generation", model=str(judge_path), head="fast", filters=ranking(on_tie="tie"),
                           batch_size=2, backend_options={"device": "cpu"})
     done = cli(["pairs", "--config", str(config), "--no-progress", "--sheet", str(tmp_path / "sheet.png")],
                timeout=300)
@@ -77,7 +77,8 @@ def _align_config(path: Path, **values) -> Path:
 def test_video_candidates_with_tiny_judge(judge_path, tmp_path, capsys):
     manifest = video_manifest(tmp_path / "data", prompts=1, n=2)
     cfg = PairJobConfig(manifest=str(manifest), output=str(tmp_path / "out"), task="video_generation",
-                        model=str(judge_path), head="fast", on_tie="tie", backend_options={"device": "cpu"},
+                        model=str(judge_path), head="fast", filters=ranking(on_tie="tie"),
+                        backend_options={"device": "cpu"},
                         progress=False)
     job = PairJob(cfg)
     summary = job.run()
@@ -107,7 +108,7 @@ def test_generative_head_failures_are_recorded_not_guessed(judge_path, tmp_path)
     # a random tiny judge writes no verdict phrase: every pair fails, is re-judged swapped, then dropped
     manifest = understanding_manifest(tmp_path / "data", prompts=1, n=2)
     cfg = PairJobConfig(manifest=str(manifest), output=str(tmp_path / "out"), task="image_understanding",
-                        model=str(judge_path), head="generative", on_failure="swap",
+                        model=str(judge_path), head="generative", filters=ranking(on_failure="swap"),
                         backend_options={"device": "cpu", "max_new_tokens": 16}, progress=False)
     summary = PairJob(cfg).run()
     assert summary["pairs_kept"] == 0 and summary["dropped"] == {"no_decided_pairs": 1}
@@ -128,7 +129,7 @@ def test_sigkill_mid_write_then_resume_with_the_tiny_judge(judge_path, tmp_path)
 
     generation_manifest(tmp_path / "data", prompts=4, n=4)
     keys = dict(manifest="data/prompts.jsonl", task="image_generation", model=str(judge_path), head="fast",
-                on_tie="tie", batch_size=1, backend_options={"device": "cpu"})
+                filters=ranking(on_tie="tie"), batch_size=1, backend_options={"device": "cpu"})
     reference = write_config(tmp_path / "reference.toml", output="reference", **keys)
     assert cli(["pairs", "--config", str(reference), "--no-progress"], timeout=300).returncode == 0
     assert PairDataset(tmp_path / "reference").pairs()  # something to lose

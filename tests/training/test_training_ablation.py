@@ -14,7 +14,7 @@ TASKS = ["image_generation", "image_understanding"]
 
 def test_ablation_trains_matched_judges_and_reports_per_task(registry, tiny_base, testbed_data, tmp_path):
     records = load_records(testbed_data / "train.jsonl")
-    config = JudgeTrainingConfig(epochs=1, batch_size=4, eval_limit=1, eval_pointwise=False, bootstrap=50)
+    config = JudgeTrainingConfig(num_train_epochs=1, batch_size=4, eval_limit=1, eval_pointwise=False, bootstrap=50)
     report = run_ablation(records, records, tiny_base, tmp_path / "ablation", config, tasks=TASKS,
                           registry=registry)
     # matched budget: steps computed once from the joint set (8 records / 4 per step), given to every judge
@@ -54,8 +54,8 @@ def test_train_judge_command_trains_from_a_toml_file(tiny_base, toy_data, tmp_pa
     config.write_text(
         f'mode = "scalar"\nbase_model = "{tiny_base}"\noutput_dir = "out"\n'
         f'train = ["{toy_data / "train.jsonl"}"]\neval = ["{toy_data / "eval.jsonl"}"]\n'
-        '[training]\nsteps = 50\nbatch_size = 8\nbootstrap = 0\ndevice = "cpu"\neval_limit = 4\n')
-    code = main(["train-judge", "--config", str(config), "--steps", "5", "--no-progress"])
+        '[training]\nmax_steps = 50\nbatch_size = 8\nbootstrap = 0\ndevice = "cpu"\neval_limit = 4\n')
+    code = main(["train-judge", "--config", str(config), "--max-steps", "5", "--no-progress"])
     captured = capsys.readouterr()
     assert code == 0, captured.err
     assert "# scalar judge training" in captured.out and "| image_generation |" in captured.out
@@ -77,6 +77,6 @@ def test_train_judge_command_trains_from_a_toml_file(tiny_base, toy_data, tmp_pa
                  "--value-head", "vh", "--prompt", "x", "--media", *images]) != 0
     assert "--value-head applies to the scalar head only" in capsys.readouterr().err
     bad = tmp_path / "bad.toml"
-    bad.write_text('mode = "generative"\nbase_model = "x"\noutput_dir = "o"\ntrain = "t.jsonl"\n[training]\nsteps = 0\n')
+    bad.write_text('mode = "generative"\nbase_model = "x"\noutput_dir = "o"\ntrain = "t.jsonl"\n[training]\nmax_steps = 0\n')
     assert main(["train-judge", "--config", str(bad)]) == 1
-    assert "steps must be >= 1" in capsys.readouterr().err
+    assert "max_steps must be >= 1" in capsys.readouterr().err

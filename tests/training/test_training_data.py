@@ -217,14 +217,12 @@ def test_toml_config_resolves_paths_and_refuses_unknown_keys(tmp_path):
     (tmp_path / "base").mkdir()
     (tmp_path / "job.toml").write_text(
         'mode = "ablation"\nbase_model = "base"\noutput_dir = "out"\ntrain = "train.jsonl"\neval = ["eval.jsonl"]\n'
-        '[training]\nlr = 5e-4\nsteps = 12\nbatch_size = 2\n[training.mix]\nimage_generation = 2.0\n'
+        '[training]\nlearning_rate = 5e-4\nmax_steps = 12\nbatch_size = 2\n[training.mix]\nimage_generation = 2.0\n'
         '[ablation]\njudge = "scalar"\n')
     job = TrainJudgeConfig.from_toml(tmp_path / "job.toml")
     assert job.base_model == str(tmp_path / "base") and job.output_dir == tmp_path / "out"
     assert job.train == [str(tmp_path / "train.jsonl")] and job.ablation_judge == "scalar"
-    assert job.training.steps == 12 and job.training.mix == {"image_generation": 2.0}
+    assert job.training.max_steps == 12 and job.training.mix == {"image_generation": 2.0}
     with pytest.raises(ConfigError, match="Did you mean 'batch_size'"):
         JudgeTrainingConfig.from_dict({"batchsize": 4})
-    with pytest.raises(ConfigError, match="eval_head"):
-        JudgeTrainingConfig(eval_head="logit")
-    assert JudgeTrainingConfig(epochs=2, batch_size=4, grad_accum=2).optimizer_steps(20) == 5
+    assert JudgeTrainingConfig(num_train_epochs=2, batch_size=4, gradient_accumulation_steps=2).optimizer_steps(20) == 5

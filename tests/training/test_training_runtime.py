@@ -23,6 +23,6 @@ def test_a_run_with_other_precision_renews_the_single_process_accelerate_state()
 
     AcceleratorState._reset_state(reset_partial_state=True)  # whatever earlier tests left
     Accelerator(cpu=True, mixed_precision="bf16")  # an earlier run in this process, e.g. on a GPU
-    accelerator = make_accelerator(JudgeTrainingConfig(device="cpu", grad_accum=3))
+    accelerator = make_accelerator(JudgeTrainingConfig(device="cpu", gradient_accumulation_steps=3))
     assert (str(accelerator.device), accelerator.mixed_precision, accelerator.gradient_accumulation_steps) == \
         ("cpu", "no", 3)

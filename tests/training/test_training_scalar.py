@@ -20,7 +20,7 @@ def test_value_head_learns_a_toy_ordering_and_the_scalar_head_loads_it(registry,
         train.append({"task": "image_generation", "prompt": "a red square", "label": "A",
                       "candidates": [{"path": colour_square(data, "green", rng)}, {"path": colour_square(data, "blue", rng)}]})
     held_out = toy_records(data, 12, seed=1, pointwise=True)
-    config = JudgeTrainingConfig(steps=60, batch_size=16, head_lr=0.05, bootstrap=200)
+    config = JudgeTrainingConfig(max_steps=60, batch_size=16, head_options={"head_lr": 0.05}, bootstrap=200)
     out = tmp_path / "scalar_judge"
     report = train_scalar_judge(load_records(train, base_dir=data), tiny_base, out, config,
                                 eval_records=load_records(held_out, base_dir=data), registry=registry)
@@ -52,12 +52,13 @@ def test_tie_labels_are_modelled_or_dropped(registry, tiny_base, tmp_path):
               "candidates": [{"path": colour_square(data, "red", rng)}, {"path": colour_square(data, "red", rng)}]}
              for _ in range(3)]
     records = load_records(rows, base_dir=data)
-    modelled = train_scalar_judge(records, tiny_base, tmp_path / "rk", JudgeTrainingConfig(steps=3, batch_size=4),
+    modelled = train_scalar_judge(records, tiny_base, tmp_path / "rk", JudgeTrainingConfig(max_steps=3, batch_size=4),
                                   registry=registry)
     assert json.loads((tmp_path / "rk" / "value_head" / "value_head_config.json").read_text())["models_ties"] is True
     assert modelled.examples == {"image_generation": 7}
     dropped = train_scalar_judge(records, tiny_base, tmp_path / "drop",
-                                 JudgeTrainingConfig(steps=3, batch_size=4, ties="drop"), registry=registry)
+                                 JudgeTrainingConfig(max_steps=3, batch_size=4, head_options={"ties": "drop"}),
+                                 registry=registry)
     assert dropped.examples == {"image_generation": 4}
     assert json.loads((tmp_path / "drop" / "value_head" / "value_head_config.json").read_text())["models_ties"] is False
 
@@ -67,7 +68,8 @@ def test_joint_fine_tuning_saves_the_judge_next_to_its_value_head(registry, tiny
 
     data = tmp_path / "data"
     records = load_records(toy_records(data, 4, seed=4, pointwise=True), base_dir=data)
-    config = JudgeTrainingConfig(steps=3, batch_size=4, scalar_finetune=True, lr=1e-3, lora_r=4, lora_alpha=8)
+    config = JudgeTrainingConfig(max_steps=3, batch_size=4, head_options={"scalar_finetune": True}, learning_rate=1e-3,
+                                 lora_r=4, lora_alpha=8)
     out = tmp_path / "joint"
     report = train_scalar_judge(records, tiny_base, out, config, eval_records=records[:2], registry=registry)
     assert len(report.losses) == 3 and report.final["image_generation"].n == 1

@@ -55,7 +55,7 @@ def test_tiny_judge_learns_a_toy_preference_and_reloads_in_unireward_score(
     data = tmp_path / "data"
     train = toy_records(data, 48, seed=0, template=SHORT_TEMPLATE_ID)
     held_out = toy_records(data, 24, seed=1, template=SHORT_TEMPLATE_ID)
-    config = JudgeTrainingConfig(steps=40, batch_size=8, lr=5e-3, lora=False, freeze_vision=False,
+    config = JudgeTrainingConfig(max_steps=40, batch_size=8, learning_rate=5e-3, lora=False, freeze_vision=False,
                                  templates={"image_generation": {"pairwise": SHORT_TEMPLATE_ID}}, bootstrap=200)
     out = tmp_path / "judge"
     report = train_generative_judge(load_records(train, base_dir=data), tiny_base, out, config,
@@ -90,8 +90,8 @@ def test_lora_adapters_are_merged_into_saved_weights_and_long_examples_are_left_
     data = tmp_path / "data"
     short = toy_records(data, 6, seed=0, template=SHORT_TEMPLATE_ID)
     long = toy_records(data, 6, seed=2)  # default qwen_v1 template: ~400 tokens
-    config = JudgeTrainingConfig(steps=3, batch_size=2, grad_accum=2, lr=1e-2, lora=True, lora_r=4, lora_alpha=8,
-                                 max_length=150)
+    config = JudgeTrainingConfig(max_steps=3, batch_size=2, gradient_accumulation_steps=2, learning_rate=1e-2,
+                                 lora=True, lora_r=4, lora_alpha=8, max_length=150)
     out = tmp_path / "judge"
     report = train_generative_judge(load_records(short + long, base_dir=data), tiny_base, out, config,
                                     registry=short_registry)
@@ -109,7 +109,7 @@ def test_lora_adapters_are_merged_into_saved_weights_and_long_examples_are_left_
 def test_periodic_evaluation_and_unknown_task_errors(registry, tiny_base, toy_data, tmp_path):
     from unireward_sdk.errors import UniRewardError
 
-    config = JudgeTrainingConfig(steps=2, batch_size=2, eval_every=1, eval_limit=1, bootstrap=0)
+    config = JudgeTrainingConfig(max_steps=2, batch_size=2, eval_every=1, eval_limit=1, bootstrap=0)
     report = train_generative_judge(toy_data / "train.jsonl", tiny_base, None, config,
                                     eval_records=toy_data / "eval.jsonl", registry=registry)
     assert [step for step, _ in report.evaluations] == [1, 2]

@@ -1,8 +1,11 @@
 """The settings every aligner shares, as a dataclass that each aligner extends with its own fields.
 
 A config is built from Python (``DiffusionDPOConfig(model=..., beta=2500)``), from a TOML table through
-:meth:`AlignerConfig.from_mapping` (unknown keys fail with a "did you mean"), and round-trips through
-:meth:`AlignerConfig.to_dict` into the ``unireward_policy.json`` of a saved policy.
+:meth:`AlignerConfig.from_mapping` (the shared :class:`~unireward_sdk.config.JobConfig` reader: unknown keys
+fail with a "did you mean", a former name such as ``lora_rank`` names its new one), and round-trips through
+:meth:`AlignerConfig.to_dict` into the ``unireward_policy.json`` of a saved policy. The names are those of
+trl / transformers (``learning_rate``, ``max_steps``, ``num_train_epochs``, ``gradient_accumulation_steps``,
+``lora_r``...). ``AlignJobConfig`` is the job of ``unireward align --config FILE.toml``.
 """
 
 from __future__ import annotations
@@ -12,7 +15,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from ..errors import ConfigError, did_you_mean
+from attrs import field, frozen
+
+from ..config import HYPERPARAMETER_RENAMES, JobConfig, model_field, path_field
+from ..errors import ConfigError
 
 MIXED_PRECISION = ("no", "fp16", "bf16")
 
@@ -20,25 +26,27 @@ C = TypeVar("C", bound="AlignerConfig")
 
 
 @dataclass
-class AlignerConfig:
+class AlignerConfig(JobConfig):
     """Fields common to every aligner. Subclasses add ``beta`` and their model-specific fields.
 
     ``max_steps`` counts optimizer steps (after gradient accumulation); when it is ``None`` training
-    runs ``num_epochs`` passes over the pairs. ``lora=False`` fine-tunes every weight of the policy and
+    runs ``num_train_epochs`` passes over the pairs. ``lora=False`` fine-tunes every weight of the policy and
     keeps a frozen copy as the reference; with ``lora=True`` the reference is the policy with its
     adapter disabled, so no second copy is held.
     """
 
-    model: str = ""
-    output_dir: str = "aligned-policy"
+    RENAMED = HYPERPARAMETER_RENAMES
+
+    model: str = model_field("", dataclass=True)
+    output_dir: str = path_field("aligned-policy", dataclass=True)
     max_steps: int | None = None
-    num_epochs: int = 1
+    num_train_epochs: int = 1
     learning_rate: float = 1e-5
     batch_size: int = 1
     gradient_accumulation_steps: int = 1
     lora: bool = True
-    lora_rank: int = 8
-    lora_alpha: float | None = None  # None: equal to lora_rank (scale 1)
+    lora_r: int = 8
+    lora_alpha: float | None = None  # None: equal to lora_r (scale 1)
     lora_dropout: float = 0.0
     lora_target_modules: tuple[str, ...] | None = None  # None: the aligner's default
     mixed_precision: str = "no"
@@ -58,36 +66,19 @@ class AlignerConfig:
                 f"mixed_precision must be one of {', '.join(MIXED_PRECISION)}, not {self.mixed_precision!r}",
                 who=type(self).__name__, fix=f"Set mixed_precision to one of: {', '.join(MIXED_PRECISION)}",
             )
-        for name in ("num_epochs", "batch_size", "gradient_accumulation_steps", "lora_rank"):
+        for name in ("num_train_epochs", "batch_size", "gradient_accumulation_steps", "lora_r"):
             if int(getattr(self, name)) < 1:
                 raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)!r}", who=type(self).__name__,
                                   fix=f"Set {name} to 1 or more")
         if self.max_steps is not None and self.max_steps < 1:
             raise ConfigError(f"max_steps must be at least 1 or unset, got {self.max_steps!r}",
                               who=type(self).__name__,
-                              fix="Set max_steps to 1 or more, or leave it out to train for num_epochs")
+                              fix="Set max_steps to 1 or more, or leave it out to train for num_train_epochs")
         if self.learning_rate <= 0:
             raise ConfigError(f"learning_rate must be positive, got {self.learning_rate!r}", who=type(self).__name__,
                               fix="Set learning_rate to a positive number, e.g. 1e-5")
 
     # --- named constructors -----------------------------------------------------------------------
-
-    @classmethod
-    def field_names(cls) -> list[str]:
-        return [f.name for f in dataclasses.fields(cls)]
-
-    @classmethod
-    def from_mapping(cls: type[C], data: Mapping[str, Any] | None = None, *, who: str | None = None,
-                     **overrides: Any) -> C:
-        """Build from a plain mapping (a TOML table), refusing unknown keys with a suggestion."""
-        values = {**dict(data or {}), **overrides}
-        known = cls.field_names()
-        unknown = [k for k in values if k not in known]
-        if unknown:
-            hints = "".join(did_you_mean(k, known) for k in unknown)
-            raise ConfigError(f"unknown {cls.__name__} keys {unknown}.{hints}", who=who or cls.__name__,
-                              fix=f"Allowed keys: {', '.join(known)}")
-        return cls(**values)
 
     @classmethod
     def coerce(cls: type[C], config: Any = None, **overrides: Any) -> C:
@@ -104,14 +95,48 @@ class AlignerConfig:
         raise ConfigError(f"expected a {cls.__name__} or a mapping, got {type(config).__name__}", who=cls.__name__,
                           fix=f"Pass a {cls.__name__}, a dict of its fields, or None")
 
-    def evolve(self: C, **changes: Any) -> C:
-        return dataclasses.replace(self, **changes)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready values (tuples become lists)."""
-        out = dataclasses.asdict(self)
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in out.items()}
-
     @property
     def effective_lora_alpha(self) -> float:
-        return float(self.lora_rank if self.lora_alpha is None else self.lora_alpha)
+        return float(self.lora_r if self.lora_alpha is None else self.lora_alpha)
+
+
+def _rest(value: Any) -> dict[str, Any]:
+    return dict(value or {})
+
+
+@frozen(kw_only=True)
+class AlignJobConfig(JobConfig):
+    """One ``unireward align`` job: which aligner, which pair export, and the aligner's own settings.
+
+    The TOML table (``[align]`` or top level) holds ``aligner``, ``data``, ``format`` and the aligner's
+    config fields side by side; the latter land in ``settings`` and are checked by the aligner's config
+    class (:meth:`AlignerConfig.from_mapping`) when it is built. ``data``, ``output_dir`` and ``sample_dir``
+    are relative to the file; ``model`` too when such a folder exists there (otherwise it is a hub id).
+    """
+
+    TABLE = "align"
+
+    aligner: str
+    data: str = path_field()
+    format: str = "auto"
+    model: str | None = model_field(None)
+    output_dir: str | None = path_field(None)
+    sample_dir: str | None = path_field(None)
+    settings: dict[str, Any] = field(factory=dict, converter=_rest)
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any] | None = None, **kwargs: Any) -> AlignJobConfig:
+        # the aligner's own fields are not known here: they travel in ``settings`` to its config class
+        values = dict(data or {})
+        if isinstance(values.get(cls.TABLE), Mapping):
+            values = dict(values[cls.TABLE])
+        own = {a for a in cls.field_names() if a != "settings"}
+        settings = {k: v for k, v in values.items() if k not in own}
+        values = {k: v for k, v in values.items() if k in own}
+        return super().from_mapping({**values, "settings": {**settings, **dict(values.get("settings") or {})}},
+                                    **kwargs)
+
+    def aligner_config(self) -> dict[str, Any]:
+        """The mapping the aligner's config class is built from (paths already resolved)."""
+        paths = {k: getattr(self, k) for k in ("model", "output_dir", "sample_dir") if getattr(self, k) is not None}
+        return {**self.settings, **paths}

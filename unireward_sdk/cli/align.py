@@ -32,10 +32,6 @@ import os
 from pathlib import Path
 from typing import Any
 
-RUN_KEYS = ("aligner", "data", "format")
-RELATIVE_KEYS = ("data", "output_dir", "sample_dir")
-
-
 def add_parser(subparsers) -> argparse.ArgumentParser:
     p = subparsers.add_parser("align", help="train a policy on preference pairs (DPO / Diffusion-DPO)")
     p.add_argument("--config", required=True, help="TOML file: aligner, data, format and the aligner's settings")
@@ -47,35 +43,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     return p
 
 
-def load_config(path: str | Path) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(run settings: aligner/data/format, the aligner's config mapping) from a TOML file."""
-    import tomllib
+def load_config(path: str | Path) -> Any:
+    """The align job of a TOML file (an :class:`~unireward_sdk.alignment.config.AlignJobConfig`)."""
+    from ..alignment.config import AlignJobConfig
 
-    from ..errors import ConfigError
-
-    path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError("config file not found", who=str(path),
-                          fix="Check the --config path (a TOML file with an [align] table)") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"invalid TOML ({exc})", who=str(path),
-                          fix="Correct the TOML syntax at the line and column shown") from exc
-    table = dict(data.get("align", data))
-    if "aligner" not in table or "data" not in table:
-        raise ConfigError("the config needs 'aligner' and 'data'", who=str(path),
-                          fix="Add aligner = \"diffusion_dpo\" (or another) and data = \"pairs.jsonl\"")
-    here = path.resolve().parent
-    for key in RELATIVE_KEYS:
-        if isinstance(table.get(key), str) and not Path(table[key]).is_absolute():
-            table[key] = str(here / table[key])
-    model = table.get("model")
-    if isinstance(model, str) and not Path(model).is_absolute() and (here / model).exists():
-        table["model"] = str(here / model)
-    run = {k: table.pop(k) for k in RUN_KEYS if k in table}
-    run.setdefault("format", "auto")
-    return run, table
+    return AlignJobConfig.from_toml(path)
 
 
 class _Progress:
@@ -134,17 +106,18 @@ def run(args) -> int:
     from ..alignment import read_pairs
     from ..registry import get_registry
 
-    settings, config = load_config(args.config)
+    job = load_config(args.config)
+    config = job.aligner_config()
     if args.data:
-        settings["data"] = args.data
+        job = job.evolve(data=args.data)
     if args.output_dir:
         config["output_dir"] = args.output_dir
     if args.max_steps:
         config["max_steps"] = args.max_steps
     registry = get_registry()
-    registry.aligner_spec(settings["aligner"])  # an unknown name fails here, before anything loads
-    pairs = read_pairs(settings["data"], settings["format"])
-    aligner = registry.aligner(settings["aligner"], config=config)
+    registry.aligner_spec(job.aligner)  # an unknown name fails here, before anything loads
+    pairs = read_pairs(job.data, job.format)
+    aligner = registry.aligner(job.aligner, config=config)
     with _Progress(enabled=not args.no_progress and not args.json) as progress:
         summary = aligner.train(pairs, callback=progress)
     output_dir = Path(aligner.config.output_dir)

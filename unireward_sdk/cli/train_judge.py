@@ -1,7 +1,7 @@
 """`unireward train-judge`: train a generative or scalar judge, or run the joint-vs-single-task ablation.
 
     unireward train-judge --config judge.toml
-    unireward train-judge --config judge.toml --steps 50 --output-dir runs/quick
+    unireward train-judge --config judge.toml --max-steps 50 --output-dir runs/quick
 
 The TOML layout is documented in :mod:`unireward_sdk.training.config` and ``docs/training.md``. Progress
 (a rich bar, or plain lines with ``--no-progress``) and evaluations go to stderr; the final report
@@ -11,7 +11,6 @@ The TOML layout is documented in :mod:`unireward_sdk.training.config` and ``docs
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import sys
 from pathlib import Path
 from typing import Any
@@ -23,9 +22,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         description="Train a unified judge on preference records described by a TOML config.",
     )
     p.add_argument("--config", required=True, type=Path, help="TOML file (see docs/training.md)")
-    p.add_argument("--mode", choices=("generative", "scalar", "ablation"), help="override the config's mode")
+    p.add_argument("--mode", help="override the config's mode: generative, ablation or a reward head with a trainer "
+                   "(scalar)")
     p.add_argument("--output-dir", type=Path, help="override the config's output_dir")
-    p.add_argument("--steps", type=int, help="override [training] steps")
+    p.add_argument("--max-steps", type=int, help="override [training] max_steps")
     p.add_argument("--device", help="override [training] device (cpu, cuda, cuda:1...)")
     p.add_argument("--no-progress", action="store_true", help="plain progress lines instead of a rich bar")
     return p
@@ -78,14 +78,19 @@ def run(args) -> int:
         train_scalar_judge,
     )
 
-    job = TrainJudgeConfig.from_toml(args.config)
-    training = job.training
-    if args.steps is not None or args.device:
-        training = dataclasses.replace(training, steps=args.steps if args.steps is not None else training.steps,
-                                       device=args.device or training.device)
-    mode = args.mode or job.mode
-    output = args.output_dir or job.output_dir
     registry = get_registry()
+    job = TrainJudgeConfig.from_toml(args.config, registry=registry)
+    changes: dict[str, Any] = {}
+    if args.max_steps is not None:
+        changes["max_steps"] = args.max_steps
+    if args.device:
+        changes["device"] = args.device
+    if changes:
+        job = job.evolve(training=job.training.evolve(**changes))
+    if args.mode:
+        job = job.evolve(mode=args.mode)  # checked like the file's mode
+    training, mode = job.training, job.mode
+    output = args.output_dir or job.output_dir
     train = [r for path in job.train for r in load_records(path)]
     evals = [r for path in job.eval for r in load_records(path)]
     if args.no_progress or not sys.stderr.isatty():
@@ -96,10 +101,12 @@ def run(args) -> int:
         if mode == "ablation":
             report = run_ablation(train, evals, job.base_model, output, training, judge=job.ablation_judge,
                                   tasks=job.ablation_tasks, registry=registry, callback=callback)
-        else:
-            trainer = train_generative_judge if mode == "generative" else train_scalar_judge
-            report = trainer(train, job.base_model, output, training, eval_records=evals or None,
-                             registry=registry, callback=callback)
+        elif mode == "generative":
+            report = train_generative_judge(train, job.base_model, output, training, eval_records=evals or None,
+                                            registry=registry, callback=callback)
+        else:  # a reward head whose spec brings a trainer
+            report = train_scalar_judge(train, job.base_model, output, training, eval_records=evals or None,
+                                        head=mode, registry=registry, callback=callback)
     sys.stdout.write(report.markdown())
     sys.stdout.flush()
     where = f"{output}/ablation.md" if mode == "ablation" else f"{output}/training_report.md"

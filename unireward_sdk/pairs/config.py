@@ -5,16 +5,19 @@
     output = "pairs-out"
     task = "image_generation"
     model = "CodeGoat24/UnifiedReward-qwen-7b"   # hub id or local folder of the judge
-    head = "generative"               # or "fast"
+    head = "generative"               # or "fast"; a head whose spec needs no backend needs no model
     n = 10                            # candidates per prompt (sampler), checked against the manifest when set
-    strategy = "disjoint"             # the paper; or "all_pairs", "round_robin" (with rounds = k)
-    on_tie = "drop"                   # drop | swap | tie
-    on_failure = "swap"               # drop | swap | tie
-    margin = 1.0                      # optional: drop pairs whose score margin is smaller
     seed = 0
     batch_size = 8                    # prompts per batch: judge calls span them, commits are per batch
+    filters = [                       # the stages, in order (default: the paper's pair ranking + point sifting)
+        {name = "pair_ranking", options = {strategy = "disjoint", on_tie = "drop", on_failure = "swap"}},
+        {name = "point_sifting"},
+        {name = "margin", options = {threshold = 1.0}},   # optional: drop pairs whose score margin is smaller
+    ]
 
-Relative paths in a file are relative to the file's folder.
+Relative paths in a file are relative to the file's folder. The config is checked when it is built: the
+stages' options against their filters' option schemas, and task, head, templates and filters together as a
+:class:`~unireward_sdk.pipeline.Pipeline`, so a job that cannot run fails before it writes anything.
 """
 
 from __future__ import annotations
@@ -22,17 +25,29 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
-import attrs
 from attrs import field, frozen
 
-from ..errors import ConfigError, did_you_mean
-from .algorithm import POLICIES, STRATEGIES
+from ..config import FilterStage, JobConfig, filter_stages, internal_field, model_field, path_field
+from ..errors import ConfigError
 
 # fields that do not change what the job produces (resuming with other values is fine)
 _NOT_FINGERPRINTED = ("output", "progress")
+
+# the paper's two stages: pair ranking (disjoint pairs, drop ties, re-judge failures swapped), then point sifting
+DEFAULT_FILTERS = (FilterStage("pair_ranking"), FilterStage("point_sifting"))
+
+_RANKING = 'an option of the pair_ranking stage: filters = [{name = "pair_ranking", options = {%s = ...}}, ...]'
+_MARGIN = 'an option of the margin stage: filters = [..., {name = "margin", options = {%s = ...}}]'
+# keys of the former flat layout, refused with the form that replaced them
+RENAMED = {
+    **{key: _RANKING % key for key in ("strategy", "rounds", "on_tie", "on_failure", "symmetric")},
+    "margin": _MARGIN % "threshold",
+    "margin_normalized": _MARGIN % "normalized",
+    "swap_check": 'a stage: filters = [..., {name = "swap_consistency"}]',
+    "extra_filters": 'entries of filters: filters = [..., {name = "my_filter", options = {...}}]',
+}
 
 
 def _choice(options: tuple[str, ...]):
@@ -45,28 +60,26 @@ def _choice(options: tuple[str, ...]):
 
 
 @frozen(kw_only=True)
-class PairJobConfig:
+class PairJobConfig(JobConfig):
     """Everything a pair job needs. ``judge_factory`` / ``sampler`` may name a Python callable as
-    ``"package.module:callable"`` (called with ``head_options`` / ``sampler_options``) instead of the registry."""
+    ``"package.module:callable"`` (called with ``head_options`` / ``sampler_options``) instead of the registry.
 
-    manifest: str
-    output: str
+    ``pipeline`` is the validated composition (task, head, backend, templates, filters) built with the config.
+    """
+
+    TABLE = "pairs"
+    RENAMED = RENAMED
+
+    manifest: str = path_field()
+    output: str = path_field()
     task: str
-    model: str | None = None
+    model: str | None = model_field(None)
     backend: str = "transformers"
     head: str = "generative"
     template: str | None = None
     pointwise_template: str | None = None
     n: int | None = None
-    strategy: str = field(default="disjoint", validator=_choice(STRATEGIES))
-    rounds: int | None = None
-    on_tie: str = field(default="drop", validator=_choice(POLICIES))
-    on_failure: str = field(default="swap", validator=_choice(POLICIES))
-    symmetric: bool = False
-    margin: float | None = None
-    margin_normalized: bool = False
-    swap_check: bool = False
-    extra_filters: tuple[str, ...] = field(default=(), converter=tuple)
+    filters: tuple[FilterStage, ...] = field(default=DEFAULT_FILTERS, converter=filter_stages)
     seed: int = 0
     batch_size: int = 8
     judge_batch_size: int = 16
@@ -78,6 +91,8 @@ class PairJobConfig:
     backend_options: Mapping[str, Any] = field(factory=dict, converter=dict)
     head_options: Mapping[str, Any] = field(factory=dict, converter=dict)
     sampler_options: Mapping[str, Any] = field(factory=dict, converter=dict)
+    registry: Any = internal_field()
+    pipeline: Any = internal_field(init=False)
 
     def __attrs_post_init__(self) -> None:
         if self.batch_size < 1 or self.judge_batch_size < 1:
@@ -86,80 +101,37 @@ class PairJobConfig:
         if self.n is not None and self.n < 2:
             raise ConfigError(f"n must be >= 2 candidates per prompt, got {self.n}", who="pair job",
                               fix="Set n to 2 or more (the paper uses 10), or leave it unset to use the manifest's")
-        if self.model is None and self.judge_factory is None:
+        if not self.filters:
+            raise ConfigError("filters is empty", who="pair job",
+                              fix='List the stages, e.g. filters = [{name = "pair_ranking"}, {name = "point_sifting"}]'
+                                  ", or leave filters out for the paper's two stages")
+        registry = self._registry()
+        checked = tuple(FilterStage(s.name, registry.validate_options("filter", s.name, dict(s.options)))
+                        for s in self.filters)
+        object.__setattr__(self, "filters", checked)
+        if self.model is None and self.judge_factory is None and registry.reward_head_spec(self.head).needs_backend:
             raise ConfigError("no judge is configured", who="pair job",
-                              fix="Set 'model' (hub id or local folder) or 'judge_factory' ('package.module:callable')")
+                              fix="Set 'model' (hub id or local folder) or 'judge_factory' ('package.module:callable'),"
+                                  " or use a head that needs no model")
+        object.__setattr__(self, "pipeline", self.build_pipeline(registry))
 
-    # --- named constructors ---------------------------------------------------------------------
+    def _registry(self) -> Any:
+        if self.registry is not None:
+            return self.registry
+        from ..registry import get_registry
 
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any], *, base_dir: str | Path | None = None,
-                  source: str = "config") -> PairJobConfig:
-        data = dict(data.get("pairs", data))
-        known = [a.name for a in attrs.fields(cls)]
-        unknown = [k for k in data if k not in known]
-        if unknown:
-            hints = "".join(did_you_mean(k, known) for k in unknown)
-            raise ConfigError(f"unknown keys {unknown}.{hints}", who=source, fix=f"Allowed keys: {', '.join(known)}")
-        missing = [k for k in ("manifest", "output", "task") if k not in data]
-        if missing:
-            raise ConfigError(f"missing required keys {missing}", who=source,
-                              fix=f"Add {', '.join(missing)} to the [pairs] table (see docs/pairs.md)")
-        if base_dir is not None:
-            base = Path(base_dir)
-            for key in ("manifest", "output"):
-                if not Path(data[key]).is_absolute():
-                    data[key] = str((base / data[key]).resolve())
-            model = data.get("model")
-            if model and not Path(model).is_absolute() and (base / model).exists():
-                data["model"] = str((base / model).resolve())
-        try:
-            return cls(**data)
-        except TypeError as exc:
-            raise ConfigError(str(exc), who=source,
-                              fix="Give each key a value of its type: numbers unquoted, true/false for switches, "
-                                  "quoted strings for paths and names") from exc
+        return get_registry()
 
-    @classmethod
-    def from_toml(cls, path: str | Path, **overrides: Any) -> PairJobConfig:
-        import tomllib
+    def build_pipeline(self, registry: Any = None) -> Any:
+        """The job as a validated :class:`~unireward_sdk.pipeline.Pipeline` (refuses what cannot work together)."""
+        from ..pipeline import Pipeline
 
-        path = Path(path)
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise ConfigError("config file not found", who=str(path),
-                              fix="Check the path given to --config") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"invalid TOML: {exc}", who=str(path),
-                              fix="Fix the TOML syntax at the reported line (quote strings, e.g. on_tie = \"drop\")"
-                              ) from exc
-        data = dict(data.get("pairs", data))
-        data.update(overrides)
-        return cls.from_dict(data, base_dir=path.parent, source=str(path))
-
-    def evolve(self, **changes: Any) -> PairJobConfig:
-        return attrs.evolve(self, **changes)
-
-    def to_dict(self) -> dict[str, Any]:
-        return json.loads(json.dumps(attrs.asdict(self), default=list))
+        return Pipeline(task=self.task, head=self.head, backend=self.backend, model=self.model,
+                        template=self.template, pointwise_template=self.pointwise_template, filters=self.filters,
+                        registry=registry or self._registry())
 
     def fingerprint(self, source_fingerprint: str) -> str:
         """A hash of everything that determines the job's output, including the prompts' content."""
         settings = {k: v for k, v in self.to_dict().items() if k not in _NOT_FINGERPRINTED}
         blob = json.dumps({"config": settings, "source": source_fingerprint}, sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()
-
-    def filter_chain(self) -> list[tuple[str, dict[str, Any]]]:
-        """(filter name, options) in order: pair ranking, point sifting, then the optional filters."""
-        chain = [
-            ("pair_ranking", {"strategy": self.strategy, "rounds": self.rounds, "on_tie": self.on_tie,
-                              "on_failure": self.on_failure, "symmetric": self.symmetric}),
-            ("point_sifting", {}),
-        ]
-        if self.margin is not None:
-            chain.append(("margin", {"threshold": self.margin, "normalized": self.margin_normalized}))
-        if self.swap_check:
-            chain.append(("swap_consistency", {}))
-        chain.extend((name, {}) for name in self.extra_filters)
-        return chain

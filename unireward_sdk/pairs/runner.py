@@ -98,8 +98,10 @@ def build_judge(config: PairJobConfig, registry: Any, media: Any = None) -> Any:
     """The reward head the filters call: a ``judge_factory`` callable, or registry backend + head."""
     if config.judge_factory:
         return import_object(config.judge_factory)(**config.head_options)
-    backend = registry.backend(config.backend, checkpoint=config.model,
-                               **{"batch_size": config.judge_batch_size, **config.backend_options})
+    backend = None  # a model-free head (its spec says needs_backend=False) is built without one
+    if registry.reward_head_spec(config.head).needs_backend:
+        backend = registry.backend(config.backend, checkpoint=config.model,
+                                   **{"batch_size": config.judge_batch_size, **config.backend_options})
     kwargs: dict[str, Any] = dict(backend=backend, task=config.task, template=config.template,
                                   pointwise_template=config.pointwise_template, batch_size=config.judge_batch_size,
                                   registry=registry)
@@ -128,7 +130,8 @@ def build_source(config: PairJobConfig, registry: Any = None, sampler: Any = Non
 
 
 def build_filters(config: PairJobConfig, registry: Any) -> list[Any]:
-    return [registry.filter(name, **options) for name, options in config.filter_chain()]
+    """The config's stages, built in order (each with its options)."""
+    return [registry.filter(stage.name, **stage.options) for stage in config.filters]
 
 
 # --- records ----------------------------------------------------------------------------------------
@@ -185,9 +188,7 @@ class PairJob:
     @property
     def registry(self) -> Any:
         if self._registry is None:
-            from ..registry import get_registry
-
-            self._registry = get_registry()
+            self._registry = self.config._registry()
         return self._registry
 
     def meta(self, source: Any) -> dict[str, Any]:
@@ -213,6 +214,8 @@ class PairJob:
         procs = _Processes()
         self.rank, self.world = procs.rank, procs.world
         source = self._source or build_source(cfg, self.registry, self._sampler)
+        # the stages are built before anything is written, so a stage that refuses its options leaves no folder
+        filters = self._filters if self._filters is not None else build_filters(cfg, self.registry)
         batches = batch_ranges(len(source), cfg.batch_size)
         root = Path(cfg.output)
         if procs.is_main:
@@ -222,7 +225,6 @@ class PairJob:
         done = set(committed(root))
         procs.barrier()  # every process has read the same commits before anyone writes new ones
         todo = [b for b in range(len(batches)) if b not in done]
-        filters = self._filters if self._filters is not None else build_filters(cfg, self.registry)
         judge = self.judge()
         show = cfg.progress if progress is None else progress
         started = time.perf_counter()

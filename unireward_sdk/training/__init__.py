@@ -2,7 +2,7 @@
 
     >>> from unireward_sdk.training import JudgeTrainingConfig, train_generative_judge, run_ablation
     >>> report = train_generative_judge("train.jsonl", "base_judge", "my_judge",
-    ...                                 JudgeTrainingConfig(steps=200), eval_records="eval.jsonl")
+    ...                                 JudgeTrainingConfig(max_steps=200), eval_records="eval.jsonl")
     >>> ablation = run_ablation("train.jsonl", "eval.jsonl", "base_judge", "runs/ablation")
     >>> print(ablation.markdown())
 

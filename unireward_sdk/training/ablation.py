@@ -2,20 +2,19 @@
 
 **Matching.** Every judge (each single-task judge and the joint one) runs the same number of optimizer
 steps with the same batch size, gradient accumulation, learning rate, schedule and seed, so each sees the
-same number of training examples; only *which* examples differ. When the config gives ``epochs`` instead
-of ``steps``, the step count is computed once from the joint training set and given to every judge
+same number of training examples; only *which* examples differ. When the config gives ``num_train_epochs`` instead
+of ``max_steps``, the step count is computed once from the joint training set and given to every judge
 (a single-task judge then passes over its own, smaller set several times). Every judge is evaluated on
 the same held-out records of its task(s), shown in the same seeded order, with the harness's accuracy
 and bootstrap interval; the report sets single and joint side by side per task.
 
     report = run_ablation("train.jsonl", "eval.jsonl", "runs/base", "runs/ablation",
-                          JudgeTrainingConfig(steps=200, batch_size=8))
+                          JudgeTrainingConfig(max_steps=200, batch_size=8))
     print(report.markdown())   # also runs/ablation/ablation.{json,md,png}
 """
 
 from __future__ import annotations
 
-import dataclasses
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
@@ -23,7 +22,7 @@ from typing import Any
 
 from ..errors import ConfigError
 from .callbacks import TrainingCallback
-from .config import JUDGE_KINDS, JudgeTrainingConfig
+from .config import GENERATIVE, JudgeTrainingConfig
 from .records import TrainingRecord, tasks_in
 from .report import AblationReport, AblationRow
 from .runtime import as_records
@@ -32,14 +31,32 @@ from .runtime import as_records
 TASK_ORDER = ("image_generation", "video_generation", "image_understanding", "video_understanding")
 
 
-def _trainer(judge: str):
-    if judge == "generative":
+def _trainer(judge: str, registry: Any):
+    """Generative SFT, or the trainer that reward head ``judge`` brings (looked up in the registry)."""
+    if judge == GENERATIVE:
         from .sft import train_generative_judge
 
         return train_generative_judge
     from .scalar import train_scalar_judge
 
-    return train_scalar_judge
+    if registry is None:
+        from ..registry import get_registry
+
+        registry = get_registry()
+    if registry.reward_head_spec(judge).trainer is None:
+        raise ConfigError(f"judge {judge!r} cannot be trained: its reward head has no trainer", who="run_ablation",
+                          fix=f'Pass judge="{GENERATIVE}" or the name of a reward head whose spec has a trainer')
+
+    def train_head(*args: Any, **kwargs: Any) -> Any:
+        return train_scalar_judge(*args, head=judge, **kwargs)
+
+    return train_head
+
+
+def _learning_rate(config: JudgeTrainingConfig, judge: str) -> float | None:
+    # a head's trainer may train at rates of its own (its head_options): the budget names the core's rate only
+    # where it is the one used
+    return config.learning_rate if judge == GENERATIVE else None
 
 
 def run_ablation(
@@ -57,14 +74,13 @@ def run_ablation(
 ) -> AblationReport:
     """Train single-task judges and a joint judge (matched steps), evaluate each per task, report.
 
-    ``judge``: ``generative`` (SFT) or ``scalar`` (value head). ``tasks``: which tasks take part
+    ``judge``: ``generative`` (SFT) or a reward head whose spec has a trainer (``scalar``: the value head).
+    ``tasks``: which tasks take part
     (default: every task in the training records). ``keep_checkpoints=False`` deletes each judge's
     weights once it has been evaluated (the reports stay). Writes ``ablation.json``, ``ablation.md`` and
     ``ablation.png`` into ``out_dir`` and returns the :class:`AblationReport`.
     """
-    if judge not in JUDGE_KINDS:
-        raise ConfigError(f"judge must be generative or scalar, got {judge!r}", who="run_ablation",
-                          fix='Pass judge="generative" or judge="scalar"')
+    train_fn = _trainer(judge, registry)
     config = config or JudgeTrainingConfig()
     train: list[TrainingRecord] = as_records(train_records)
     evals: list[TrainingRecord] = as_records(eval_records)
@@ -83,14 +99,14 @@ def run_ablation(
         raise ConfigError(f"no pairwise evaluation records for task(s) {', '.join(no_eval)}", who="run_ablation",
                           fix="Give held-out pairwise records for every task")
     joint_train = [r for r in train if r.task in chosen]
-    steps = config.steps if config.steps is not None else config.optimizer_steps(len(joint_train))
-    matched = dataclasses.replace(config, steps=steps)
-    budget = {"steps": steps, "batch_size": config.batch_size, "grad_accum": config.grad_accum,
-              "examples_per_step": config.batch_size * config.grad_accum,
-              "examples_per_judge": steps * config.batch_size * config.grad_accum,
-              "lr": config.lr if judge == "generative" or config.scalar_finetune else config.head_lr,
+    steps = config.max_steps if config.max_steps is not None else config.optimizer_steps(len(joint_train))
+    matched = config.evolve(max_steps=steps)
+    budget = {"steps": steps, "batch_size": config.batch_size, "grad_accum": config.gradient_accumulation_steps,
+              "examples_per_step": config.batch_size * config.gradient_accumulation_steps,
+              "examples_per_judge": steps * config.batch_size * config.gradient_accumulation_steps,
+              "lr": _learning_rate(config, judge),
+              **({} if judge == GENERATIVE else {"head_options": dict(config.head_options)}),
               "seed": config.seed, "train_records": {t: sum(r.task == t for r in joint_train) for t in chosen}}
-    train_fn = _trainer(judge)
     out = Path(out_dir)
     runs = {}
     for task in chosen:

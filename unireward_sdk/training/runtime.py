@@ -32,7 +32,8 @@ def make_accelerator(config: JudgeTrainingConfig):
         precision = "no" if on_cpu else ("bf16" if torch.cuda.is_bf16_supported() else "fp16")
     if on_cpu and precision != "no":
         precision = "no"  # mixed precision on the CPU is slow and buys nothing here
-    options = dict(gradient_accumulation_steps=config.grad_accum, mixed_precision=precision, cpu=on_cpu)
+    options = dict(gradient_accumulation_steps=config.gradient_accumulation_steps, mixed_precision=precision,
+                   cpu=on_cpu)
     try:
         return Accelerator(**options)
     except ValueError:
@@ -137,14 +138,15 @@ def make_trainable(model: Any, config: JudgeTrainingConfig) -> tuple[Any, int]:
         except ImportError as exc:  # pragma: no cover - depends on the environment
             raise ConfigError("LoRA training needs peft", fix="pip install 'unireward-sdk[train]' or set lora = false") \
                 from exc
-        target = config.lora_target
+        target = config.lora_target_modules
         lora = LoraConfig(r=config.lora_r, lora_alpha=config.lora_alpha, lora_dropout=config.lora_dropout,
                           target_modules=target if isinstance(target, str) else list(target), bias="none")
         try:
             model = get_peft_model(model, lora)
         except ValueError as exc:
-            raise ConfigError(f"LoRA found no layer to adapt ({exc})", who="lora_target",
-                              fix="Set lora_target to a regex or list of module names of the language model") from exc
+            raise ConfigError(f"LoRA found no layer to adapt ({exc})", who="lora_target_modules",
+                              fix="Set lora_target_modules to a regex or a list of the language model's module names"
+                              ) from exc
     elif config.freeze_vision:
         for name, parameter in model.named_parameters():
             if vision_parameter(name):
@@ -174,7 +176,7 @@ def save_judge(model: Any, processor: Any, folder: Any) -> None:
 def scheduler(optimizer: Any, config: JudgeTrainingConfig, steps: int):
     from transformers import get_scheduler
 
-    name = {"constant": "constant_with_warmup"}.get(config.lr_scheduler, config.lr_scheduler)
+    name = {"constant": "constant_with_warmup"}.get(config.lr_scheduler_type, config.lr_scheduler_type)
     return get_scheduler(name, optimizer, num_warmup_steps=config.warmup_steps, num_training_steps=steps)
 
 

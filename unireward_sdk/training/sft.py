@@ -9,7 +9,7 @@ handles device placement, gradient accumulation and bf16 on a GPU (fp32 on the C
 The saved judge (LoRA merged, safetensors, processor with its chat template) loads through the same
 ``from_pretrained`` path as a released checkpoint::
 
-    report = train_generative_judge("train.jsonl", "runs/base", "runs/judge", JudgeTrainingConfig(steps=300),
+    report = train_generative_judge("train.jsonl", "runs/base", "runs/judge", JudgeTrainingConfig(max_steps=300),
                                     eval_records="eval.jsonl")
     # unireward score --model runs/judge --task image_generation --mode pairwise ...
 """
@@ -182,7 +182,7 @@ def train_generative_judge(
 
     model, trainable = make_trainable(backend.model, config)
     parameters = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(parameters, lr=config.lr, weight_decay=config.weight_decay)
+    optimizer = torch.optim.AdamW(parameters, lr=config.learning_rate, weight_decay=config.weight_decay)
     lr_schedule = scheduler(optimizer, config, steps)
     model, optimizer, lr_schedule = accelerator.prepare(model, optimizer, lr_schedule)
 

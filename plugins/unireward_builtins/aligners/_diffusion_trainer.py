@@ -130,7 +130,7 @@ class DiffusionDPOBase:
         self._lora_settings = None
         if cfg.lora:
             self._lora_settings = saved_lora or {
-                "rank": cfg.lora_rank, "alpha": cfg.effective_lora_alpha, "dropout": cfg.lora_dropout,
+                "rank": cfg.lora_r, "alpha": cfg.effective_lora_alpha, "dropout": cfg.lora_dropout,
                 "targets": list(cfg.lora_target_modules or parts.DEFAULT_LORA_TARGETS),
             }
             self._lora_config = parts.lora_config(**self._lora_settings)
@@ -317,7 +317,7 @@ class DiffusionDPOBase:
         acc = self.accelerator
         loader = acc.prepare(self._loader(dataset, shuffle=True, seed=cfg.seed + self.trained_steps))
         per_epoch = max(1, math.ceil(len(loader) / cfg.gradient_accumulation_steps))
-        total = cfg.max_steps or per_epoch * cfg.num_epochs
+        total = cfg.max_steps or per_epoch * cfg.num_train_epochs
         history: list[StepMetrics] = []
         micro: list[DiffusionDPOOutput] = []
         epoch = 0

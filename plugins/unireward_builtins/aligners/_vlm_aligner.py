@@ -216,7 +216,7 @@ class VLMDPOAligner:
 
         cfg = self.config
         targets = list(cfg.lora_target_modules) if cfg.lora_target_modules else DEFAULT_LORA_TARGETS
-        config = LoraConfig(r=cfg.lora_rank, lora_alpha=cfg.effective_lora_alpha, lora_dropout=cfg.lora_dropout,
+        config = LoraConfig(r=cfg.lora_r, lora_alpha=cfg.effective_lora_alpha, lora_dropout=cfg.lora_dropout,
                             target_modules=targets)
         try:
             return get_peft_model(model, config)
@@ -248,7 +248,7 @@ class VLMDPOAligner:
             per_device_eval_batch_size=cfg.batch_size,
             gradient_accumulation_steps=cfg.gradient_accumulation_steps,
             learning_rate=cfg.learning_rate,
-            num_train_epochs=cfg.num_epochs,
+            num_train_epochs=cfg.num_train_epochs,
             max_steps=cfg.max_steps or -1,
             lr_scheduler_type=cfg.lr_scheduler_type,
             warmup_steps=cfg.warmup_steps,

@@ -43,7 +43,7 @@ class VLMDPOConfig(AlignerConfig):
     loss_weights: tuple[float, ...] | None = None
     label_smoothing: float = 0.0
     learning_rate: float = 5e-7
-    num_epochs: int = 3
+    num_train_epochs: int = 3
     gradient_accumulation_steps: int = 16
     lora: bool = False
     ref_model: str | None = None

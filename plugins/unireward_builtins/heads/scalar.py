@@ -295,10 +295,13 @@ def train_value_head(*args: Any, **kwargs: Any) -> Any:
 
 @hookimpl
 def unireward_register_reward_heads():
+    from ..training.scalar_options import TRAINER_OPTIONS
+
     yield RewardHeadSpec(
         name="scalar",
         factory=make_scalar_head,
         trainer=train_value_head,
+        trainer_options=TRAINER_OPTIONS,
         modes=("pairwise", "pointwise"),
         backend_capabilities=ScalarRewardHead.needs,
         options=(*JUDGE_HEAD_OPTIONS,

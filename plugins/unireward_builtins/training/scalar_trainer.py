@@ -4,7 +4,8 @@ Features are the judge's final-layer state of each candidate's *pointwise* promp
 head reads at judging time), so a pair is two pointwise prompts and position plays no part. Losses, all
 from :mod:`unireward_builtins.heads.scalar_losses`:
 
-- pairs: Bradley-Terry, -log sigmoid(r_chosen - r_rejected). Tie labels: ``ties = "rao_kupper"`` (default)
+- pairs: Bradley-Terry, -log sigmoid(r_chosen - r_rejected). Tie labels (``[training.head_options]``):
+  ``ties = "rao_kupper"`` (default)
   fits Bradley-Terry with ties in Rao-Kupper form with a learned tie threshold, so ties are information,
   not noise; ``ties = "drop"`` leaves tie pairs out.
 - points: mean squared error against the score normalised to [0, 1] by the record's ``scale`` (else the
@@ -30,6 +31,7 @@ import attrs
 import torch
 
 from unireward_sdk.errors import ConfigError, UniRewardError
+from unireward_sdk.options import validate_options
 from unireward_sdk.training.callbacks import TrainingCallback
 from unireward_sdk.training.config import JudgeTrainingConfig
 from unireward_sdk.training.evaluate import TaskScore, evaluate_records
@@ -49,6 +51,7 @@ from unireward_sdk.training.runtime import (
 
 from ..heads.scalar_losses import bradley_terry_loss, rao_kupper_loss, regression_loss
 from ..heads.scalar_model import ScalarValueHead
+from .scalar_options import TRAINER_OPTIONS
 
 VALUE_HEAD_FOLDER = "value_head"
 
@@ -160,6 +163,8 @@ def train_scalar_judge(
     from unireward_sdk.media import MediaCache, VideoSampling
 
     config = config or JudgeTrainingConfig()
+    options = validate_options(TRAINER_OPTIONS, config.head_options, who="scalar head trainer [training.head_options]",
+                               fill_defaults=True)
     callback = callback or TrainingCallback()
     if registry is None:
         from unireward_sdk.registry import get_registry
@@ -177,7 +182,7 @@ def train_scalar_judge(
     dropped_ties = 0
     for r in records:
         if r.mode == "pairwise":
-            if r.label == "tie" and config.ties == "drop":
+            if r.label == "tie" and options["ties"] == "drop":
                 dropped_ties += 1
                 continue
             entries.append(_Entry(r.task, "pair", r))
@@ -188,7 +193,7 @@ def train_scalar_judge(
         raise ConfigError("no training records left", who="scalar judge training",
                           fix="Check the data paths (and ties = 'drop' with only tie pairs)")
     steps = config.optimizer_steps(len(entries))
-    models_ties = config.ties == "rao_kupper" and any(e.kind == "pair" and e.record.label == "tie" for e in entries)
+    models_ties = options["ties"] == "rao_kupper" and any(e.kind == "pair" and e.record.label == "tie" for e in entries)
     callback.on_message(run_name, f"{sum(e.kind == 'pair' for e in entries)} pairs, "
                         f"{sum(e.kind == 'point' for e in entries)} points"
                         + (f", {dropped_ties} tie pairs dropped" if dropped_ties else "")
@@ -204,7 +209,7 @@ def train_scalar_judge(
     head = ScalarValueHead(cached.shape[1], models_ties=models_ties, scale=(0.0, 1.0) if has_points else None,
                            base_checkpoint=str(base_model))
     head.set_standardization(cached)
-    if config.scalar_finetune:
+    if options["scalar_finetune"]:
         # one spread for every feature: per-feature spreads of a frozen judge can be tiny, and dividing by
         # them would turn the judge's small updates into huge reward swings
         with torch.no_grad():
@@ -215,19 +220,19 @@ def train_scalar_judge(
                                   / sum(e.kind == "point" for e in entries))
     head_params = [p for name, p in head.named_parameters() if models_ties or name != "tie_raw"]
     trainable = sum(p.numel() for p in head_params)
-    finetune = config.scalar_finetune
+    finetune = options["scalar_finetune"]
     if finetune:
         model, judge_trainable = make_trainable(backend.model, config)
         trainable += judge_trainable
-        groups = [{"params": [p for p in model.parameters() if p.requires_grad], "lr": config.lr},
-                  {"params": head_params, "lr": config.head_lr}]
+        groups = [{"params": [p for p in model.parameters() if p.requires_grad], "lr": config.learning_rate},
+                  {"params": head_params, "lr": options["head_lr"]}]
         optimizer = torch.optim.AdamW(groups, weight_decay=config.weight_decay)
         head.to(accelerator.device)
         model, optimizer = accelerator.prepare(model, optimizer)
         model.train()
     else:
         model = None
-        optimizer = torch.optim.Adam(head_params, lr=config.head_lr, weight_decay=config.weight_decay)
+        optimizer = torch.optim.Adam(head_params, lr=options["head_lr"], weight_decay=config.weight_decay)
 
     def batch_features(batch: Sequence[int]) -> torch.Tensor:
         if finetune:
@@ -260,7 +265,7 @@ def train_scalar_judge(
         return scores
 
     stream = mixture_stream([e.task for e in entries], seed=config.seed, ratios=config.mix)
-    per_step = config.batch_size * config.grad_accum
+    per_step = config.batch_size * config.gradient_accumulation_steps
     losses: list[tuple[int, float]] = []
     evaluations: list[tuple[int, Mapping[str, TaskScore]]] = []
     head.train()
@@ -268,20 +273,20 @@ def train_scalar_judge(
     for step in range(1, steps + 1):
         if finetune:
             total = 0.0
-            for _ in range(config.grad_accum):
+            for _ in range(config.gradient_accumulation_steps):
                 batch = [next(stream) for _ in range(config.batch_size)]
                 with accelerator.accumulate(model):
-                    loss = _loss(head, [entries[i] for i in batch], batch_features(batch), config.point_weight)
+                    loss = _loss(head, [entries[i] for i in batch], batch_features(batch), options["point_weight"])
                     accelerator.backward(loss)
                     if accelerator.sync_gradients and config.max_grad_norm:
                         accelerator.clip_grad_norm_([p for g in groups for p in g["params"]], config.max_grad_norm)
                     optimizer.step()
                     optimizer.zero_grad()
                 total += float(loss.detach())
-            value = total / config.grad_accum
+            value = total / config.gradient_accumulation_steps
         else:
             batch = [next(stream) for _ in range(per_step)]
-            loss = _loss(head, [entries[i] for i in batch], batch_features(batch), config.point_weight)
+            loss = _loss(head, [entries[i] for i in batch], batch_features(batch), options["point_weight"])
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
@@ -290,7 +295,7 @@ def train_scalar_judge(
             raise UniRewardError(f"the loss became {value} at step {step}", who=f"scalar judge training ({run_name})",
                                  fix="Lower head_lr (or lr)")
         losses.append((step, value))
-        callback.on_step(run_name, step, steps, value, config.head_lr)
+        callback.on_step(run_name, step, steps, value, options["head_lr"])
         if evals and config.eval_every and step % config.eval_every == 0 and step < steps:
             evaluations.append((step, evaluate(step)))
 

@@ -71,7 +71,7 @@ class Profile:
 
 _T2I = {"beta": 5000.0, "learning_rate": 1e-4, "batch_size": 8, "max_steps": 30, "sample_steps": 8,
         "guidance_scale": 1.0}
-_QA = {"beta": 0.1, "learning_rate": 5e-5, "batch_size": 8, "gradient_accumulation_steps": 1, "num_epochs": 2,
+_QA = {"beta": 0.1, "learning_rate": 5e-5, "batch_size": 8, "gradient_accumulation_steps": 1, "num_train_epochs": 2,
        "max_new_tokens": 12, "temperature": 1.0}
 
 PROFILES: dict[str, Profile] = {
@@ -80,7 +80,7 @@ PROFILES: dict[str, Profile] = {
         judge_train_per_task=8, judge_eval_per_task=6, judge_steps=2, judge_batch=4,
         t2i_prompts=2, t2i_eval_samples=1, t2i_strategies=("random", "two_stage"),
         t2i_options={**_T2I, "max_steps": 1, "sample_steps": 2, "batch_size": 2},
-        qa_prompts=2, qa_eval=4, qa_eval_samples=1, qa_options={**_QA, "num_epochs": 1, "batch_size": 2},
+        qa_prompts=2, qa_eval=4, qa_eval_samples=1, qa_options={**_QA, "num_train_epochs": 1, "batch_size": 2},
         n_candidates=4,
     ),
     "quick": Profile(

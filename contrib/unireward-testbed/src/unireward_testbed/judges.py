@@ -38,8 +38,8 @@ def training_config(*, steps: int, batch_size: int, lr: float, seed: int, **extr
     from unireward_sdk.training import JudgeTrainingConfig
 
     settings = {"eval_head": "generative", **extra}
-    return JudgeTrainingConfig(steps=steps, batch_size=batch_size, lr=lr, seed=seed, lora=False,
-                               freeze_vision=True, family=JUDGE_FAMILY, lr_scheduler="linear",
+    return JudgeTrainingConfig(max_steps=steps, batch_size=batch_size, learning_rate=lr, seed=seed, lora=False,
+                               freeze_vision=True, family=JUDGE_FAMILY, lr_scheduler_type="linear",
                                warmup_steps=max(1, steps // 10), eval_pointwise=False, eval_batch_size=32,
                                log_every=max(1, steps // 5), **settings)
 

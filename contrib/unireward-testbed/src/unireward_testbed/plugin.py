@@ -7,7 +7,7 @@ takes every judge, backend, filter and aligner it uses from the registry like an
 from __future__ import annotations
 
 from unireward_sdk import hookimpl
-from unireward_sdk.specs import CommandSpec
+from unireward_sdk import CommandSpec
 
 from . import commands
 
