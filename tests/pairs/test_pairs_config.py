@@ -136,7 +136,7 @@ def test_a_head_that_cannot_serve_the_stages_is_refused_at_construction(tmp_path
 
 @pytest.mark.parametrize("edit, message", [
     ({"template": "video_generation.pairwise_rank.data_construction"}, "is for task 'video_generation'"),
-    ({"filters": ranking(strategy="bogus")}, "pairing strategy must be one of"),
+    ({"filters": ranking(strategy="bogus")}, "option 'strategy' must be one of"),
 ])
 def test_cli_refuses_before_writing_anything(tmp_path, edit, message):
     manifest = generation_manifest(tmp_path / "data", prompts=2, n=2)
