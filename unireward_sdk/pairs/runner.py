@@ -102,9 +102,14 @@ def build_judge(config: PairJobConfig, registry: Any, media: Any = None) -> Any:
     if registry.reward_head_spec(config.head).needs_backend:
         backend = registry.backend(config.backend, checkpoint=config.model,
                                    **{"batch_size": config.judge_batch_size, **config.backend_options})
-    kwargs: dict[str, Any] = dict(backend=backend, task=config.task, template=config.template,
-                                  pointwise_template=config.pointwise_template, batch_size=config.judge_batch_size,
-                                  registry=registry)
+    kwargs: dict[str, Any] = dict(backend=backend, task=config.task, registry=registry)
+    # what the user set is always passed (a head that does not take it refuses it by name); the job's
+    # batching default only reaches a head that declares batching, or declares no schema at all
+    kwargs.update({k: v for k, v in (("template", config.template),
+                                     ("pointwise_template", config.pointwise_template)) if v is not None})
+    declared = registry.reward_head_spec(config.head).options
+    if declared is None or "batch_size" in {option.name for option in declared}:
+        kwargs["batch_size"] = config.judge_batch_size
     if media is not None:
         kwargs["media"] = media
     return registry.reward_head(config.head, **{**kwargs, **config.head_options})
@@ -216,6 +221,8 @@ class PairJob:
         source = self._source or build_source(cfg, self.registry, self._sampler)
         # the stages are built before anything is written, so a stage that refuses its options leaves no folder
         filters = self._filters if self._filters is not None else build_filters(cfg, self.registry)
+        # and so is the judge: a head that refuses its options, or a model that does not load, leaves no folder
+        judge = self.judge()
         batches = batch_ranges(len(source), cfg.batch_size)
         root = Path(cfg.output)
         if procs.is_main:
@@ -225,7 +232,6 @@ class PairJob:
         done = set(committed(root))
         procs.barrier()  # every process has read the same commits before anyone writes new ones
         todo = [b for b in range(len(batches)) if b not in done]
-        judge = self.judge()
         show = cfg.progress if progress is None else progress
         started = time.perf_counter()
         with store, procs.share(todo) as mine, _progress(show and procs.is_main, sum(len(batches[b]) for b in mine),
