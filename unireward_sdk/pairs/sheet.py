@@ -38,9 +38,13 @@ def _thumbnail(path: str, modality: str) -> Any:
 
 
 def _modality_of(path: str) -> str:
-    from .sources import VIDEO_EXTENSIONS
+    from ..ingest import modality_of
 
-    return "video" if Path(path).suffix.lower() in VIDEO_EXTENSIONS else "image"
+    return modality_of(path)
+
+
+# the modalities the sheet draws as pictures; any other (audio, a plugin's) is a labelled tile
+PICTURED = ("image", "video")
 
 
 def _data_uri(image: Any) -> str:
@@ -69,7 +73,10 @@ def _side(ds: PairDataset, candidate: dict[str, Any]) -> tuple[Any, str]:
     if candidate.get("path"):
         path = ds.resolve(candidate["path"])
         try:
-            return _thumbnail(path, candidate.get("modality", "image")), Path(path).name
+            modality = candidate.get("modality") or _modality_of(path)
+            if modality not in PICTURED:
+                return None, f"[{modality}] {Path(path).name}"
+            return _thumbnail(path, modality), Path(path).name
         except Exception as exc:  # noqa: BLE001 - a sheet shows an unreadable file instead of failing
             return None, f"{Path(path).name} (unreadable: {exc})"
     return None, candidate.get("text") or ""
