@@ -1,16 +1,9 @@
-"""The ``diffusion_dpo`` aligner: Diffusion-DPO for diffusers text-to-image models.
-
-Stable Diffusion and SDXL pipelines (latent space through their VAE) and small pixel-space UNets (no
-VAE) train on Pick-a-Pic / diffusers pair rows; ties are dropped and counted. This module stays light
-(no torch at import): the implementation lives in ``_diffusion_image`` and loads in the factory.
-"""
+"""Settings of the ``diffusion_dpo`` aligner (no torch at import); the video aligner's settings extend them."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-from unireward_sdk import AlignerSpec, hookimpl
 from unireward_sdk.alignment import AlignerConfig
 
 
@@ -29,30 +22,3 @@ class DiffusionDPOConfig(AlignerConfig):
     guidance_scale: float = 5.0
     sample_dir: str | None = None
     dataloader_workers: int = 0
-
-
-def create(config: Any = None, **overrides: Any):
-    from ._diffusion_image import DiffusionDPOAligner
-
-    return DiffusionDPOAligner(config, **overrides)
-
-
-def __getattr__(name: str):
-    # `from unireward_builtins.aligners.diffusion_dpo import DiffusionDPOAligner` works, lazily
-    if name == "DiffusionDPOAligner":
-        from ._diffusion_image import DiffusionDPOAligner
-
-        return DiffusionDPOAligner
-    raise AttributeError(name)
-
-
-@hookimpl
-def unireward_register_aligners():
-    yield AlignerSpec(
-        name="diffusion_dpo",
-        factory=create,
-        summary="Diffusion-DPO for diffusers text-to-image UNets (SD, SDXL, pixel space), LoRA or full",
-        tasks=("image_generation",),
-        modalities=("image",),
-        requires=("train",),
-    )

@@ -1,18 +1,10 @@
-"""The ``video_diffusion_dpo`` aligner: Diffusion-DPO on diffusers text-to-video UNets (VideoDPO).
-
-UNet3DConditionModel-style and motion-module (UNetMotionModel) UNets, in latent space through a VAE
-applied frame by frame or directly on pixels, train on VideoDPO rows (``caption``, ``chosen``,
-``rejected`` video paths). One noise sample and one timestep are shared by the two videos of a pair.
-"""
+"""Settings of the ``video_diffusion_dpo`` aligner: the image aligner's, plus frames (no torch at import)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-from unireward_sdk import AlignerSpec, hookimpl
-
-from .diffusion_dpo import DiffusionDPOConfig
+from ..diffusion_dpo.config import DiffusionDPOConfig
 
 
 @dataclass
@@ -23,29 +15,3 @@ class VideoDiffusionDPOConfig(DiffusionDPOConfig):
 
     num_frames: int = 8
     fps: int = 8
-
-
-def create(config: Any = None, **overrides: Any):
-    from ._diffusion_video import VideoDiffusionDPOAligner
-
-    return VideoDiffusionDPOAligner(config, **overrides)
-
-
-def __getattr__(name: str):
-    if name == "VideoDiffusionDPOAligner":
-        from ._diffusion_video import VideoDiffusionDPOAligner
-
-        return VideoDiffusionDPOAligner
-    raise AttributeError(name)
-
-
-@hookimpl
-def unireward_register_aligners():
-    yield AlignerSpec(
-        name="video_diffusion_dpo",
-        factory=create,
-        summary="Diffusion-DPO (VideoDPO) for diffusers text-to-video UNets, one noise per pair",
-        tasks=("video_generation",),
-        modalities=("video",),
-        requires=("train",),
-    )
