@@ -78,7 +78,7 @@ def paired_steps(unet, text_encoder, tokenizer, noise_scheduler, captions, winne
     ``training_step`` and the plain baseline's ``step``. Returns ``(ours, plain, aligner)``."""
     import copy
 
-    from unireward_builtins.aligners._diffusion_components import DEFAULT_LORA_TARGETS, add_lora, lora_config
+    from unireward_builtins.aligners.diffusion_common.components import DEFAULT_LORA_TARGETS, add_lora, lora_config
     from unireward_builtins.aligners.diffusion_dpo import DiffusionDPOAligner, DiffusionDPOConfig
 
     config = DiffusionDPOConfig(lora=lora, lora_r=lora_rank, mixed_precision=mixed_precision, beta=beta,

@@ -66,7 +66,7 @@ def _bare_trainer(policy: str, rows, lora: bool, out: str):
     from transformers import AutoModelForImageTextToText, AutoProcessor, PrinterCallback
     from trl import DPOConfig, DPOTrainer
 
-    from unireward_builtins.aligners._vlm_aligner import DEFAULT_LORA_TARGETS
+    from unireward_builtins.aligners.vlm_dpo.trainer import DEFAULT_LORA_TARGETS
 
     processor = AutoProcessor.from_pretrained(policy)
     model = AutoModelForImageTextToText.from_pretrained(policy, dtype=torch.float32)

@@ -24,7 +24,7 @@ def png_bytes(color, size: int = 16) -> bytes:
 
 
 def write_clip(path: Path, color, frames: int = 4, size: int = 16) -> Path:
-    from unireward_builtins.aligners._diffusion_video import write_mp4
+    from unireward_builtins.aligners.video_diffusion_dpo.trainer import write_mp4
 
     array = np.zeros((frames, size, size, 3), np.uint8)
     array[...] = color

@@ -6,7 +6,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from unireward_builtins.aligners.diffusion_dpo_loss import denoising_error, diffusion_dpo_loss  # noqa: E402
+from unireward_builtins.aligners.diffusion_common.loss import denoising_error, diffusion_dpo_loss  # noqa: E402
 
 # pair 1: policy improves the winner more than the reference does
 #   model diff = 0.30 - 0.50 = -0.20, ref diff = 0.40 - 0.45 = -0.05

@@ -172,7 +172,7 @@ def test_seeded_runs_repeat_and_checkpointing_with_bf16_autocast_trains(tiny_pol
 
 
 def test_placeholders_max_length_and_media_errors(tiny_policy, media, tmp_path):
-    from unireward_builtins.aligners._vlm_data import structured_messages, with_media_placeholders
+    from unireward_builtins.aligners.vlm_dpo.data import structured_messages, with_media_placeholders
 
     prompt = with_media_placeholders(structured_messages("Q?", "user", who="t"), 1, 1, who="t")
     assert [p["type"] for p in prompt[0]["content"]] == ["image", "video", "text"]

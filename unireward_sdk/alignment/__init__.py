@@ -1,6 +1,7 @@
 """Shared pieces for aligners: the config base, reading pair exports, and training summaries.
 
-An aligner plugin (see ``unireward_builtins.aligners.diffusion_dpo``) is built from these:
+An aligner plugin (the built-in ones are packages under ``plugins/``: a light hook module in its ``__init__``,
+the settings in ``config``, the aligner in ``trainer``) is built from these:
 
 - a config dataclass extending :class:`AlignerConfig` with its own fields (``beta`` and friends);
 - ``train(pairs, *, format="auto", callback=None) -> TrainSummary``, where ``pairs`` is anything

@@ -25,6 +25,7 @@ from .examples import (
     mixture_stream,
     position_balance,
 )
+from .loop import JudgeLoss, JudgeRun, Optimization, run_judge_training
 from .records import TrainingRecord, load_records, record_from_dict, record_to_dict
 from .report import AblationReport, AblationRow, TrainReport
 from .scalar import train_scalar_judge
@@ -32,9 +33,10 @@ from .sft import train_generative_judge
 from .targets import render_checked, render_target
 
 __all__ = [
-    "AblationReport", "AblationRow", "JudgeTrainingConfig", "PrintCallback", "TaskScore", "TrainJudgeConfig",
-    "TrainReport", "TrainingCallback", "TrainingExample", "TrainingRecord", "balanced_swaps", "build_examples",
-    "chat_messages", "chat_rows", "evaluate_records", "load_records", "mixture_schedule", "mixture_stream",
-    "position_balance", "record_from_dict", "record_to_dict", "render_checked", "render_target", "run_ablation",
-    "train_generative_judge", "train_scalar_judge",
+    "AblationReport", "AblationRow", "JudgeLoss", "JudgeRun", "JudgeTrainingConfig", "Optimization",
+    "PrintCallback", "TaskScore", "TrainJudgeConfig", "TrainReport", "TrainingCallback", "TrainingExample",
+    "TrainingRecord", "balanced_swaps", "build_examples", "chat_messages", "chat_rows", "evaluate_records",
+    "load_records", "mixture_schedule", "mixture_stream", "position_balance", "record_from_dict", "record_to_dict",
+    "render_checked", "render_target", "run_ablation", "run_judge_training", "train_generative_judge",
+    "train_scalar_judge",
 ]

@@ -2,8 +2,9 @@
 
 The core does not know how a head is trained: the head's plugin says so through the ``trainer`` of its
 :class:`~unireward_sdk.specs.RewardHeadSpec`, found here through the registry. For the built-in ``scalar``
-head that is Bradley-Terry on pairs and regression on points (see
-``unireward_builtins.training.scalar_trainer`` for losses, tie handling and files).
+head that is Bradley-Terry on pairs and regression on points (its plugin's trainer module documents the
+losses, tie handling and files), a
+:class:`~unireward_sdk.training.loop.JudgeLoss` run by the loop the generative trainer runs too.
 """
 
 from __future__ import annotations

@@ -4,7 +4,9 @@ Each example is one user turn exactly as ``unireward score`` sends it (media par
 template text, through the checkpoint's own chat template) followed by the target answer and the chat
 format's end-of-turn token. Labels are -100 everywhere except on the answer and end-of-turn tokens, so
 the judge learns to answer, not to predict prompts or padding. LoRA (peft) or full fine-tuning; accelerate
-handles device placement, gradient accumulation and bf16 on a GPU (fp32 on the CPU).
+handles device placement, gradient accumulation and bf16 on a GPU (fp32 on the CPU). This module is the
+generative head's :class:`~unireward_sdk.training.loop.JudgeLoss`; the loop (task-mixed batches, steps,
+evaluation, saving, the report) is :func:`~unireward_sdk.training.loop.run_judge_training`.
 
 The saved judge (LoRA merged, safetensors, processor with its chat template) loads through the same
 ``from_pretrained`` path as a released checkpoint::
@@ -16,29 +18,18 @@ The saved judge (LoRA merged, safetensors, processor with its chat template) loa
 
 from __future__ import annotations
 
-import time
-from collections.abc import Mapping, Sequence
+import contextlib
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError, UniRewardError
+from ..errors import UniRewardError
 from .callbacks import TrainingCallback
 from .config import JudgeTrainingConfig
-from .evaluate import TaskScore, evaluate_records
-from .examples import TrainingExample, build_examples, mixture_stream, position_balance
-from .records import tasks_in
+from .examples import TrainingExample, build_examples, position_balance
+from .loop import JudgeLoss, Optimization, run_judge_training
 from .report import TrainReport
-from .runtime import (
-    as_records,
-    count_by_task,
-    evaluation_head,
-    load_backend,
-    make_accelerator,
-    make_trainable,
-    merged_model,
-    save_judge,
-    scheduler,
-)
+from .runtime import count_by_task, evaluation_head, make_trainable, merged_model, save_judge, scheduler
 
 _SENTINEL = "UNIREWARD_ANSWER_SENTINEL"
 
@@ -129,8 +120,82 @@ class ExampleEncoder:
         return batch, labels
 
 
-def _lr(optimizer: Any) -> float:
-    return float(optimizer.param_groups[0]["lr"])
+class GenerativeLoss(JudgeLoss):
+    """Cross-entropy on the answer tokens of template-rendered examples; the judge itself (LoRA or full) trains.
+
+    An example whose row is longer than ``max_length`` is left out (counted in the report, never truncated).
+    """
+
+    kind = "generative"
+    label = "judge SFT"
+    divergence_fix = "Lower lr, or use mixed_precision = 'no'"
+    refusal = ("every training example is longer than max_length", "Raise max_length (or leave it unset)")
+
+    def units(self, records: Sequence[Any]) -> list[TrainingExample]:
+        run = self.run
+        self.examples = build_examples(records, registry=run.registry, family=run.backend.family, seed=run.config.seed,
+                                       randomize_order=run.config.randomize_order, templates=run.config.templates,
+                                       drop_ties=run.config.drop_ties)
+        self.encoder = ExampleEncoder(run.backend, run.registry, run.media)
+        return self.examples
+
+    def describe(self, units: Sequence[TrainingExample]) -> str:
+        run = self.run
+        counts = ", ".join(f"{t} {n}" for t, n in count_by_task([e.task for e in units]).items())
+        return (f"{len(units)} examples ({counts}); family {run.backend.family}; "
+                f"{'LoRA' if run.config.lora else 'full fine-tuning'}; "
+                f"device {run.accelerator.device}, precision {run.accelerator.mixed_precision}")
+
+    def setup(self, units: Sequence[TrainingExample], steps: int) -> Optimization:
+        import torch
+
+        config, accelerator = self.run.config, self.run.accelerator
+        model, trainable = make_trainable(self.run.backend.model, config)
+        parameters = [p for p in model.parameters() if p.requires_grad]
+        optimizer = torch.optim.AdamW(parameters, lr=config.learning_rate, weight_decay=config.weight_decay)
+        lr_schedule = scheduler(optimizer, config, steps)
+        self.model, optimizer, lr_schedule = accelerator.prepare(model, optimizer, lr_schedule)
+        self.model.train()
+        # accelerate counts the micro-batches: every gradient_accumulation_steps-th one ends an optimizer step
+        return Optimization(optimizer, batch_size=config.batch_size, micro_batches=config.gradient_accumulation_steps,
+                            model=self.model, scheduler=lr_schedule, clip=parameters, trainable_parameters=trainable)
+
+    def prepare(self, indices: Sequence[int]) -> tuple[Any, list[int]]:
+        batch, labels = self.encoder.encode([self.examples[i] for i in indices])
+        if self.run.config.max_length is not None:
+            lengths = batch["attention_mask"].sum(dim=1).tolist()
+            over = [i for i, n in zip(indices, lengths) if n > self.run.config.max_length]
+            if over:
+                return None, over
+        return (batch, labels), []
+
+    def loss(self, batch: Any) -> Any:
+        inputs, labels = batch
+        return self.model(**inputs, labels=labels).loss
+
+    def evaluation_head(self, task: str) -> Any:
+        run = self.run
+        return evaluation_head(run.registry, run.backend, task, run.config, run.media, run.backend.family)
+
+    @contextlib.contextmanager
+    def evaluating(self) -> Iterator[None]:
+        self.model.eval()
+        try:
+            yield
+        finally:
+            self.model.train()
+
+    def finish(self) -> None:
+        final_model = merged_model(self.run.accelerator.unwrap_model(self.model), self.run.config)
+        self.run.backend.model = final_model  # evaluate exactly the weights that are saved
+        final_model.eval()
+
+    def save(self, folder: Path) -> str:
+        save_judge(self.run.backend.model, self.run.backend.processor, folder)
+        return f"judge saved to {folder}"
+
+    def balance(self, units: Sequence[TrainingExample]) -> dict:
+        return position_balance(units)
 
 
 def train_generative_judge(
@@ -149,127 +214,7 @@ def train_generative_judge(
     ``train`` / ``eval_records``: paths (.jsonl/.json/.parquet), a ``datasets.Dataset``, dicts or
     :class:`~unireward_sdk.training.records.TrainingRecord`. Evaluation runs every ``eval_every`` steps and
     at the end when ``eval_records`` are given. Returns a :class:`TrainReport` (also written next to the
-    judge as ``training_report.json`` / ``.md``).
+    judge as ``training_report.json`` / ``.md``). The loop is :func:`~unireward_sdk.training.loop.run_judge_training`.
     """
-    import torch
-    from accelerate.utils import set_seed
-
-    from ..media import MediaCache, VideoSampling
-
-    config = config or JudgeTrainingConfig()
-    callback = callback or TrainingCallback()
-    if registry is None:
-        from ..registry import get_registry
-
-        registry = get_registry()
-    started = time.monotonic()
-    records, evals = as_records(train), as_records(eval_records)
-    if not records:
-        raise ConfigError("no training records", who="train_generative_judge", fix="Check the training data paths")
-
-    accelerator = make_accelerator(config)
-    set_seed(config.seed)
-    backend = load_backend(registry, str(base_model), config, accelerator.device)
-    media = MediaCache(registry=registry, video_policy=VideoSampling(frames=config.frames))
-    examples = build_examples(records, registry=registry, family=backend.family, seed=config.seed,
-                              randomize_order=config.randomize_order, templates=config.templates,
-                              drop_ties=config.drop_ties)
-    encoder = ExampleEncoder(backend, registry, media)
-    steps = config.optimizer_steps(len(examples))
-    callback.on_message(run_name, f"{len(examples)} examples ({', '.join(f'{t} {n}' for t, n in count_by_task([e.task for e in examples]).items())}); "
-                        f"family {backend.family}; {'LoRA' if config.lora else 'full fine-tuning'}; "
-                        f"device {accelerator.device}, precision {accelerator.mixed_precision}")
-
-    model, trainable = make_trainable(backend.model, config)
-    parameters = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(parameters, lr=config.learning_rate, weight_decay=config.weight_decay)
-    lr_schedule = scheduler(optimizer, config, steps)
-    model, optimizer, lr_schedule = accelerator.prepare(model, optimizer, lr_schedule)
-
-    eval_tasks = tasks_in(evals, tasks_in(records))
-
-    def evaluate(step: int) -> dict[str, TaskScore]:
-        model.eval()
-        try:
-            scores = evaluate_records(
-                lambda task: evaluation_head(registry, backend, task, config, media, backend.family),
-                evals, tasks=eval_tasks, seed=config.seed, bootstrap=config.bootstrap,
-                pointwise=config.eval_pointwise, limit=config.eval_limit, batch_size=config.eval_batch_size,
-            )
-        finally:
-            model.train()
-        callback.on_eval(run_name, step, scores)
-        return scores
-
-    stream = mixture_stream([ex.task for ex in examples], seed=config.seed, ratios=config.mix)
-    too_long: set[int] = set()
-    losses: list[tuple[int, float]] = []
-    evaluations: list[tuple[int, Mapping[str, TaskScore]]] = []
-    running: list[float] = []
-    step = 0
-    model.train()
-    callback.on_start(run_name, steps)
-    while step < steps:
-        chosen = _draw(stream, config.batch_size, too_long, len(examples))
-        batch, labels = encoder.encode([examples[i] for i in chosen])
-        if config.max_length is not None:
-            lengths = batch["attention_mask"].sum(dim=1).tolist()
-            over = [i for i, n in zip(chosen, lengths) if n > config.max_length]
-            if over:
-                too_long.update(over)  # left out from now on, counted in the report
-                continue
-        with accelerator.accumulate(model):
-            loss = model(**batch, labels=labels).loss
-            accelerator.backward(loss)
-            if accelerator.sync_gradients and config.max_grad_norm:
-                accelerator.clip_grad_norm_(parameters, config.max_grad_norm)
-            optimizer.step()
-            lr_schedule.step()
-            optimizer.zero_grad()
-        running.append(float(loss.detach()))
-        if not accelerator.sync_gradients:
-            continue
-        step += 1
-        mean_loss = sum(running) / len(running)
-        running = []
-        if not torch.isfinite(torch.tensor(mean_loss)):
-            raise UniRewardError(f"the loss became {mean_loss} at step {step}", who=f"judge SFT ({run_name})",
-                                 fix="Lower lr, or use mixed_precision = 'no'")
-        losses.append((step, mean_loss))
-        callback.on_step(run_name, step, steps, mean_loss, _lr(optimizer))
-        if evals and config.eval_every and step % config.eval_every == 0 and step < steps:
-            evaluations.append((step, evaluate(step)))
-
-    unwrapped = accelerator.unwrap_model(model)
-    final_model = merged_model(unwrapped, config)
-    backend.model = final_model  # evaluate exactly the weights that are saved
-    final_model.eval()
-    if evals:
-        evaluations.append((steps, evaluate(steps)))
-    out = Path(output_dir) if output_dir is not None else None
-    if out is not None and config.save:
-        save_judge(final_model, backend.processor, out)
-        callback.on_message(run_name, f"judge saved to {out}")
-    report = TrainReport(
-        kind="generative", base_model=str(base_model), output_dir=str(out) if out is not None and config.save else None,
-        family=backend.family, steps=steps, examples=count_by_task([e.task for e in examples]),
-        balance=position_balance(examples), losses=losses, evaluations=evaluations,
-        skipped_too_long=len(too_long), seconds=time.monotonic() - started, config={**config.to_dict(), "device_used": str(accelerator.device),
-                "mixed_precision_used": accelerator.mixed_precision},
-        trainable_parameters=trainable,
-    )
-    if out is not None:
-        report.write(out)
-    return report
-
-
-def _draw(stream, size: int, excluded: set[int], available: int) -> list[int]:
-    if len(excluded) >= available:
-        raise ConfigError("every training example is longer than max_length", who="judge SFT",
-                          fix="Raise max_length (or leave it unset)")
-    chosen: list[int] = []
-    while len(chosen) < size:
-        index = next(stream)
-        if index not in excluded:
-            chosen.append(index)
-    return chosen
+    return run_judge_training(GenerativeLoss, train, base_model, output_dir, config, eval_records=eval_records,
+                              registry=registry, callback=callback, run_name=run_name, who="train_generative_judge")

@@ -12,7 +12,9 @@ from :mod:`unireward_builtins.heads.scalar_losses`:
   pointwise template's range), so tasks with 1-5, 1-10 and 0-100 scales share one head. The saved head
   records ``scale = (0, 1)``.
 
-Pairs and points are mixed per step like the generative trainer's examples (task ratios, seeded).
+Pairs and points are mixed per step like the generative trainer's examples (task ratios, seeded): this
+module is the head's :class:`~unireward_sdk.training.loop.JudgeLoss`, and the loop (batches, steps,
+evaluation, saving, the report) is the one the generative trainer runs.
 By default the judge is frozen and its features are computed once; ``scalar_finetune = true`` also trains
 the judge (LoRA or full) through its last hidden state, and saves the merged judge next to the head.
 
@@ -22,32 +24,23 @@ Saved: ``<output_dir>/value_head/`` (``value_head.safetensors`` + ``value_head_c
 
 from __future__ import annotations
 
-import time
-from collections.abc import Mapping, Sequence
+import contextlib
+import functools
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import attrs
 import torch
 
-from unireward_sdk.errors import ConfigError, UniRewardError
+from unireward_sdk.errors import ConfigError
 from unireward_sdk.options import validate_options
 from unireward_sdk.training.callbacks import TrainingCallback
 from unireward_sdk.training.config import JudgeTrainingConfig
-from unireward_sdk.training.evaluate import TaskScore, evaluate_records
-from unireward_sdk.training.examples import mixture_stream
-from unireward_sdk.training.records import TrainingRecord, tasks_in
+from unireward_sdk.training.loop import JudgeLoss, Optimization, run_judge_training
+from unireward_sdk.training.records import TrainingRecord
 from unireward_sdk.training.report import TrainReport
-from unireward_sdk.training.runtime import (
-    as_records,
-    count_by_task,
-    load_backend,
-    make_accelerator,
-    make_trainable,
-    merged_model,
-    save_judge,
-    template_id,
-)
+from unireward_sdk.training.runtime import make_trainable, merged_model, save_judge, template_id
 
 from ..heads.scalar_losses import bradley_terry_loss, rao_kupper_loss, regression_loss
 from ..heads.scalar_model import ScalarValueHead
@@ -146,6 +139,143 @@ def _loss(head: ScalarValueHead, entries: Sequence[_Entry], features: torch.Tens
     return sum(terms)
 
 
+class ScalarLoss(JudgeLoss):
+    """The value head's loss (pairs and points, see the module docstring) on frozen or fine-tuned features."""
+
+    kind = "scalar"
+    label = "scalar judge training"
+    divergence_fix = "Lower [training.head_options] head_lr (or learning_rate)"
+
+    @functools.cached_property
+    def options(self) -> dict[str, Any]:
+        """The trainer's settings from ``[training.head_options]``, checked against its schema, defaults filled."""
+        return validate_options(TRAINER_OPTIONS, self.run.config.head_options,
+                                who="scalar head trainer [training.head_options]", fill_defaults=True)
+
+    def units(self, records: Sequence[TrainingRecord]) -> list[_Entry]:
+        run = self.run
+        self.features = _Features(run.registry, run.backend, run.config, run.media)
+        entries: list[_Entry] = []
+        self.dropped_ties = 0
+        for r in records:
+            if r.mode == "pairwise":
+                if r.label == "tie" and self.options["ties"] == "drop":
+                    self.dropped_ties += 1
+                    continue
+                entries.append(_Entry(r.task, "pair", r))
+            else:
+                head = self.features.feature_head(r.task)
+                entries.append(_Entry(r.task, "point", r, _normalised(r, head.task.template(head.template_id))))
+        if not entries:
+            raise ConfigError("no training records left", who="scalar judge training",
+                              fix="Check the data paths (and ties = 'drop' with only tie pairs)")
+        self.entries = entries
+        self.models_ties = self.options["ties"] == "rao_kupper" and any(
+            e.kind == "pair" and e.record.label == "tie" for e in entries)
+        return entries
+
+    def describe(self, units: Sequence[_Entry]) -> str:
+        return (f"{sum(e.kind == 'pair' for e in units)} pairs, {sum(e.kind == 'point' for e in units)} points"
+                + (f", {self.dropped_ties} tie pairs dropped" if self.dropped_ties else "")
+                + ("; ties modelled (Rao-Kupper)" if self.models_ties else ""))
+
+    def setup(self, units: Sequence[_Entry], steps: int) -> Optimization:
+        config, accelerator = self.run.config, self.run.accelerator
+        entries = self.entries
+        # features of the frozen judge, computed once: the whole training set (frozen) or the standardisation
+        cached = self.cached = self.features.frozen(entries)
+        self.offsets, row = [], 0
+        for e in entries:
+            self.offsets.append(row)
+            row += 2 if e.kind == "pair" else 1
+        has_points = any(e.kind == "point" for e in entries)
+        head = self.head = ScalarValueHead(cached.shape[1], models_ties=self.models_ties,
+                                           scale=(0.0, 1.0) if has_points else None,
+                                           base_checkpoint=self.run.base_model)
+        head.set_standardization(cached)
+        if self.options["scalar_finetune"]:
+            # one spread for every feature: per-feature spreads of a frozen judge can be tiny, and dividing by
+            # them would turn the judge's small updates into huge reward swings
+            with torch.no_grad():
+                head.feature_std.fill_(float((cached - head.feature_mean).std().clamp_min(1e-4)))
+        if has_points:
+            with torch.no_grad():  # start at the mean target: steps go to the ordering, not the offset
+                head.value.bias.fill_(sum(e.target for e in entries if e.kind == "point")
+                                      / sum(e.kind == "point" for e in entries))
+        head_params = [p for name, p in head.named_parameters() if self.models_ties or name != "tie_raw"]
+        trainable = sum(p.numel() for p in head_params)
+        self.model = None
+        if not self.options["scalar_finetune"]:
+            optimizer = torch.optim.Adam(head_params, lr=self.options["head_lr"], weight_decay=config.weight_decay)
+            head.train()
+            # no judge to accumulate through: one batch of every micro-batch's units per step
+            return Optimization(optimizer, batch_size=config.batch_size * config.gradient_accumulation_steps,
+                                trainable_parameters=trainable)
+        model, judge_trainable = make_trainable(self.run.backend.model, config)
+        groups = [{"params": [p for p in model.parameters() if p.requires_grad], "lr": config.learning_rate},
+                  {"params": head_params, "lr": self.options["head_lr"]}]
+        optimizer = torch.optim.AdamW(groups, weight_decay=config.weight_decay)
+        head.to(accelerator.device)
+        self.model, optimizer = accelerator.prepare(model, optimizer)
+        self.model.train()
+        head.train()
+        return Optimization(optimizer, batch_size=config.batch_size, micro_batches=config.gradient_accumulation_steps,
+                            model=self.model, clip=[p for g in groups for p in g["params"]],
+                            trainable_parameters=trainable + judge_trainable)
+
+    def _batch_features(self, batch: Sequence[int]) -> torch.Tensor:
+        if self.model is not None:
+            with self.run.accelerator.autocast():
+                return self.features.with_grad([self.entries[i] for i in batch])
+        rows = []
+        for i in batch:
+            width = 2 if self.entries[i].kind == "pair" else 1
+            rows.extend(range(self.offsets[i], self.offsets[i] + width))
+        return self.cached[rows]
+
+    def loss(self, batch: Sequence[int]) -> torch.Tensor:
+        return _loss(self.head, [self.entries[i] for i in batch], self._batch_features(batch),
+                     self.options["point_weight"])
+
+    def learning_rate(self, optimization: Optimization) -> float:
+        return self.options["head_lr"]
+
+    def evaluation_head(self, task: str) -> Any:
+        return self.features.head(task, value_head=self.head)
+
+    @contextlib.contextmanager
+    def evaluating(self) -> Iterator[None]:
+        self.head.eval()
+        self.head.to("cpu")  # the scalar head scores features on the CPU
+        if self.model is not None:
+            self.model.eval()
+        try:
+            yield
+        finally:
+            self.head.train()
+            if self.model is not None:
+                self.head.to(self.run.accelerator.device)
+                self.model.train()
+
+    def finish(self) -> None:
+        self.head.eval()
+        self.head.to("cpu")
+        if self.model is not None:
+            backend = self.run.backend
+            backend.model = merged_model(self.run.accelerator.unwrap_model(self.model), self.run.config)
+            backend.model.eval()
+            self.model = None
+
+    def save(self, folder: Path) -> str:
+        finetune = self.options["scalar_finetune"]
+        if finetune:
+            save_judge(self.run.backend.model, self.run.backend.processor, folder)
+            self.head.base_checkpoint = str(folder)
+        self.head.save_pretrained(folder / VALUE_HEAD_FOLDER)
+        return (f"value head saved to {folder / VALUE_HEAD_FOLDER}"
+                + (f" (judge saved to {folder})" if finetune else f" (features from {self.run.base_model})"))
+
+
 def train_scalar_judge(
     train: Any,
     base_model: str | Path,
@@ -158,170 +288,5 @@ def train_scalar_judge(
     run_name: str = "judge",
 ) -> TrainReport:
     """Fit a value head (and optionally the judge) on ``train`` records; see the module docstring."""
-    from accelerate.utils import set_seed
-
-    from unireward_sdk.media import MediaCache, VideoSampling
-
-    config = config or JudgeTrainingConfig()
-    options = validate_options(TRAINER_OPTIONS, config.head_options, who="scalar head trainer [training.head_options]",
-                               fill_defaults=True)
-    callback = callback or TrainingCallback()
-    if registry is None:
-        from unireward_sdk.registry import get_registry
-
-        registry = get_registry()
-    started = time.monotonic()
-    records, evals = as_records(train), as_records(eval_records)
-    accelerator = make_accelerator(config)
-    set_seed(config.seed)
-    backend = load_backend(registry, str(base_model), config, accelerator.device)
-    media = MediaCache(registry=registry, video_policy=VideoSampling(frames=config.frames))
-    features = _Features(registry, backend, config, media)
-
-    entries: list[_Entry] = []
-    dropped_ties = 0
-    for r in records:
-        if r.mode == "pairwise":
-            if r.label == "tie" and options["ties"] == "drop":
-                dropped_ties += 1
-                continue
-            entries.append(_Entry(r.task, "pair", r))
-        else:
-            template = features.feature_head(r.task).task.template(features.feature_head(r.task).template_id)
-            entries.append(_Entry(r.task, "point", r, _normalised(r, template)))
-    if not entries:
-        raise ConfigError("no training records left", who="scalar judge training",
-                          fix="Check the data paths (and ties = 'drop' with only tie pairs)")
-    steps = config.optimizer_steps(len(entries))
-    models_ties = options["ties"] == "rao_kupper" and any(e.kind == "pair" and e.record.label == "tie" for e in entries)
-    callback.on_message(run_name, f"{sum(e.kind == 'pair' for e in entries)} pairs, "
-                        f"{sum(e.kind == 'point' for e in entries)} points"
-                        + (f", {dropped_ties} tie pairs dropped" if dropped_ties else "")
-                        + ("; ties modelled (Rao-Kupper)" if models_ties else ""))
-
-    # features of the frozen judge, computed once: the whole training set (frozen) or the standardisation
-    cached = features.frozen(entries)
-    offsets, row = [], 0
-    for e in entries:
-        offsets.append(row)
-        row += 2 if e.kind == "pair" else 1
-    has_points = any(e.kind == "point" for e in entries)
-    head = ScalarValueHead(cached.shape[1], models_ties=models_ties, scale=(0.0, 1.0) if has_points else None,
-                           base_checkpoint=str(base_model))
-    head.set_standardization(cached)
-    if options["scalar_finetune"]:
-        # one spread for every feature: per-feature spreads of a frozen judge can be tiny, and dividing by
-        # them would turn the judge's small updates into huge reward swings
-        with torch.no_grad():
-            head.feature_std.fill_(float((cached - head.feature_mean).std().clamp_min(1e-4)))
-    if has_points:
-        with torch.no_grad():  # start at the mean target: steps go to the ordering, not the offset
-            head.value.bias.fill_(sum(e.target for e in entries if e.kind == "point")
-                                  / sum(e.kind == "point" for e in entries))
-    head_params = [p for name, p in head.named_parameters() if models_ties or name != "tie_raw"]
-    trainable = sum(p.numel() for p in head_params)
-    finetune = options["scalar_finetune"]
-    if finetune:
-        model, judge_trainable = make_trainable(backend.model, config)
-        trainable += judge_trainable
-        groups = [{"params": [p for p in model.parameters() if p.requires_grad], "lr": config.learning_rate},
-                  {"params": head_params, "lr": options["head_lr"]}]
-        optimizer = torch.optim.AdamW(groups, weight_decay=config.weight_decay)
-        head.to(accelerator.device)
-        model, optimizer = accelerator.prepare(model, optimizer)
-        model.train()
-    else:
-        model = None
-        optimizer = torch.optim.Adam(head_params, lr=options["head_lr"], weight_decay=config.weight_decay)
-
-    def batch_features(batch: Sequence[int]) -> torch.Tensor:
-        if finetune:
-            with accelerator.autocast():
-                return features.with_grad([entries[i] for i in batch])
-        rows = []
-        for i in batch:
-            width = 2 if entries[i].kind == "pair" else 1
-            rows.extend(range(offsets[i], offsets[i] + width))
-        return cached[rows]
-
-    def make_eval_head(task: str) -> Any:
-        return features.head(task, value_head=head)
-
-    def evaluate(step: int) -> dict[str, TaskScore]:
-        head.eval()
-        head.to("cpu")  # the scalar head scores features on the CPU
-        if model is not None:
-            model.eval()
-        try:
-            scores = evaluate_records(make_eval_head, evals, tasks=tasks_in(evals, tasks_in(records)), seed=config.seed,
-                                      bootstrap=config.bootstrap, pointwise=config.eval_pointwise,
-                                      limit=config.eval_limit, batch_size=config.eval_batch_size)
-        finally:
-            head.train()
-            if model is not None:
-                head.to(accelerator.device)
-                model.train()
-        callback.on_eval(run_name, step, scores)
-        return scores
-
-    stream = mixture_stream([e.task for e in entries], seed=config.seed, ratios=config.mix)
-    per_step = config.batch_size * config.gradient_accumulation_steps
-    losses: list[tuple[int, float]] = []
-    evaluations: list[tuple[int, Mapping[str, TaskScore]]] = []
-    head.train()
-    callback.on_start(run_name, steps)
-    for step in range(1, steps + 1):
-        if finetune:
-            total = 0.0
-            for _ in range(config.gradient_accumulation_steps):
-                batch = [next(stream) for _ in range(config.batch_size)]
-                with accelerator.accumulate(model):
-                    loss = _loss(head, [entries[i] for i in batch], batch_features(batch), options["point_weight"])
-                    accelerator.backward(loss)
-                    if accelerator.sync_gradients and config.max_grad_norm:
-                        accelerator.clip_grad_norm_([p for g in groups for p in g["params"]], config.max_grad_norm)
-                    optimizer.step()
-                    optimizer.zero_grad()
-                total += float(loss.detach())
-            value = total / config.gradient_accumulation_steps
-        else:
-            batch = [next(stream) for _ in range(per_step)]
-            loss = _loss(head, [entries[i] for i in batch], batch_features(batch), options["point_weight"])
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            value = float(loss.detach())
-        if not torch.isfinite(torch.tensor(value)):
-            raise UniRewardError(f"the loss became {value} at step {step}", who=f"scalar judge training ({run_name})",
-                                 fix="Lower head_lr (or lr)")
-        losses.append((step, value))
-        callback.on_step(run_name, step, steps, value, options["head_lr"])
-        if evals and config.eval_every and step % config.eval_every == 0 and step < steps:
-            evaluations.append((step, evaluate(step)))
-
-    head.eval()
-    head.to("cpu")
-    if finetune:
-        backend.model = merged_model(accelerator.unwrap_model(model), config)
-        backend.model.eval()
-        model = None
-    if evals:
-        evaluations.append((steps, evaluate(steps)))
-    out = Path(output_dir) if output_dir is not None else None
-    if out is not None and config.save:
-        if finetune:
-            save_judge(backend.model, backend.processor, out)
-            head.base_checkpoint = str(out)
-        head.save_pretrained(out / VALUE_HEAD_FOLDER)
-        callback.on_message(run_name, f"value head saved to {out / VALUE_HEAD_FOLDER}"
-                            + (f" (judge saved to {out})" if finetune else f" (features from {base_model})"))
-    report = TrainReport(
-        kind="scalar", base_model=str(base_model), output_dir=str(out) if out is not None and config.save else None,
-        family=backend.family, steps=steps, examples=count_by_task([e.task for e in entries]), losses=losses,
-        evaluations=evaluations, seconds=time.monotonic() - started, config={**config.to_dict(), "device_used": str(accelerator.device),
-                "mixed_precision_used": accelerator.mixed_precision},
-        trainable_parameters=trainable,
-    )
-    if out is not None:
-        report.write(out)
-    return report
+    return run_judge_training(ScalarLoss, train, base_model, output_dir, config, eval_records=eval_records,
+                              registry=registry, callback=callback, run_name=run_name, who="train_scalar_judge")

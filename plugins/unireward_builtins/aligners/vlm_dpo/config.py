@@ -1,18 +1,9 @@
-"""The ``vlm_dpo`` aligner: DPO for vision-language policies through trl's ``DPOTrainer``, on image and
-video preference pairs.
-
-Rows are trl's vision DPO rows (``prompt`` / ``chosen`` / ``rejected`` chat messages with ``images``),
-plus ``videos`` (video file paths) for video prompts, which trl itself does not train on: our collator
-sends each video's evenly spaced frames through the processor's video path. This module stays light
-(no torch at import); the implementation lives in ``_vlm_aligner`` and loads in the factory.
-"""
+"""Settings of the ``vlm_dpo`` aligner and the loss types it accepts (no torch at import)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-from unireward_sdk import AlignerSpec, hookimpl
 from unireward_sdk.alignment import AlignerConfig
 from unireward_sdk.errors import ConfigError, did_you_mean
 
@@ -90,30 +81,3 @@ class VLMDPOConfig(AlignerConfig):
         if self.temperature <= 0 or not 0 < self.top_p <= 1:
             raise ConfigError(f"sampling needs temperature > 0 and 0 < top_p <= 1, got {self.temperature!r}, "
                               f"{self.top_p!r}", who=who, fix="Use temperature = 1.0, top_p = 1.0")
-
-
-def create(config: Any = None, **overrides: Any):
-    from ._vlm_aligner import VLMDPOAligner
-
-    return VLMDPOAligner(config, **overrides)
-
-
-def __getattr__(name: str):
-    # `from unireward_builtins.aligners.vlm_dpo import VLMDPOAligner` works, lazily
-    if name == "VLMDPOAligner":
-        from ._vlm_aligner import VLMDPOAligner
-
-        return VLMDPOAligner
-    raise AttributeError(name)
-
-
-@hookimpl
-def unireward_register_aligners():
-    yield AlignerSpec(
-        name="vlm_dpo",
-        factory=create,
-        summary="DPO (trl) for vision-language policies on image and video pairs, LoRA or full",
-        tasks=("image_understanding", "video_understanding"),
-        modalities=("image", "video", "text"),
-        requires=("train",),
-    )

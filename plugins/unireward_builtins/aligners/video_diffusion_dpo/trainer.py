@@ -1,4 +1,4 @@
-"""Diffusion-DPO for text-to-video UNets: VideoDPO rows in, MP4 candidates out.
+"""The ``video_diffusion_dpo`` trainer: VideoDPO rows in, MP4 candidates out.
 
 Training clips are read through the registry's ``video`` modality with an explicit evenly-spaced
 sampling policy of ``num_frames`` frames; a clip with fewer frames is an error, never padded. Video
@@ -17,9 +17,9 @@ import torch
 from unireward_sdk.alignment import PairTable
 from unireward_sdk.errors import ConfigError, MediaError
 
-from ._diffusion_image import image_to_tensor, tensor_to_uint8
-from ._diffusion_trainer import DiffusionDPOBase
-from .video_diffusion_dpo import VideoDiffusionDPOConfig
+from ..diffusion_common.pixels import image_to_tensor, tensor_to_uint8
+from ..diffusion_common.trainer import DiffusionDPOBase
+from .config import VideoDiffusionDPOConfig
 
 
 def write_mp4(frames: np.ndarray, path: Path, fps: int) -> Path:

@@ -30,8 +30,8 @@ from unireward_sdk.alignment import (
 from unireward_sdk.errors import ConfigError, ModelLoadError
 from unireward_sdk.records import Candidate, Provenance
 
-from ._vlm_collator import VisionVideoPreferenceCollator
-from ._vlm_data import (
+from .collator import VisionVideoPreferenceCollator
+from .data import (
     SIGNATURE_COLUMNS,
     VideoFrames,
     structured_messages,
@@ -39,7 +39,7 @@ from ._vlm_data import (
     uniform_rows,
     with_media_placeholders,
 )
-from .vlm_dpo import VLMDPOConfig
+from .config import VLMDPOConfig
 
 POLICY_FORMAT = "unireward-vlm-policy/1"
 # the language model's projections: LoRA on the text decoder, the vision tower stays as it is

@@ -4,8 +4,8 @@ video aligners. Subclasses say how pairs become pixel tensors and how samples ar
 One step: the winner and loser of each pair are stacked into one batch of 2B, noised with ONE noise
 tensor and ONE timestep per pair (repeated for both halves), denoised by the policy in one forward pass
 and by the frozen reference in one no-grad pass; the per-sample errors go to
-:func:`~unireward_builtins.aligners.diffusion_dpo_loss.diffusion_dpo_loss`. accelerate places the
-model, wraps it for distributed data parallel, runs mixed precision and accumulates gradients.
+:func:`~unireward_builtins.aligners.diffusion_common.loss.diffusion_dpo_loss`. accelerate places
+the model, wraps it for distributed data parallel, runs mixed precision and accumulates gradients.
 """
 
 from __future__ import annotations
@@ -34,8 +34,8 @@ from unireward_sdk.alignment import (
 from unireward_sdk.errors import ConfigError
 from unireward_sdk.records import Candidate, Provenance
 
-from . import _diffusion_components as parts
-from .diffusion_dpo_loss import DiffusionDPOOutput, denoising_error, diffusion_dpo_loss
+from . import components as parts
+from .loss import DiffusionDPOOutput, denoising_error, diffusion_dpo_loss
 
 _TEXT_CACHE_SIZE = 4096
 

@@ -27,7 +27,7 @@ _TOKEN_ALIGNED = ("token_type_ids", "mm_token_type_ids")
 
 
 class VisionVideoPreferenceCollator:
-    """Collates uniform ``vlm_dpo`` rows (see ``_vlm_data``) into a DPO batch for trl's ``DPOTrainer``."""
+    """Collates uniform ``vlm_dpo`` rows (see :mod:`.data`) into a DPO batch for trl's ``DPOTrainer``."""
 
     def __init__(self, processor: Any, frames: Callable[[str], list], *, max_length: int | None = None,
                  max_completion_length: int | None = None, who: str = "vlm_dpo"):
