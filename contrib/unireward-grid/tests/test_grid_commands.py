@@ -88,3 +88,27 @@ def test_pairs_refuses_a_misspelt_option_before_writing(write_grid, tmp_path, ca
     assert cli.main(["pairs", "--config", str(job), "--no-progress"]) == 1
     assert "Did you mean 'min_filled'" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_eval_pairwise_jsonl_without_a_model(write_grid, tmp_path, capsys):
+    write_grid("three.grid", 3), write_grid("six.grid", 6)
+    rows = [{"id": "e1", "task": "grid_generation", "prompt": "3 filled cells",
+             "a": {"path": "three.grid"}, "b": {"path": "six.grid"}, "label": "A"},
+            {"id": "e2", "task": "grid_generation", "prompt": "6 filled cells",
+             "a": {"path": "three.grid"}, "b": {"path": "six.grid"}, "label": "B"}]
+    (tmp_path / "bench.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    code = cli.main(["eval", "--benchmark", "pairwise-jsonl", "--data", str(tmp_path / "bench.jsonl"),
+                     "--head", "cell_count", "--out", str(tmp_path / "report")])
+    assert code == 0, capsys.readouterr().err
+    report = json.loads((tmp_path / "report" / "report.json").read_text())
+    assert report["n"] == 2 and report["metrics"]["tau"]["correct"] == 2
+
+
+def test_training_records_read_grid_candidates(write_grid, tmp_path):
+    from unireward_sdk.training.records import load_records
+
+    write_grid("three.grid", 3), write_grid("six.grid", 6)
+    [record] = load_records([{"task": "grid_generation", "prompt": "3 filled cells",
+                              "candidates": ["three.grid", "six.grid"], "label": "A"}], base_dir=tmp_path)
+    assert [c.modality for c in record.item().candidates] == ["grid", "grid"]
+    assert record.candidates[0]["path"] == str((tmp_path / "three.grid").resolve())
