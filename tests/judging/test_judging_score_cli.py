@@ -85,7 +85,7 @@ def test_manifest_paths_are_relative_to_the_manifest_and_kept_inside_it(capsys, 
     escaping.write_text(json.dumps({"id": "x", "prompt": "p", "media": ["media/red.png", "../outside.png"]}) + "\n")
     assert main([*base, "--manifest", str(escaping)]) == 1
     captured = capsys.readouterr()
-    assert captured.out == "" and "leaves the folder" in captured.err
+    assert captured.out == "" and "outside the manifest's folder" in captured.err
     assert "--allow-outside-paths" in captured.err and "escape.jsonl:1" in captured.err
     assert main([*base, "--manifest", str(escaping), "--allow-outside-paths"]) == 0
     (verdict,) = _records(capsys.readouterr().out)

@@ -85,7 +85,7 @@ def test_manifest_validation(tmp_path):
     write_png(tmp_path / "outside.png", (1, 2, 3))
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub" / "m.jsonl").write_text(json.dumps({"prompt": "x", "candidates": ["../outside.png"]}) + "\n")
-    with pytest.raises(ConfigError, match="leaves the folder"):
+    with pytest.raises(ConfigError, match="leaves the manifest"):
         ManifestSource.from_jsonl(tmp_path / "sub" / "m.jsonl", "image_generation")
     src = ManifestSource.from_jsonl(tmp_path / "sub" / "m.jsonl", "image_generation", allow_outside=True)
     assert src.records[0].candidates[0].modality == "image" and src.records[0].prompt_id == "000000"

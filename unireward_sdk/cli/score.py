@@ -30,7 +30,6 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import CapabilityError, ConfigError
-from ..ingest import candidate_for, resolve_path
 from ..records import Candidate, JudgeItem
 
 MODES = ("pairwise", "pointwise")
@@ -77,7 +76,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 def _candidates_and_context(
     registry: Any, where: str, media: list[str], responses: list[str],
-    candidates: list[str] | None = None, context: list[str] | None = None, task: str | None = None,
+    candidates: list[str] | None = None, context: list[str] | None = None,
 ) -> tuple[list[Candidate], list[str]]:
     """Text responses become candidates with the media as context; otherwise the media are the candidates."""
     if candidates is not None or context is not None:
@@ -91,7 +90,8 @@ def _candidates_and_context(
         files, context = list(media), []
     out = [Candidate(id=chr(ord("A") + i), text=text) for i, text in enumerate(responses)]
     for i, path in enumerate(files):
-        out.append(candidate_for(path, id=chr(ord("A") + i), task=task, registry=registry, who=where))
+        modality = registry.modality_for_path(path).name
+        out.append(Candidate(id=chr(ord("A") + i), modality=modality, path=path))
     return out, context
 
 
@@ -106,15 +106,21 @@ def _check_mode(n: int, mode: str, where: str) -> None:
 
 def item_from_flags(args, registry: Any) -> JudgeItem:
     media = [str(Path(m)) for m in args.media]
-    candidates, context = _candidates_and_context(registry, "command line", media, list(args.response),
-                                                  task=args.task)
+    candidates, context = _candidates_and_context(registry, "command line", media, list(args.response))
     _check_mode(len(candidates), args.mode, "command line")
     return JudgeItem(id=args.id, task=args.task, candidates=candidates, prompt=args.prompt,
                      question=args.question, context=context)
 
 
 def _resolve(path: str, root: Path, allow_outside: bool, where: str) -> str:
-    return str(resolve_path(path, root, allow_outside=allow_outside, who=where, where="media "))
+    candidate = (root / path) if not Path(path).is_absolute() else Path(path)
+    resolved = candidate.resolve()
+    if not allow_outside and not resolved.is_relative_to(root.resolve()):
+        raise ConfigError(
+            f"media path '{path}' leads outside the manifest's folder ({root})", who=where,
+            fix="Move the file under the manifest's folder, or pass --allow-outside-paths if you trust the manifest",
+        )
+    return str(resolved)
 
 
 def items_from_manifest(path: Path, task: str, mode: str, registry: Any, allow_outside: bool) -> list[JudgeItem]:
@@ -155,7 +161,6 @@ def items_from_manifest(path: Path, task: str, mode: str, registry: Any, allow_o
             responses = [responses]
         candidates, context = _candidates_and_context(
             registry, where, paths("media") or [], [str(r) for r in responses], paths("candidates"), paths("context"),
-            task=task,
         )
         _check_mode(len(candidates), mode, where)
         item_id = str(row.get("id", f"line-{number}"))

@@ -25,11 +25,12 @@ from typing import Any
 from attrs import field, frozen
 
 from ..errors import ConfigError
-from ..ingest import check_task_accepts, modality_of
 from ..records import Candidate, JudgeItem
 from . import labels as L
 from .sources import MediaResolver, read_rows, rows_from_hub
 
+_IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
+_VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".gif"}
 
 
 @frozen
@@ -198,7 +199,18 @@ def _vlrb(rows, media: MediaResolver, *, category_scheme: str = "benchmark", **_
     return examples, {}
 
 
-def _user_candidate(value: Any, item_id: str, side: str, media: MediaResolver, row: int, task: str) -> Candidate:
+def _modality_of(path: str, declared: str | None) -> str:
+    if declared:
+        return declared
+    suffix = Path(path).suffix.lower()
+    if suffix in _IMAGE_SUFFIXES:
+        return "image"
+    if suffix in _VIDEO_SUFFIXES:
+        return "video"
+    return "text"
+
+
+def _user_candidate(value: Any, item_id: str, side: str, media: MediaResolver, row: int) -> Candidate:
     if isinstance(value, str):
         return Candidate(id=f"{item_id}:{side}", text=value)
     if not isinstance(value, Mapping):
@@ -206,10 +218,7 @@ def _user_candidate(value: Any, item_id: str, side: str, media: MediaResolver, r
                           fix=f'Give \'{side}\' as a string, {{"text": ...}} or {{"path": ...}}')
     if value.get("path") is not None or value.get("bytes") is not None:
         path = media(value if value.get("bytes") is not None else value["path"], field=side, row=row)
-        who = f"pairwise-jsonl row {row}"
-        modality = modality_of(path, declared=value.get("modality"), who=who)
-        check_task_accepts(task, modality, path, who=who)
-        return Candidate(id=f"{item_id}:{side}", modality=modality, path=path)
+        return Candidate(id=f"{item_id}:{side}", modality=_modality_of(path, value.get("modality")), path=path)
     if value.get("text") is not None:
         return Candidate(id=f"{item_id}:{side}", text=str(value["text"]))
     raise ConfigError(f"row {row}: candidate '{side}' needs 'text' or 'path'", who="pairwise-jsonl",
@@ -237,8 +246,7 @@ def _pairwise_jsonl(rows, media: MediaResolver, *, task: str | None = None, **_i
         item = JudgeItem(
             id=item_id, task=str(row_task), prompt=row.get("prompt"), question=row.get("question"),
             context=tuple(media(c, field="context", row=i) for c in context),
-            candidates=(_user_candidate(a_val, item_id, "a", media, i, str(row_task)),
-                        _user_candidate(b_val, item_id, "b", media, i, str(row_task))),
+            candidates=(_user_candidate(a_val, item_id, "a", media, i), _user_candidate(b_val, item_id, "b", media, i)),
             meta={"benchmark": name},
         )
         examples.append(BenchmarkExample(item=item, label=label, raw_label=str(row.get("label", "chosen")),

@@ -41,7 +41,7 @@ def load_pointwise(data: str | Path, *, media_root: str | Path | None = None, ca
         items.append(JudgeItem(
             id=item_id, task=str(row_task), prompt=row.get("prompt"), question=row.get("question"),
             context=tuple(media(c, field="context", row=i) for c in context),
-            candidates=(_user_candidate(row["candidate"], item_id, "candidate", media, i, str(row_task)),),
+            candidates=(_user_candidate(row["candidate"], item_id, "candidate", media, i),),
         ))
         gold.append(float(row["score"]))
     return items, gold

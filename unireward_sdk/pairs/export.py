@@ -71,9 +71,9 @@ def to_trl(source: Any) -> Any:
             "chosen_score": _score(pair.chosen_score),
             "rejected_score": _score(pair.rejected_score),
         }
-        from ..ingest import modality_of
+        from .sources import guess_modality
 
-        modalities = {modality_of(p) for p in pair.context}
+        modalities = {guess_modality(p) for p in pair.context}
         if modalities - {"image", "video"}:
             raise ConfigError(f"prompt '{pair.prompt_id}': context of modality {sorted(modalities)}", who="trl export",
                               fix="Give the prompts image or video context files (or none) for a trl export")

@@ -38,13 +38,9 @@ def _thumbnail(path: str, modality: str) -> Any:
 
 
 def _modality_of(path: str) -> str:
-    from ..ingest import modality_of
+    from .sources import VIDEO_EXTENSIONS
 
-    return modality_of(path)
-
-
-# the modalities the sheet draws as pictures; any other (audio, a plugin's) is a labelled tile
-PICTURED = ("image", "video")
+    return "video" if Path(path).suffix.lower() in VIDEO_EXTENSIONS else "image"
 
 
 def _data_uri(image: Any) -> str:
@@ -73,10 +69,7 @@ def _side(ds: PairDataset, candidate: dict[str, Any]) -> tuple[Any, str]:
     if candidate.get("path"):
         path = ds.resolve(candidate["path"])
         try:
-            modality = candidate.get("modality") or _modality_of(path)
-            if modality not in PICTURED:
-                return None, f"[{modality}] {Path(path).name}"
-            return _thumbnail(path, modality), Path(path).name
+            return _thumbnail(path, candidate.get("modality", "image")), Path(path).name
         except Exception as exc:  # noqa: BLE001 - a sheet shows an unreadable file instead of failing
             return None, f"{Path(path).name} (unreadable: {exc})"
     return None, candidate.get("text") or ""

@@ -27,13 +27,29 @@ from typing import Any
 from attrs import field, frozen
 
 from ..errors import ConfigError
-from ..ingest import check_task_accepts, modality_of, resolve_path
 from ..interfaces import CandidateGroup
 from ..records import Candidate, Provenance
 
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff")
+VIDEO_EXTENSIONS = (".mp4", ".webm", ".mov", ".avi", ".mkv", ".m4v")
+
+
 def guess_modality(path: str, registry: Any = None) -> str:
-    """The modality of a media file, from the installed modalities' extensions (see :mod:`unireward_sdk.ingest`)."""
-    return modality_of(path, registry=registry)
+    """The modality of a media file: through the registry's declared extensions when given, else by suffix."""
+    if registry is not None:
+        try:
+            return registry.modality_for_path(path).name
+        except Exception:  # noqa: BLE001 - fall back to the common suffixes below
+            pass
+    suffix = Path(path).suffix.lower()
+    if suffix in IMAGE_EXTENSIONS:
+        return "image"
+    if suffix in VIDEO_EXTENSIONS:
+        return "video"
+    if suffix == ".txt":
+        return "text"
+    raise ConfigError(f"cannot tell the modality of '{path}' from its suffix",
+                      fix="Use an image (.png, .jpg...) or video (.mp4, .webm...) file, or install a modality plugin")
 
 
 @frozen
@@ -83,7 +99,11 @@ class _Rows:
         self.where = where
 
     def path(self, value: str, line: int) -> str:
-        full = resolve_path(value, self.base, allow_outside=self.allow_outside, who=self.where, where=f"line {line}: ")
+        path = Path(value)
+        full = (path if path.is_absolute() else self.base / path).resolve()
+        if not self.allow_outside and not full.is_relative_to(self.base):
+            raise ConfigError(f"line {line}: path '{value}' leaves the manifest's folder {self.base}", who=self.where,
+                              fix="Move the file under the manifest's folder, or set allow_outside = true")
         if not full.is_file():
             raise ConfigError(f"line {line}: file '{value}' does not exist (looked at {full})", who=self.where,
                               fix="Correct the path (relative paths start at the manifest's folder) or remove it "
@@ -100,9 +120,7 @@ class _Rows:
         meta = dict(value.get("meta", {}))
         if "path" in value:
             path = self.path(str(value["path"]), line)
-            who = f"{self.where}:{line}"
-            modality = modality_of(path, registry=self.registry, declared=value.get("modality"), who=who)
-            check_task_accepts(self.task, modality, path, registry=self.registry, who=who)
+            modality = value.get("modality") or guess_modality(path, self.registry)
             return Candidate(id=cid, modality=modality, path=path, text=value.get("text"), meta=meta,
                              provenance=Provenance(plugin="manifest"))
         return Candidate(id=cid, modality="text", text=str(value["text"]), meta=meta,

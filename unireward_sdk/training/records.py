@@ -26,7 +26,6 @@ import attrs
 from attrs import field, frozen
 
 from ..errors import ConfigError
-from ..ingest import check_task_accepts, modality_of, names_media_file
 from ..records import Candidate, JudgeItem
 
 MODES: tuple[str, ...] = ("pairwise", "pointwise")
@@ -36,6 +35,19 @@ KNOWN_KEYS: frozenset[str] = frozenset({
     "id", "task", "mode", "prompt", "question", "context", "candidates", "label", "score", "scale",
     "dimensions", "template",
 })
+_VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v"}
+_IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
+
+
+def _candidate_modality(path: str) -> str:
+    suffix = Path(path).suffix.lower()
+    if suffix in _VIDEO_SUFFIXES:
+        return "video"
+    if suffix in _IMAGE_SUFFIXES:
+        return "image"
+    return suffix.lstrip(".") or "image"  # a third-party modality: the task's template decides how it loads
+
+
 @frozen
 class TrainingRecord:
     """One validated training record. ``candidates`` are ``{"path": absolute path}`` or ``{"text": ...}``."""
@@ -79,7 +91,7 @@ class TrainingRecord:
             if "text" in c:
                 candidates.append(Candidate(id=cid, modality="text", text=c["text"]))
             else:
-                candidates.append(Candidate(id=cid, modality=modality_of(c["path"], who=f"record {self.id!r}"), path=c["path"]))
+                candidates.append(Candidate(id=cid, modality=_candidate_modality(c["path"]), path=c["path"]))
         return JudgeItem(id=item_id or self.id, task=self.task, candidates=candidates, prompt=self.prompt,
                          question=self.question, context=self.context)
 
@@ -161,13 +173,12 @@ def record_from_dict(row: Mapping[str, Any], *, base_dir: str | Path | None = No
     candidates = []
     for i, c in enumerate(raw_candidates):
         if isinstance(c, str):  # a bare string: a path when it looks like one, else a response text
-            c = {"path": c} if names_media_file(c) else {"text": c}
+            c = {"path": c} if Path(c).suffix.lower() in _IMAGE_SUFFIXES | _VIDEO_SUFFIXES else {"text": c}
         if not isinstance(c, Mapping) or ("path" in c) == ("text" in c):
             raise ConfigError(f"candidate {i} must hold exactly one of 'path' or 'text', got {c!r}", who=where,
                               fix='Write the candidate as {"path": "a.png"} or {"text": "..."}, not both')
         if "path" in c:
             candidate = {"path": _resolve(c["path"], base, where, f"candidate {i} path")}
-            check_task_accepts(task, modality_of(candidate["path"], who=where), candidate["path"], who=where)
         else:
             if not isinstance(c["text"], str):
                 raise ConfigError(f"candidate {i} text must be a string", who=where,
