@@ -52,6 +52,7 @@ class Row:
     where: str
     index: int
     data: Any = field(eq=False)
+    line: int | None = None  # the line number, for line-based formats
 
 
 def data_files(path: str | Path) -> list[Path]:
@@ -69,22 +70,29 @@ def data_files(path: str | Path) -> list[Path]:
                       fix="Point at the data's parquet/jsonl/json/csv file")
 
 
+def jsonl_rows(path: str | Path, start: int = 0) -> Iterator[Row]:
+    """The rows of a JSON Lines file whatever its name, located ``file:line`` (blank lines skipped)."""
+    path = Path(path)
+    index = start
+    with path.open(encoding="utf-8") as fh:
+        for number, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                data = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise ConfigError(f"not a JSON object ({exc.msg})", who=f"{path}:{number}",
+                                  fix="Make this line one complete JSON object (one row per line)") from exc
+            yield Row(f"{path}:{number}", index, data, line=number)
+            index += 1
+
+
 def _file_rows(path: Path, start: int) -> Iterator[Row]:
     suffix = path.suffix.lower()
-    index = start
     if suffix in (".jsonl", ".ndjson"):
-        with path.open(encoding="utf-8") as fh:
-            for number, line in enumerate(fh, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    data = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise ConfigError(f"not a JSON object ({exc.msg})", who=f"{path}:{number}",
-                                      fix="Make this line one complete JSON object (one row per line)") from exc
-                yield Row(f"{path}:{number}", index, data)
-                index += 1
+        yield from jsonl_rows(path, start)
         return
+    index = start
     if suffix == ".json":
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
@@ -113,7 +121,7 @@ def _file_rows(path: Path, start: int) -> Iterator[Row]:
         with path.open(encoding="utf-8", newline="") as fh:
             reader = csv.DictReader(fh)
             for i, row in enumerate(reader):
-                yield Row(f"{path}:{reader.line_num}", index + i, dict(row))
+                yield Row(f"{path}:{reader.line_num}", index + i, dict(row), line=reader.line_num)
         return
     raise ConfigError(f"unsupported data file type '{suffix}'", who=str(path),
                       fix=f"Use one of {', '.join(DATA_FORMATS)}")
