@@ -214,12 +214,17 @@ def task_modalities(task: str, registry: Any = None, *, where: str | None = None
         raise UnknownComponentError(exc.what, who=where or exc.who, fix=exc.fix) from None
 
 
+def _article(word: str) -> str:
+    return "an" if word[:1].lower() in "aeiou" else "a"
+
+
 def check_accepts(task: str, modality: str, path: str, registry: Any = None, *, where: str | None = None) -> None:
     """Refuse a media file whose modality ``task`` does not take, naming the file."""
     taken = task_modalities(task, registry, where=where)
     if taken and modality not in taken:
         raise CapabilityError(
-            f"'{Path(path).name}' is a {modality} file and task '{task}' takes {' or '.join(taken)}", who=where,
+            f"'{Path(path).name}' is {_article(modality)} {modality} file and task '{task}' takes "
+            f"{' or '.join(taken)}", who=where,
             fix=f"Give task '{task}' {' or '.join(taken)} files, or run a task that takes {modality}",
         )
 
