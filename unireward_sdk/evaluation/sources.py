@@ -102,8 +102,9 @@ class MediaResolver:
         self.allow_download = allow_download
         self.written = 0  # embedded files written to the cache (for the report)
 
-    def __call__(self, value: Any, *, field: str, row: int) -> str:
-        who = f"row {row} field '{field}'"
+    def __call__(self, value: Any, *, field: str, row: int | str) -> str:
+        """``row``: the row's number, or its location (``file:line``) when the reader knows it."""
+        who = f"{row} field '{field}'" if isinstance(row, str) else f"row {row} field '{field}'"
         if value is None:
             raise MediaError("the media field is empty", who=who,
                              fix="Fill in the row's media path, or drop the row from the data")

@@ -122,3 +122,6 @@ def test_a_wav_given_to_an_image_task_is_refused_by_name(registry, sounds):
                                          "b": {"path": "sounds/s1.wav"}, "label": "A"}])
     with pytest.raises(CapabilityError, match="s0.wav"):
         load_benchmark("pairwise-jsonl", bench, registry=registry)
+    with pytest.raises(CapabilityError) as info:
+        load_benchmark("pairwise-jsonl", bench, registry=registry)
+    assert f"{bench}:1" in str(info.value)  # the row's file and line
