@@ -280,3 +280,56 @@ def as_candidates(values: Iterable[Any], **kw: Any) -> list[Candidate]:
     """Several candidates of one row; ``cid`` is a format string with ``{k}`` (the position)."""
     pattern = kw.pop("cid")
     return [candidate(v, cid=pattern.format(k=k), **kw) for k, v in enumerate(values)]
+
+
+# --- the canonical row -----------------------------------------------------------------------------------
+
+
+@frozen
+class Item:
+    """A canonical row, read: candidates typed, paths resolved and checked, located for later errors."""
+
+    where: str
+    index: int
+    id: str
+    task: str
+    candidates: tuple[Candidate, ...] = field(converter=tuple)
+    prompt: str | None = None
+    question: str | None = None
+    context: tuple[str, ...] = field(default=(), converter=tuple)
+    labels: Mapping[str, Any] = field(factory=dict, converter=dict, hash=False)
+    meta: Mapping[str, Any] = field(factory=dict, converter=dict, hash=False)
+
+
+def read_item(row: Any, *, where: str, index: int, task: str, policy: PathPolicy, registry: Any = None,
+              default_id: str | None = None, cid: str = "{id}/{k}", bare: str = "path",
+              provenance: Provenance | None = None) -> Item:
+    """One canonical row (``id``, ``task``, ``prompt`` / ``question``, ``context``, ``candidates``, ``labels``,
+    ``meta``) as an :class:`Item`; ``task`` is used when the row names none. ``cid`` numbers candidates
+    without an ``id`` (``{id}``: the row's id, ``{k}``: the position)."""
+    if not isinstance(row, Mapping):
+        raise ConfigError(f"expected a JSON object, got {type(row).__name__}", who=where,
+                          fix='Write each row as one object, e.g. {"id": "cat", "prompt": "a red cat", '
+                              '"candidates": ["imgs/cat_0.png", "imgs/cat_1.png"]}')
+    task = str(row.get("task") or task)
+    item_id = str(row["id"]) if row.get("id") not in (None, "") else (default_id or f"{index:06d}")
+    for key in ("prompt", "question"):
+        if row.get(key) is not None and not isinstance(row[key], str):
+            raise ConfigError(f"'{key}' must be a string", who=where, fix=f"Give '{key}' as plain text, or leave it out")
+    for key in ("labels", "meta"):
+        if row.get(key) is not None and not isinstance(row[key], Mapping):
+            raise ConfigError(f"'{key}' must be an object", who=where, fix=f'Write {key} as {{"name": value, ...}}')
+    raw = row.get("candidates") or ()
+    if isinstance(raw, (str, Mapping)):
+        raw = (raw,)
+    candidates = as_candidates(raw, cid=cid.replace("{id}", item_id), task=task, policy=policy, registry=registry,
+                               where=where, bare=bare, provenance=provenance)
+    ids = [c.id for c in candidates]
+    if len(set(ids)) != len(ids):
+        raise ConfigError(f"candidate ids repeat within row '{item_id}'", who=where,
+                          fix="Give each candidate a distinct 'id', or leave 'id' out to have them numbered")
+    return Item(where=where, index=index, id=item_id, task=task, candidates=candidates, prompt=row.get("prompt"),
+                question=row.get("question"),
+                context=context_paths(row.get("context") or None, task=task, policy=policy, registry=registry,
+                                      where=where),
+                labels=dict(row.get("labels") or {}), meta=dict(row.get("meta") or {}))

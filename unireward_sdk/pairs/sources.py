@@ -84,36 +84,28 @@ class _Rows:
                                                     "folder) or remove it from the line")
 
     def record(self, row: Any, index: int, where: str) -> PromptRecord:
-        if not isinstance(row, Mapping):
-            raise ConfigError(f"expected a JSON object, got {type(row).__name__}", who=where,
-                              fix='Write each line as one object, e.g. {"id": "cat", "prompt": "a red cat", '
-                                  '"candidates": ["imgs/cat_0.png", "imgs/cat_1.png"]}')
-        task = row.get("task", self.task)
-        if task != self.task:
-            raise ConfigError(f"task '{task}' differs from the job's task '{self.task}'", who=where,
-                              fix="Run one job per task")
-        pid = str(row.get("id", f"{index:06d}"))
-        if "candidates" in row and "responses" in row:
-            raise ConfigError("give 'candidates' or 'responses', not both", who=where,
-                              fix="Keep one: 'candidates' for media paths or objects, 'responses' for response texts")
-        raw = row.get("candidates", row.get("responses", []))
-        cands = tuple(ingest.as_candidates(raw, cid=f"{pid}/{{k}}", task=task, policy=self.policy,
-                                           registry=self.registry, where=where,
-                                           bare="text" if "responses" in row else "path",
-                                           provenance=Provenance(plugin="manifest")))
-        ids = [c.id for c in cands]
-        if len(set(ids)) != len(ids):
-            raise ConfigError(f"candidate ids repeat within prompt '{pid}'", who=where,
-                              fix="Give each candidate a distinct 'id', or leave 'id' out to have them numbered")
-        if row.get("prompt") is None and row.get("question") is None:
-            raise ConfigError("a prompt needs 'prompt' (a caption) or 'question'", who=where,
-                              fix="Add 'prompt' for a generation task or 'question' for an understanding task")
-        context = ingest.context_paths(row.get("context") or None, task=task, policy=self.policy,
-                                       registry=self.registry, where=where)
-        return PromptRecord(
-            index=index, prompt_id=pid, task=task, prompt=row.get("prompt"), question=row.get("question"),
-            context=context, candidates=cands, meta=dict(row.get("meta", {})),
-        )
+        # a manifest line is a canonical row, with 'responses' as another name for text candidates
+        bare = "path"
+        if isinstance(row, Mapping):
+            task = row.get("task", self.task)
+            if task != self.task:
+                raise ConfigError(f"task '{task}' differs from the job's task '{self.task}'", who=where,
+                                  fix="Run one job per task")
+            if "candidates" in row and "responses" in row:
+                raise ConfigError("give 'candidates' or 'responses', not both", who=where,
+                                  fix="Keep one: 'candidates' for media paths or objects, 'responses' for response "
+                                      "texts")
+            if row.get("prompt") is None and row.get("question") is None:
+                raise ConfigError("a prompt needs 'prompt' (a caption) or 'question'", who=where,
+                                  fix="Add 'prompt' for a generation task or 'question' for an understanding task")
+            if "responses" in row:
+                bare = "text"
+                row = {**{k: v for k, v in row.items() if k != "responses"}, "candidates": row["responses"]}
+        item = ingest.read_item(row, where=where, index=index, task=self.task, policy=self.policy,
+                                registry=self.registry, bare=bare, provenance=Provenance(plugin="manifest"))
+        return PromptRecord(index=index, prompt_id=item.id, task=item.task, prompt=item.prompt,
+                            question=item.question, context=item.context, candidates=item.candidates,
+                            meta=dict(item.meta))
 
 
 class ManifestSource:
