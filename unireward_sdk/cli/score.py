@@ -76,7 +76,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 def _candidates_and_context(
     registry: Any, where: str, media: list[str], responses: list[str],
-    candidates: list[str] | None = None, context: list[str] | None = None,
+    candidates: list[str] | None = None, context: list[str] | None = None, *, task: str,
 ) -> tuple[list[Candidate], list[str]]:
     """Text responses become candidates with the media as context; otherwise the media are the candidates."""
     if candidates is not None or context is not None:
@@ -88,11 +88,15 @@ def _candidates_and_context(
         files, context = [], list(media)
     else:
         files, context = list(media), []
+    from ..ingest import PathPolicy, candidate, context_paths
+
+    # paths are resolved already (or taken as given on the command line): the policy only types and checks them
+    as_given = PathPolicy()
     out = [Candidate(id=chr(ord("A") + i), text=text) for i, text in enumerate(responses)]
     for i, path in enumerate(files):
-        modality = registry.modality_for_path(path).name
-        out.append(Candidate(id=chr(ord("A") + i), modality=modality, path=path))
-    return out, context
+        out.append(candidate({"path": path}, cid=chr(ord("A") + i), task=task, policy=as_given, registry=registry,
+                             where=where))
+    return out, list(context_paths(context, task=task, policy=as_given, registry=registry, where=where))
 
 
 def _check_mode(n: int, mode: str, where: str) -> None:
@@ -106,41 +110,34 @@ def _check_mode(n: int, mode: str, where: str) -> None:
 
 def item_from_flags(args, registry: Any) -> JudgeItem:
     media = [str(Path(m)) for m in args.media]
-    candidates, context = _candidates_and_context(registry, "command line", media, list(args.response))
+    candidates, context = _candidates_and_context(registry, "command line", media, list(args.response),
+                                                  task=args.task)
     _check_mode(len(candidates), args.mode, "command line")
     return JudgeItem(id=args.id, task=args.task, candidates=candidates, prompt=args.prompt,
                      question=args.question, context=context)
 
 
-def _resolve(path: str, root: Path, allow_outside: bool, where: str) -> str:
-    candidate = (root / path) if not Path(path).is_absolute() else Path(path)
-    resolved = candidate.resolve()
-    if not allow_outside and not resolved.is_relative_to(root.resolve()):
-        raise ConfigError(
-            f"media path '{path}' leads outside the manifest's folder ({root})", who=where,
-            fix="Move the file under the manifest's folder, or pass --allow-outside-paths if you trust the manifest",
-        )
-    return str(resolved)
+def _policy(root: Path, allow_outside: bool) -> Any:
+    from ..ingest import PathPolicy
+
+    # a missing file is not refused here: it becomes that item's media_error line when judged
+    return PathPolicy(root, allow_outside=allow_outside, base_label="the manifest's folder",
+                      allow_hint="pass --allow-outside-paths if you trust the manifest")
 
 
 def items_from_manifest(path: Path, task: str, mode: str, registry: Any, allow_outside: bool) -> list[JudgeItem]:
     """Every line of a JSONL manifest as a JudgeItem; any problem raises before anything is judged."""
+    from ..ingest import jsonl_rows
+
+    policy = _policy(path.parent, allow_outside)
+    items, seen = [], set()
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        rows = list(jsonl_rows(path))
     except OSError as exc:
         raise ConfigError(f"cannot read the manifest: {exc.strerror or exc}", who=str(path),
                           fix="Check the --manifest path and that the file is readable") from exc
-    root = path.parent
-    items, seen = [], set()
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        where = f"{path}:{number}"
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise ConfigError(f"not a JSON object: {exc.msg}", who=where,
-                              fix="Write one JSON object per line (JSON Lines)") from exc
+    for located in rows:
+        where, row, number = located.where, located.data, located.line
         if not isinstance(row, dict):
             raise ConfigError("each line must be a JSON object", who=where,
                               fix='Write the item as an object, e.g. {"id": "p1", "media": ["a.png", "b.png"]}')
@@ -154,13 +151,14 @@ def items_from_manifest(path: Path, task: str, mode: str, registry: Any, allow_o
                 return None
             if isinstance(value, str):
                 value = [value]
-            return [_resolve(str(v), root, allow_outside, where) for v in value]
+            return [policy.resolve(str(v), where=where, name="media path") for v in value]
 
         responses = row.get("responses") or []
         if isinstance(responses, str):
             responses = [responses]
         candidates, context = _candidates_and_context(
             registry, where, paths("media") or [], [str(r) for r in responses], paths("candidates"), paths("context"),
+            task=task,
         )
         _check_mode(len(candidates), mode, where)
         item_id = str(row.get("id", f"line-{number}"))

@@ -24,13 +24,11 @@ from typing import Any
 
 from attrs import field, frozen
 
+from .. import ingest
 from ..errors import ConfigError
 from ..records import Candidate, JudgeItem
 from . import labels as L
 from .sources import MediaResolver, read_rows, rows_from_hub
-
-_IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
-_VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".gif"}
 
 
 @frozen
@@ -199,40 +197,36 @@ def _vlrb(rows, media: MediaResolver, *, category_scheme: str = "benchmark", **_
     return examples, {}
 
 
-def _modality_of(path: str, declared: str | None) -> str:
-    if declared:
-        return declared
-    suffix = Path(path).suffix.lower()
-    if suffix in _IMAGE_SUFFIXES:
-        return "image"
-    if suffix in _VIDEO_SUFFIXES:
-        return "video"
-    return "text"
-
-
-def _user_candidate(value: Any, item_id: str, side: str, media: MediaResolver, row: int) -> Candidate:
+def _user_candidate(value: Any, item_id: str, side: str, media: MediaResolver, where: str, task: str,
+                    registry: Any) -> Candidate:
     if isinstance(value, str):
         return Candidate(id=f"{item_id}:{side}", text=value)
     if not isinstance(value, Mapping):
-        raise ConfigError(f"row {row}: candidate '{side}' must be a string (text) or an object", who="pairwise-jsonl",
+        raise ConfigError(f"candidate '{side}' must be a string (text) or an object", who=where,
                           fix=f'Give \'{side}\' as a string, {{"text": ...}} or {{"path": ...}}')
     if value.get("path") is not None or value.get("bytes") is not None:
-        path = media(value if value.get("bytes") is not None else value["path"], field=side, row=row)
-        return Candidate(id=f"{item_id}:{side}", modality=_modality_of(path, value.get("modality")), path=path)
+        path = media(value if value.get("bytes") is not None else value["path"], field=side, row=where)
+        # the media resolver placed the file; the ingestion rules give its modality and check the task takes it
+        return ingest.candidate({"path": path, **({"modality": value["modality"]} if value.get("modality") else {})},
+                                cid=f"{item_id}:{side}", task=task, policy=ingest.PathPolicy(allow_outside=True),
+                                registry=registry, where=where)
     if value.get("text") is not None:
         return Candidate(id=f"{item_id}:{side}", text=str(value["text"]))
-    raise ConfigError(f"row {row}: candidate '{side}' needs 'text' or 'path'", who="pairwise-jsonl",
+    raise ConfigError(f"candidate '{side}' needs 'text' or 'path'", who=where,
                       fix=f"Add a 'text' or a 'path' key to candidate '{side}'")
 
 
-def _pairwise_jsonl(rows, media: MediaResolver, *, task: str | None = None, **_ignored):
+def _pairwise_jsonl(rows, media: MediaResolver, *, task: str | None = None, registry: Any = None, **_ignored):
     """Generic pairs: ``a``/``b`` + ``label`` (A, B, tie), or ``chosen``/``rejected`` (label A)."""
     name = "pairwise-jsonl"
     examples = []
-    for i, row in enumerate(rows):
+    for i, located in enumerate(rows):
+        # rows read from a file come located (file:line, file[row i]); rows handed in are numbered
+        where, row = ((located.where, located.data) if isinstance(located, ingest.Row)
+                      else (f"{name} row {i}", located))
         row_task = row.get("task") or task
         if not row_task:
-            raise ConfigError(f"row {i} names no task", who=name,
+            raise ConfigError(f"row {i} names no task", who=where,
                               fix="Add a 'task' field (e.g. image_generation) or pass --task")
         if "chosen" in row and "rejected" in row:
             a_val, b_val, label = row["chosen"], row["rejected"], "A"
@@ -245,8 +239,11 @@ def _pairwise_jsonl(rows, media: MediaResolver, *, task: str | None = None, **_i
             context = (context,)
         item = JudgeItem(
             id=item_id, task=str(row_task), prompt=row.get("prompt"), question=row.get("question"),
-            context=tuple(media(c, field="context", row=i) for c in context),
-            candidates=(_user_candidate(a_val, item_id, "a", media, i), _user_candidate(b_val, item_id, "b", media, i)),
+            context=ingest.context_paths([media(c, field="context", row=where) for c in context],
+                                         task=str(row_task), policy=ingest.PathPolicy(allow_outside=True),
+                                         registry=registry, where=where),
+            candidates=(_user_candidate(a_val, item_id, "a", media, where, str(row_task), registry),
+                        _user_candidate(b_val, item_id, "b", media, where, str(row_task), registry)),
             meta={"benchmark": name},
         )
         examples.append(BenchmarkExample(item=item, label=label, raw_label=str(row.get("label", "chosen")),
@@ -343,7 +340,8 @@ def load_benchmark(
     VideoGen-RewardBench from the hub, whose videos are a separate archive). Embedded media bytes and
     downloaded media URLs are written to ``cache_dir``. ``options``: ``bothbad`` ("tie" | "exclude") for GenAI-Bench,
     ``category_scheme`` ("benchmark" | "unifiedreward_script") for VL-RewardBench, ``task`` for
-    pairwise-jsonl rows without one. ``limit`` keeps the first N examples.
+    pairwise-jsonl rows without one, ``registry`` whose modality plugins type pairwise-jsonl media files
+    (default: the process registry). ``limit`` keeps the first N examples.
     """
     info = benchmark_info(name)
     text = str(data)
@@ -362,7 +360,8 @@ def load_benchmark(
         source = f"hf:{hub_id}" + (f" ({info.hub_config})" if info.hub_config else "")
     else:
         path = Path(text)
-        rows = read_rows(path)
+        # the user format's rows keep their file and line for its error messages
+        rows = list(ingest.read_rows(path)) if name == "pairwise-jsonl" else read_rows(path)
         if media_root is None:
             media_root = path if path.is_dir() else path.parent
         source = str(path)
@@ -374,7 +373,7 @@ def load_benchmark(
     if limit is not None:
         examples = examples[:limit]
     return LoadedBenchmark(info=info, examples=examples, source=source, skipped=skipped,
-                           options={k: v for k, v in options.items() if v is not None},
+                           options={k: v for k, v in options.items() if v is not None and k != "registry"},
                            media_written=resolver.written)
 
 

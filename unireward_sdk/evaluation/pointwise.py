@@ -19,20 +19,23 @@ from ..records import JudgeItem, Score
 from . import metrics as M
 from .benchmarks import _user_candidate
 from .runner import ProgressFn
-from .sources import MediaResolver, read_rows
+from .sources import MediaResolver
 
 
 def load_pointwise(data: str | Path, *, media_root: str | Path | None = None, cache_dir: str | Path | None = None,
                    task: str | None = None, limit: int | None = None) -> tuple[list[JudgeItem], list[float]]:
     """Items and gold scores from a local pointwise file."""
+    from ..ingest import read_rows
+
     path = Path(data)
-    rows = read_rows(path)[: limit if limit is not None else None]
+    rows = list(read_rows(path))[: limit if limit is not None else None]
     media = MediaResolver(media_root if media_root is not None else (path if path.is_dir() else path.parent), cache_dir)
     items, gold = [], []
-    for i, row in enumerate(rows):
+    for i, located in enumerate(rows):
+        where, row = located.where, located.data
         row_task = row.get("task") or task
         if not row_task or "candidate" not in row or "score" not in row:
-            raise ConfigError(f"row {i} needs 'task' (or --task), 'candidate' and 'score'", who="pointwise-jsonl",
+            raise ConfigError(f"row {i} needs 'task' (or --task), 'candidate' and 'score'", who=where,
                               fix="Give every row 'candidate' and 'score', and 'task' unless --task is passed")
         item_id = str(row.get("id") or f"pointwise-{i:06d}")
         context = row.get("context") or ()
@@ -40,8 +43,8 @@ def load_pointwise(data: str | Path, *, media_root: str | Path | None = None, ca
             context = (context,)
         items.append(JudgeItem(
             id=item_id, task=str(row_task), prompt=row.get("prompt"), question=row.get("question"),
-            context=tuple(media(c, field="context", row=i) for c in context),
-            candidates=(_user_candidate(row["candidate"], item_id, "candidate", media, i),),
+            context=tuple(media(c, field="context", row=where) for c in context),
+            candidates=(_user_candidate(row["candidate"], item_id, "candidate", media, where, str(row_task), None),),
         ))
         gold.append(float(row["score"]))
     return items, gold

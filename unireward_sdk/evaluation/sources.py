@@ -8,78 +8,25 @@ Embedded bytes are written once to a cache folder, named by content hash, so eve
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import io
-import json
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, MediaError, MissingDependencyError
+from ..ingest import DATA_FORMATS, PathPolicy, data_files  # noqa: F401 - data_files stays importable here
+from ..ingest import read_rows as ingest_rows
 
-DATA_SUFFIXES: tuple[str, ...] = (".parquet", ".jsonl", ".ndjson", ".json", ".csv")
+DATA_SUFFIXES: tuple[str, ...] = DATA_FORMATS
 
 
 # --- rows ------------------------------------------------------------------------------------------
 
 
-def data_files(path: str | Path) -> list[Path]:
-    """The data files behind ``path``: the file itself, or a folder's files of one format (sorted)."""
-    p = Path(path)
-    if p.is_file():
-        return [p]
-    if not p.is_dir():
-        raise ConfigError("no such file or folder", who=str(p), fix="Pass --data a benchmark file or folder")
-    for suffix in DATA_SUFFIXES:
-        found = sorted(f for f in p.rglob(f"*{suffix}") if f.is_file() and not f.name.startswith("."))
-        if found:
-            return found
-    raise ConfigError(
-        f"no data file ({', '.join(DATA_SUFFIXES)}) in the folder", who=str(p),
-        fix="Point --data at the benchmark's parquet/jsonl/csv file",
-    )
-
-
 def read_rows(path: str | Path) -> list[dict[str, Any]]:
-    """All rows of a local data file or folder, in file order."""
-    rows: list[dict[str, Any]] = []
-    for f in data_files(path):
-        rows.extend(_read_file(f))
-    return rows
-
-
-def _read_file(path: Path) -> list[dict[str, Any]]:
-    suffix = path.suffix.lower()
-    try:
-        if suffix == ".parquet":
-            return _read_parquet(path)
-        if suffix in (".jsonl", ".ndjson"):
-            with path.open(encoding="utf-8") as fh:
-                return [json.loads(line) for line in fh if line.strip()]
-        if suffix == ".json":
-            data = json.loads(path.read_text(encoding="utf-8"))
-            if isinstance(data, dict):  # {"data": [...]} or {"rows": [...]}
-                data = next((v for v in data.values() if isinstance(v, list)), None)
-            if not isinstance(data, list):
-                raise ConfigError("a .json data file must hold a list of rows", who=str(path),
-                                  fix='Write a JSON list of row objects, or {"rows": [...]}')
-            return data
-        if suffix == ".csv":
-            with path.open(encoding="utf-8", newline="") as fh:
-                return [dict(r) for r in csv.DictReader(fh)]
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"not valid JSON ({exc})", who=str(path), fix="Check the file format") from exc
-    raise ConfigError(f"unsupported data file type '{suffix}'", who=str(path),
-                      fix=f"Use one of {', '.join(DATA_SUFFIXES)}")
-
-
-def _read_parquet(path: Path) -> list[dict[str, Any]]:
-    try:
-        import pyarrow.parquet as pq
-    except ImportError as exc:  # pragma: no cover - pyarrow ships with datasets
-        raise MissingDependencyError("reading Parquet needs pyarrow", fix="pip install pyarrow") from exc
-    return pq.read_table(path).to_pylist()
+    """All rows of a local data file or folder, in file order (read by :func:`unireward_sdk.ingest.read_rows`)."""
+    return [row.data for row in ingest_rows(path)]
 
 
 def rows_from_hub(hub_id: str, *, config: str | None = None, split: str | None = None,
@@ -155,8 +102,9 @@ class MediaResolver:
         self.allow_download = allow_download
         self.written = 0  # embedded files written to the cache (for the report)
 
-    def __call__(self, value: Any, *, field: str, row: int) -> str:
-        who = f"row {row} field '{field}'"
+    def __call__(self, value: Any, *, field: str, row: int | str) -> str:
+        """``row``: the row's number, or its location (``file:line``) when the reader knows it."""
+        who = f"{row} field '{field}'" if isinstance(row, str) else f"row {row} field '{field}'"
         if value is None:
             raise MediaError("the media field is empty", who=who,
                              fix="Fill in the row's media path, or drop the row from the data")
@@ -183,13 +131,11 @@ class MediaResolver:
                          fix="Store the media as a path, a URL, bytes, a {'bytes'/'path'} dict or a PIL image")
 
     def _path(self, text: str, who: str) -> str:
-        p = Path(text).expanduser()
-        if not p.is_absolute() and self.root is not None:
-            p = self.root / p
-        if not p.exists():
-            raise MediaError(f"media file not found: {p}", who=who,
-                             fix="Pass --media-root with the folder the benchmark's media paths are relative to")
-        return str(p)
+        # benchmark files name media anywhere (a separate archive, a hub cache): outside the root is fine
+        policy = PathPolicy(self.root, allow_outside=True, must_exist=True, base_label="the media root",
+                            missing=MediaError,
+                            missing_fix="Pass --media-root with the folder the benchmark's media paths are relative to")
+        return policy.resolve(text, where=who, name="media path")
 
     def _need_cache(self, who: str) -> Path:
         if self.cache_dir is None:

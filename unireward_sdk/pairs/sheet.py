@@ -1,8 +1,9 @@
 """A contact sheet of a pair dataset: for a sample of prompts, the chosen and the rejected candidate side by
 side with their scores, as a self-contained HTML page or a PNG image.
 
-Images are shown as thumbnails, videos by their first frame, response texts as text. Dropped prompts can be
-included with the reason they were dropped.
+Images are shown as thumbnails, videos by their first frame, response texts as text, and files of any other
+modality (audio from a plugin...) as a tile labelled with the modality and the file name. Dropped prompts can
+be included with the reason they were dropped.
 """
 
 from __future__ import annotations
@@ -38,9 +39,14 @@ def _thumbnail(path: str, modality: str) -> Any:
 
 
 def _modality_of(path: str) -> str:
-    from .sources import VIDEO_EXTENSIONS
+    """The modality the registry's plugins give the file; a sheet shows what it cannot tell as a labelled tile."""
+    from ..errors import UnknownComponentError
+    from ..ingest import modality_of
 
-    return "video" if Path(path).suffix.lower() in VIDEO_EXTENSIONS else "image"
+    try:
+        return modality_of(path)
+    except UnknownComponentError:
+        return "unknown"
 
 
 def _data_uri(image: Any) -> str:
@@ -68,8 +74,11 @@ def _side(ds: PairDataset, candidate: dict[str, Any]) -> tuple[Any, str]:
     """(thumbnail or None, text) of a stored candidate."""
     if candidate.get("path"):
         path = ds.resolve(candidate["path"])
+        modality = candidate.get("modality") or _modality_of(path)
+        if modality not in ("image", "video"):  # nothing to draw: a tile that names the modality and the file
+            return None, f"[{modality}] {Path(path).name}"
         try:
-            return _thumbnail(path, candidate.get("modality", "image")), Path(path).name
+            return _thumbnail(path, modality), Path(path).name
         except Exception as exc:  # noqa: BLE001 - a sheet shows an unreadable file instead of failing
             return None, f"{Path(path).name} (unreadable: {exc})"
     return None, candidate.get("text") or ""

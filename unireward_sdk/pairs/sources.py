@@ -26,30 +26,14 @@ from typing import Any
 
 from attrs import field, frozen
 
+from .. import ingest
 from ..errors import ConfigError
 from ..interfaces import CandidateGroup
 from ..records import Candidate, Provenance
 
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff")
-VIDEO_EXTENSIONS = (".mp4", ".webm", ".mov", ".avi", ".mkv", ".m4v")
-
-
 def guess_modality(path: str, registry: Any = None) -> str:
-    """The modality of a media file: through the registry's declared extensions when given, else by suffix."""
-    if registry is not None:
-        try:
-            return registry.modality_for_path(path).name
-        except Exception:  # noqa: BLE001 - fall back to the common suffixes below
-            pass
-    suffix = Path(path).suffix.lower()
-    if suffix in IMAGE_EXTENSIONS:
-        return "image"
-    if suffix in VIDEO_EXTENSIONS:
-        return "video"
-    if suffix == ".txt":
-        return "text"
-    raise ConfigError(f"cannot tell the modality of '{path}' from its suffix",
-                      fix="Use an image (.png, .jpg...) or video (.mp4, .webm...) file, or install a modality plugin")
+    """The modality of a media file, from the registry's modality plugins (default: the process registry)."""
+    return ingest.modality_of(path, registry)
 
 
 @frozen
@@ -89,73 +73,39 @@ def derive_seed(seed: int, batch_index: int) -> int:
 
 
 class _Rows:
-    """Turns manifest rows (dicts) into PromptRecords, resolving and checking media paths."""
+    """Turns manifest rows into PromptRecords through :mod:`unireward_sdk.ingest` (paths, modalities)."""
 
-    def __init__(self, base: Path, task: str, allow_outside: bool, registry: Any, where: str):
-        self.base = base.resolve()
+    def __init__(self, base: Path, task: str, allow_outside: bool, registry: Any):
         self.task = task
-        self.allow_outside = allow_outside
         self.registry = registry
-        self.where = where
+        self.policy = ingest.PathPolicy(base, allow_outside=allow_outside, must_exist=True,
+                                        base_label="the manifest's folder", allow_hint="set allow_outside = true",
+                                        missing_fix="Correct the path (relative paths start at the manifest's "
+                                                    "folder) or remove it from the line")
 
-    def path(self, value: str, line: int) -> str:
-        path = Path(value)
-        full = (path if path.is_absolute() else self.base / path).resolve()
-        if not self.allow_outside and not full.is_relative_to(self.base):
-            raise ConfigError(f"line {line}: path '{value}' leaves the manifest's folder {self.base}", who=self.where,
-                              fix="Move the file under the manifest's folder, or set allow_outside = true")
-        if not full.is_file():
-            raise ConfigError(f"line {line}: file '{value}' does not exist (looked at {full})", who=self.where,
-                              fix="Correct the path (relative paths start at the manifest's folder) or remove it "
-                                  "from the line")
-        return str(full)
-
-    def candidate(self, value: Any, pid: str, k: int, line: int, as_text: bool) -> Candidate:
-        if isinstance(value, str):
-            value = {"text": value} if as_text else {"path": value}
-        if not isinstance(value, Mapping) or not ({"path", "text"} & set(value)):
-            raise ConfigError(f"line {line}: candidate {k} must be a path, a text or an object with 'path' or 'text'",
-                              who=self.where, fix='Write it as "imgs/a.png", {"path": "imgs/a.png"} or {"text": "..."}')
-        cid = str(value.get("id", f"{pid}/{k}"))
-        meta = dict(value.get("meta", {}))
-        if "path" in value:
-            path = self.path(str(value["path"]), line)
-            modality = value.get("modality") or guess_modality(path, self.registry)
-            return Candidate(id=cid, modality=modality, path=path, text=value.get("text"), meta=meta,
-                             provenance=Provenance(plugin="manifest"))
-        return Candidate(id=cid, modality="text", text=str(value["text"]), meta=meta,
-                         provenance=Provenance(plugin="manifest"))
-
-    def record(self, row: Mapping[str, Any], index: int, line: int) -> PromptRecord:
-        if not isinstance(row, Mapping):
-            raise ConfigError(f"line {line}: expected a JSON object, got {type(row).__name__}", who=self.where,
-                              fix='Write each line as one object, e.g. {"id": "cat", "prompt": "a red cat", '
-                                  '"candidates": ["imgs/cat_0.png", "imgs/cat_1.png"]}')
-        task = row.get("task", self.task)
-        if task != self.task:
-            raise ConfigError(f"line {line}: task '{task}' differs from the job's task '{self.task}'", who=self.where,
-                              fix="Run one job per task")
-        pid = str(row.get("id", f"{index:06d}"))
-        if "candidates" in row and "responses" in row:
-            raise ConfigError(f"line {line}: give 'candidates' or 'responses', not both", who=self.where,
-                              fix="Keep one: 'candidates' for media paths or objects, 'responses' for response texts")
-        raw = row.get("candidates", row.get("responses", []))
-        as_text = "responses" in row
-        cands = tuple(self.candidate(v, pid, k, line, as_text) for k, v in enumerate(raw))
-        ids = [c.id for c in cands]
-        if len(set(ids)) != len(ids):
-            raise ConfigError(f"line {line}: candidate ids repeat within prompt '{pid}'", who=self.where,
-                              fix="Give each candidate a distinct 'id', or leave 'id' out to have them numbered")
-        context = row.get("context", ())
-        context = (context,) if isinstance(context, str) else tuple(context or ())
-        if row.get("prompt") is None and row.get("question") is None:
-            raise ConfigError(f"line {line}: a prompt needs 'prompt' (a caption) or 'question'", who=self.where,
-                              fix="Add 'prompt' for a generation task or 'question' for an understanding task")
-        return PromptRecord(
-            index=index, prompt_id=pid, task=task, prompt=row.get("prompt"), question=row.get("question"),
-            context=tuple(self.path(str(c), line) for c in context), candidates=cands,
-            meta=dict(row.get("meta", {})),
-        )
+    def record(self, row: Any, index: int, where: str) -> PromptRecord:
+        # a manifest line is a canonical row, with 'responses' as another name for text candidates
+        bare = "path"
+        if isinstance(row, Mapping):
+            task = row.get("task", self.task)
+            if task != self.task:
+                raise ConfigError(f"task '{task}' differs from the job's task '{self.task}'", who=where,
+                                  fix="Run one job per task")
+            if "candidates" in row and "responses" in row:
+                raise ConfigError("give 'candidates' or 'responses', not both", who=where,
+                                  fix="Keep one: 'candidates' for media paths or objects, 'responses' for response "
+                                      "texts")
+            if row.get("prompt") is None and row.get("question") is None:
+                raise ConfigError("a prompt needs 'prompt' (a caption) or 'question'", who=where,
+                                  fix="Add 'prompt' for a generation task or 'question' for an understanding task")
+            if "responses" in row:
+                bare = "text"
+                row = {**{k: v for k, v in row.items() if k != "responses"}, "candidates": row["responses"]}
+        item = ingest.read_item(row, where=where, index=index, task=self.task, policy=self.policy,
+                                registry=self.registry, bare=bare, provenance=Provenance(plugin="manifest"))
+        return PromptRecord(index=index, prompt_id=item.id, task=item.task, prompt=item.prompt,
+                            question=item.question, context=item.context, candidates=item.candidates,
+                            meta=dict(item.meta))
 
 
 class ManifestSource:
@@ -179,17 +129,8 @@ class ManifestSource:
             raise ConfigError("manifest not found", who=str(path),
                               fix="Check 'manifest' in the job config (relative paths start at the config's folder)"
                               ) from None
-        rows = []
-        for line_no, line in enumerate(data.decode("utf-8").splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                rows.append((line_no, json.loads(line)))
-            except json.JSONDecodeError as exc:
-                raise ConfigError(f"line {line_no}: invalid JSON ({exc.msg})", who=str(path),
-                                  fix="Make the line one complete JSON object (one prompt per line)") from exc
-        parser = _Rows(path.parent, task, allow_outside, registry, str(path))
-        records = [parser.record(row, i, line_no) for i, (line_no, row) in enumerate(rows)]
+        parser = _Rows(path.parent, task, allow_outside, registry)
+        records = [parser.record(row.data, row.index, row.where) for row in ingest.jsonl_rows(path)]
         return cls(records, hashlib.sha256(data).hexdigest(), str(path))
 
     @classmethod
@@ -197,8 +138,8 @@ class ManifestSource:
                   allow_outside: bool = False, registry: Any = None) -> ManifestSource:
         """Rows with the manifest's keys, e.g. a ``datasets.Dataset`` (``prompt``, ``candidates``, ...)."""
         rows = [dict(r) for r in rows]
-        parser = _Rows(Path(base_dir), task, allow_outside, registry, "rows")
-        records = [parser.record(row, i, i + 1) for i, row in enumerate(rows)]
+        parser = _Rows(Path(base_dir), task, allow_outside, registry)
+        records = [parser.record(row.data, row.index, row.where) for row in ingest.read_rows(rows)]
         blob = json.dumps(rows, sort_keys=True, default=str).encode()
         return cls(records, hashlib.sha256(blob).hexdigest(), "rows")
 

@@ -25,6 +25,7 @@ from typing import Any
 import attrs
 from attrs import field, frozen
 
+from .. import ingest
 from ..errors import ConfigError
 from ..records import Candidate, JudgeItem
 
@@ -35,22 +36,13 @@ KNOWN_KEYS: frozenset[str] = frozenset({
     "id", "task", "mode", "prompt", "question", "context", "candidates", "label", "score", "scale",
     "dimensions", "template",
 })
-_VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v"}
-_IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
-
-
-def _candidate_modality(path: str) -> str:
-    suffix = Path(path).suffix.lower()
-    if suffix in _VIDEO_SUFFIXES:
-        return "video"
-    if suffix in _IMAGE_SUFFIXES:
-        return "image"
-    return suffix.lstrip(".") or "image"  # a third-party modality: the task's template decides how it loads
 
 
 @frozen
 class TrainingRecord:
-    """One validated training record. ``candidates`` are ``{"path": absolute path}`` or ``{"text": ...}``."""
+    """One validated training record. ``candidates`` are ``{"path": absolute path, "modality": ...}`` or
+    ``{"text": ...}`` (the modality is what the registry's modality plugins say, see :mod:`unireward_sdk.ingest`;
+    :func:`record_to_dict` leaves it out)."""
 
     id: str
     task: str
@@ -91,7 +83,8 @@ class TrainingRecord:
             if "text" in c:
                 candidates.append(Candidate(id=cid, modality="text", text=c["text"]))
             else:
-                candidates.append(Candidate(id=cid, modality=_candidate_modality(c["path"]), path=c["path"]))
+                modality = c.get("modality") or ingest.modality_of(c["path"], where=self.source or self.id)
+                candidates.append(Candidate(id=cid, modality=modality, path=c["path"]))
         return JudgeItem(id=item_id or self.id, task=self.task, candidates=candidates, prompt=self.prompt,
                          question=self.question, context=self.context)
 
@@ -136,24 +129,18 @@ def _number(value: Any, name: str, where: str) -> float:
     return number
 
 
-def _resolve(path: Any, base_dir: Path | None, where: str, name: str) -> str:
-    if not isinstance(path, str) or not path:
-        raise ConfigError(f"{name} must be a non-empty path string, got {path!r}", who=where,
-                          fix="Give the media file's path as a string, relative to the data file's folder or absolute")
-    p = Path(path)
-    if not p.is_absolute() and base_dir is not None:
-        p = base_dir / p
-    return str(p)
-
-
 def record_from_dict(row: Mapping[str, Any], *, base_dir: str | Path | None = None, where: str = "record",
-                     index: int = 0) -> TrainingRecord:
-    """Validate one row of the agreed format (see the module docstring) into a :class:`TrainingRecord`."""
+                     index: int = 0, registry: Any = None, allow_outside: bool = True) -> TrainingRecord:
+    """Validate one row of the agreed format (see the module docstring) into a :class:`TrainingRecord`.
+
+    Media paths follow :class:`~unireward_sdk.ingest.PathPolicy` with ``base_dir`` as the base folder
+    (none: kept as written); records may name files outside it (exports write absolute paths) unless
+    ``allow_outside=False``. A file's modality comes from ``registry`` (default: the process registry)."""
     if not isinstance(row, Mapping):
         raise ConfigError(f"a record must be a JSON object, got {type(row).__name__}", who=where,
                           fix='Write each record as an object such as {"task": ..., "candidates": [...], "label": ...} '
                               "(see docs/training.md)")
-    base = Path(base_dir) if base_dir is not None else None
+    policy = ingest.PathPolicy(base_dir, allow_outside=allow_outside)
     task = row.get("task")
     if not isinstance(task, str) or not task:
         raise ConfigError("'task' is missing", who=where,
@@ -172,13 +159,15 @@ def record_from_dict(row: Mapping[str, Any], *, base_dir: str | Path | None = No
                           fix=f"Give exactly {wanted} candidate(s) or set 'mode' to match the candidates")
     candidates = []
     for i, c in enumerate(raw_candidates):
-        if isinstance(c, str):  # a bare string: a path when it looks like one, else a response text
-            c = {"path": c} if Path(c).suffix.lower() in _IMAGE_SUFFIXES | _VIDEO_SUFFIXES else {"text": c}
+        if isinstance(c, str):  # a bare string: a path when a media modality claims its suffix, else a text
+            c = {"path": c} if ingest.claims(c, registry) else {"text": c}
         if not isinstance(c, Mapping) or ("path" in c) == ("text" in c):
             raise ConfigError(f"candidate {i} must hold exactly one of 'path' or 'text', got {c!r}", who=where,
                               fix='Write the candidate as {"path": "a.png"} or {"text": "..."}, not both')
         if "path" in c:
-            candidate = {"path": _resolve(c["path"], base, where, f"candidate {i} path")}
+            path, modality = ingest.media_file(c["path"], task=task, policy=policy, registry=registry, where=where,
+                                               name=f"candidate {i} path")
+            candidate = {"path": path, "modality": modality}
         else:
             if not isinstance(c["text"], str):
                 raise ConfigError(f"candidate {i} text must be a string", who=where,
@@ -190,10 +179,8 @@ def record_from_dict(row: Mapping[str, Any], *, base_dir: str | Path | None = No
                                   fix="Write the note as plain text, or leave it out")
             candidate["note"] = c["note"]
         candidates.append(candidate)
-    context = row.get("context") or ()
-    if isinstance(context, str):
-        context = (context,)
-    context = tuple(_resolve(p, base, where, "context path") for p in context)
+    context = ingest.context_paths(row.get("context") or None, task=task, policy=policy, registry=registry,
+                                   where=where)
 
     label = score = scale = None
     if mode == "pairwise":
@@ -244,36 +231,12 @@ def record_from_dict(row: Mapping[str, Any], *, base_dir: str | Path | None = No
 
 
 def _rows_from_file(path: Path) -> Iterable[tuple[str, Mapping[str, Any]]]:
-    suffix = path.suffix.lower()
-    if suffix in (".jsonl", ".ndjson"):
-        with path.open(encoding="utf-8") as fh:
-            for number, line in enumerate(fh, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    yield f"{path}:{number}", json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise ConfigError(f"not a JSON object ({exc.msg})", who=f"{path}:{number}",
-                                      fix="Make this line one complete JSON object (one record per line)") from exc
-        return
-    if suffix == ".json":
-        data = json.loads(path.read_text(encoding="utf-8"))
-        if not isinstance(data, list):
-            raise ConfigError("a .json record file must hold a list of records", who=str(path),
-                              fix="Write one record per line to a .jsonl file instead")
-        for i, row in enumerate(data):
-            yield f"{path}[{i}]", row
-        return
-    if suffix == ".parquet":
-        try:
-            import pyarrow.parquet as pq
-        except ImportError as exc:  # pragma: no cover - pyarrow ships with datasets
-            raise ConfigError("reading Parquet needs pyarrow", who=str(path), fix="pip install pyarrow") from exc
-        for i, row in enumerate(pq.read_table(path).to_pylist()):
-            yield f"{path}[row {i}]", _drop_nulls(row)
-        return
-    raise ConfigError(f"unsupported record file type '{suffix}'", who=str(path),
-                      fix="Use .jsonl, .json or .parquet (or pass a datasets.Dataset)")
+    if path.suffix.lower() not in (".jsonl", ".ndjson", ".json", ".parquet"):
+        raise ConfigError(f"unsupported record file type '{path.suffix.lower()}'", who=str(path),
+                          fix="Use .jsonl, .json or .parquet (or pass a datasets.Dataset)")
+    parquet = path.suffix.lower() == ".parquet"
+    for row in ingest.read_rows(path):
+        yield row.where, (_drop_nulls(row.data) if parquet and isinstance(row.data, Mapping) else row.data)
 
 
 def _drop_nulls(row: Mapping[str, Any]) -> dict[str, Any]:
@@ -281,7 +244,8 @@ def _drop_nulls(row: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in row.items() if v is not None}
 
 
-def load_records(source: Any, *, base_dir: str | Path | None = None) -> list[TrainingRecord]:
+def load_records(source: Any, *, base_dir: str | Path | None = None, registry: Any = None,
+                 allow_outside: bool = True) -> list[TrainingRecord]:
     """Records from a file path (.jsonl / .json / .parquet), a list of paths, a ``datasets.Dataset`` or dicts.
 
     Relative media paths resolve against the file's folder, or ``base_dir`` for in-memory sources
@@ -292,7 +256,8 @@ def load_records(source: Any, *, base_dir: str | Path | None = None) -> list[Tra
         if not path.is_file():
             raise ConfigError("no such record file", who=str(path), fix="Check the path in your config")
         base = Path(base_dir) if base_dir is not None else path.parent
-        return [record_from_dict(row, base_dir=base, where=where, index=i)
+        return [record_from_dict(row, base_dir=base, where=where, index=i, registry=registry,
+                                 allow_outside=allow_outside)
                 for i, (where, row) in enumerate(_rows_from_file(path))]
     if isinstance(source, TrainingRecord):
         return [source]
@@ -308,16 +273,19 @@ def load_records(source: Any, *, base_dir: str | Path | None = None) -> list[Tra
         if isinstance(row, TrainingRecord):
             out.append(row)
         elif isinstance(row, (str, Path)):
-            out.extend(load_records(row, base_dir=base_dir))
+            out.extend(load_records(row, base_dir=base_dir, registry=registry, allow_outside=allow_outside))
         else:
-            out.append(record_from_dict(row, base_dir=base_dir, where=f"{origin}[{i}]", index=i))
+            out.append(record_from_dict(row, base_dir=base_dir, where=f"{origin}[{i}]", index=i, registry=registry,
+                                        allow_outside=allow_outside))
     return out
 
 
 def record_to_dict(record: TrainingRecord) -> dict[str, Any]:
     """A JSON-ready row of the agreed format (absolute media paths); inverse of :func:`record_from_dict`."""
     row: dict[str, Any] = {"id": record.id, "task": record.task, "mode": record.mode,
-                           "candidates": [dict(c) for c in record.candidates]}
+                           # the modality is derived from the file, not part of the format
+                           "candidates": [{k: v for k, v in c.items() if k != "modality"}
+                                          for c in record.candidates]}
     for key in ("prompt", "question", "label", "score", "template"):
         if getattr(record, key) is not None:
             row[key] = getattr(record, key)
