@@ -190,9 +190,7 @@ class OpenAIBackend:
     def _map(self, function, values: Sequence[Any]) -> list[Any]:
         """``function`` over ``values`` with ``max_concurrency`` in flight; the first failure is raised after
         all finished (the head then re-runs item by item, and the memo answers the ones that succeeded)."""
-        if len(values) <= 1 or self.max_concurrency == 1:
-            return [function(v) for v in values]
-        with ThreadPoolExecutor(max_workers=min(self.max_concurrency, len(values))) as pool:
+        with ThreadPoolExecutor(max_workers=max(1, min(self.max_concurrency, len(values)))) as pool:
             futures = [pool.submit(function, v) for v in values]
         return [f.result() for f in futures]
 
@@ -258,7 +256,8 @@ class OpenAILogprobBackend(OpenAIBackend):
         starts a choice's remaining text (the longest such token) carries it on; where one choice is left
         alone its value is fixed. The value is therefore the probability of the decisions greedy decoding
         takes up to the point where the choice parts from the others (as the in-process ``single_pass``
-        method reads it). A choice missing from the top tokens gets the lowest returned log-probability (an
+        method reads it). A trailing space of the prefix is read as the start of each choice, as the
+        in-process readout lets it merge into the choice's first token. A choice missing from the top tokens gets the lowest returned log-probability (an
         upper bound), and the method says ``top_logprobs_bounded``.
         """
         if not (len(requests) == len(prefixes) == len(choices)):
@@ -268,6 +267,11 @@ class OpenAILogprobBackend(OpenAIBackend):
     def _readout(self, request: JudgeRequest, prefix: str, choices: Sequence[str]) -> ContinuationScores:
         who = self._who(request)
         content = user_content(request)
+        # a prefix's trailing space belongs to the next token in the usual BPE vocabularies ("Score:" " 5"):
+        # the server would otherwise continue after a lone space token the model never wrote
+        stem = prefix.rstrip()
+        choices = [prefix[len(stem):] + choice for choice in choices]
+        prefix = stem
         values: list[float | None] = [None] * len(choices)
         bounded = False
         frontier: list[tuple[str, list[int], float]] = [("", list(range(len(choices))), 0.0)]
