@@ -48,6 +48,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "unireward_builtins.aligners.diffusion_dpo",
     "unireward_builtins.aligners.video_diffusion_dpo",
     "unireward_builtins.aligners.vlm_dpo",
+    "unireward_builtins.serving.command",
 )
 
 
