@@ -114,3 +114,29 @@ def test_paths_are_refused_without_a_media_root(start_server):
     server = start_server()
     answer = httpx.post(server.url + "/v1/judge", json={"mode": "pairwise", "items": [_pair("red", "blue")]})
     assert answer.status_code == 403 and "reads no paths" in answer.json()["error"]["message"]
+
+
+def test_client_and_grpo_rewards_end_to_end(start_server, media_root, served_backend, registry, monkeypatch):
+    from unireward_builtins.serving.client import RewardClient, ServeRequestError
+    from unireward_sdk.judging import grpo_reward_function
+    from unireward_sdk.records import Candidate, JudgeItem
+
+    monkeypatch.setenv("SERVE_TOKEN", "t0ken")
+    server = start_server(media_root=media_root, token_env="SERVE_TOKEN")
+
+    def make_item(prompt, a, b, *, item_id, extras):
+        return JudgeItem(id=item_id, task="image_generation", prompt=prompt,
+                         candidates=[Candidate("a", "image", path=a), Candidate("b", "image", path=b)])
+
+    prompts = ["a red square"] * 3
+    completions = [str(media_root / f"{c}.png") for c in ("blue", "red", "green")]
+    local_head = registry.reward_head("generative", backend=served_backend, task="image_generation",
+                                      registry=registry, template=PAIRWISE)
+    want = grpo_reward_function(local_head, "image_generation", make_item=make_item)(prompts, completions)
+    for inline in (False, True):
+        client = RewardClient(server.url, token_env="SERVE_TOKEN", inline=inline)
+        got = grpo_reward_function(client, "image_generation", make_item=make_item)(prompts, completions)
+        assert got == want and got[1] == max(got)  # the red square wins its group
+        client.close()
+    with pytest.raises(ServeRequestError, match="401"):
+        RewardClient(server.url).info()
