@@ -37,6 +37,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "unireward_builtins.tasks.image_understanding",
     "unireward_builtins.tasks.video_understanding",
     "unireward_builtins.backends.transformers_backend",
+    "unireward_builtins.backends.openai_backend",
     "unireward_builtins.heads.generative",
     "unireward_builtins.heads.fast",
     "unireward_builtins.heads.scalar",
@@ -47,6 +48,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "unireward_builtins.aligners.diffusion_dpo",
     "unireward_builtins.aligners.video_diffusion_dpo",
     "unireward_builtins.aligners.vlm_dpo",
+    "unireward_builtins.serving.command",
 )
 
 

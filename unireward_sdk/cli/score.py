@@ -52,6 +52,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--symmetric", action="store_true", help="pairwise: judge A/B and B/A and report consistency")
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--backend", default="transformers", help="judge backend plugin (default: transformers)")
+    p.add_argument("--backend-option", action="append", default=[], metavar="KEY=VALUE",
+                   help="a backend option, repeatable (e.g. base_url=http://127.0.0.1:8000/v1 for --backend openai); "
+                   "VALUE is read as JSON when it parses (8, true, [\"a\", \"b\"]), else as text")
     p.add_argument("--device", help="cpu, cuda, cuda:1... (default: cuda when present)")
     p.add_argument("--dtype", help="bfloat16, float16 or float32 (default: bf16 on CUDA, fp32 on CPU)")
     p.add_argument("--family", help="template family the checkpoint speaks (default: inferred)")
@@ -177,6 +180,21 @@ def items_from_manifest(path: Path, task: str, mode: str, registry: Any, allow_o
 # --- run ----------------------------------------------------------------------------------------
 
 
+def backend_options(pairs: list[str]) -> dict[str, Any]:
+    """``--backend-option KEY=VALUE`` flags as a dict (VALUE read as JSON when it parses, else kept as text)."""
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--backend-option {pair!r} is not KEY=VALUE", who="unireward score",
+                              fix="Write it as --backend-option base_url=http://127.0.0.1:8000/v1")
+        try:
+            out[key.strip()] = json.loads(value)
+        except ValueError:
+            out[key.strip()] = value
+    return out
+
+
 def build_head(args, registry: Any) -> Any:
     """The backend and head the flags describe (heavy: loads the checkpoint; none for a model-free head)."""
     from ..media import MediaCache, VideoSampling
@@ -213,6 +231,7 @@ def build_head(args, registry: Any) -> Any:
                 options[key] = getattr(args, key)
         if args.trust_remote_code:
             options["trust_remote_code"] = True
+        options.update(backend_options(args.backend_option))
         backend = registry.backend(args.backend, **options)
     elif args.model:
         print(f"unireward score: reward head '{args.head}' needs no model; --model is ignored", file=sys.stderr)

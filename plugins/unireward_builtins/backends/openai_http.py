@@ -1,0 +1,151 @@
+"""HTTP for the ``openai`` backend: POST JSON to an OpenAI-compatible server, with retries and failover.
+
+One :class:`ServedClient` per backend: an ``httpx.Client`` (thread-safe, pooled connections), the base
+URLs used round-robin (a retried request goes to the next one, so a dead replica is skipped), and
+exponential backoff with jitter on what a server may recover from: connection errors (refused, dropped,
+timed out), HTTP 429 and 5xx. Anything else (a 4xx, a body that is not JSON) fails at once: retrying a
+request the server rejected would only wait longer for the same answer.
+
+Every failure raises :class:`ServedJudgeError` naming the server, the status and the server's own message;
+the heads turn it into a per-item failure value.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import random
+import threading
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import attrs
+from attrs import frozen
+
+from unireward_sdk.errors import UniRewardError, require
+
+_RETRY_STATUSES = frozenset({429}) | frozenset(range(500, 600))
+_MESSAGE_CHARS = 300  # how much of a server's error body a failure quotes
+
+
+class ServedJudgeError(UniRewardError):
+    """A request to a served judge failed (after any retries); ``status`` is the HTTP status when there was one."""
+
+    def __init__(self, what: str, *, who: str | None = None, fix: str | None = None, status: int | None = None):
+        self.status = status
+        super().__init__(what, who=who, fix=fix)
+
+
+@frozen
+class RetryPolicy:
+    """``max_retries`` extra attempts; the wait before attempt n is ``backoff * 2**(n-1)`` times a jitter in [1, 2)."""
+
+    max_retries: int = 3
+    backoff: float = 0.5
+    max_backoff: float = 30.0
+
+    def delay(self, retry: int) -> float:
+        return min(self.max_backoff, self.backoff * 2 ** (retry - 1)) * (1.0 + random.random())
+
+
+@attrs.define
+class ClientStats:
+    """What the client did: requests sent (each attempt counts) and retries among them."""
+
+    attempts: int = 0
+    retries: int = 0
+
+
+def server_message(body: bytes | str) -> str:
+    """The server's own words from an error body: OpenAI's ``{"error": {"message": ...}}``, FastAPI's
+    ``{"detail": ...}``, or the start of the text."""
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return text.strip()[:_MESSAGE_CHARS]
+    if isinstance(data, dict):
+        error = data.get("error")
+        if isinstance(error, dict) and error.get("message"):
+            return str(error["message"])[:_MESSAGE_CHARS]
+        for key in ("message", "detail", "error"):
+            if data.get(key):
+                return str(data[key])[:_MESSAGE_CHARS]
+    return text.strip()[:_MESSAGE_CHARS]
+
+
+class ServedClient:
+    """POSTs JSON to ``<base_url><path>`` with retries; see the module docstring."""
+
+    def __init__(self, base_urls: Sequence[str], *, timeout: float, retry: RetryPolicy,
+                 headers: dict[str, str] | None = None, max_connections: int = 8):
+        # the `serve` extra; imported here so `import unireward_sdk` stays light
+        httpx = require("httpx", extra="serve", purpose="the openai backend")
+        self._httpx = httpx
+        self.base_urls = tuple(u.rstrip("/") for u in base_urls)
+        self.retry = retry
+        self.stats = ClientStats()
+        self._next = itertools.cycle(range(len(self.base_urls)))
+        self._lock = threading.Lock()
+        limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
+        self._client = httpx.Client(timeout=timeout, headers=headers or {}, limits=limits)
+
+    def close(self) -> None:
+        self._client.close()
+
+    def _pick(self) -> str:
+        with self._lock:
+            return self.base_urls[next(self._next)]
+
+    def _count(self, retry: bool) -> None:
+        with self._lock:
+            self.stats.attempts += 1
+            self.stats.retries += int(retry)
+
+    def post_json(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        """The decoded JSON answer; raises :class:`ServedJudgeError` once retries are spent."""
+        httpx = self._httpx
+        last: ServedJudgeError | None = None
+        for attempt in range(self.retry.max_retries + 1):
+            if attempt:
+                time.sleep(self.retry.delay(attempt))
+            url = self._pick() + path
+            self._count(retry=attempt > 0)
+            try:
+                response = self._client.post(url, json=body)
+            except httpx.TimeoutException as exc:
+                last = ServedJudgeError(f"no answer within the timeout ({type(exc).__name__})", who=url,
+                                        fix="Raise the backend's 'timeout' option, or check the server's load")
+                continue
+            except httpx.TransportError as exc:
+                last = ServedJudgeError(f"connection failed ({type(exc).__name__}: {exc})", who=url,
+                                        fix="Check that the server runs and that base_url is right")
+                continue
+            if response.status_code >= 400:
+                error = ServedJudgeError(
+                    f"HTTP {response.status_code}: {server_message(response.content)}", who=url,
+                    status=response.status_code,
+                    fix="The server refused the request; its message above says why (model name, context length, "
+                    "fields it does not accept)" if response.status_code not in _RETRY_STATUSES else
+                    "The server is overloaded or failing: lower max_concurrency, add replicas, or raise max_retries",
+                )
+                if response.status_code in _RETRY_STATUSES:
+                    last = error
+                    continue
+                raise error
+            try:
+                data = response.json()
+            except ValueError:
+                raise ServedJudgeError(
+                    f"the answer is not JSON: {response.text[:_MESSAGE_CHARS]!r}", who=url, status=response.status_code,
+                    fix="Point base_url at the server's OpenAI-compatible root (usually ending in /v1)",
+                ) from None
+            if not isinstance(data, dict):
+                raise ServedJudgeError(f"the answer is JSON but not an object: {str(data)[:_MESSAGE_CHARS]!r}",
+                                       who=url, status=response.status_code,
+                                       fix="Point base_url at an OpenAI-compatible chat-completions server")
+            return data
+        assert last is not None
+        raise ServedJudgeError(f"{last.what} (after {self.retry.max_retries + 1} attempts)", who=last.who,
+                               fix=last.fix, status=last.status)

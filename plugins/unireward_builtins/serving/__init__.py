@@ -1,0 +1,1 @@
+"""`unireward serve`: reward heads behind HTTP for trainers in other processes."""

@@ -1,0 +1,231 @@
+"""Real HTTP servers on 127.0.0.1 for the ``openai`` backend's tests.
+
+- :class:`JudgeServer`: an OpenAI-compatible chat-completions server that runs a tiny judge in-process
+  through the ``transformers`` backend (greedy generation; ``logprobs`` / ``top_logprobs`` with the
+  assistant message continued in place, as vLLM documents ``continue_final_message``). With
+  ``logprobs=False`` it refuses those fields with HTTP 422, as ``transformers serve`` does.
+- :class:`FaultServer`: answers from a script (drop the connection, 429, 500, malformed JSON, stall,
+  content filter, ok) and counts the requests it got.
+
+The judging fixtures (registry, the trained tiny judge, the colour items) are those of tests/judging.
+"""
+
+from __future__ import annotations
+
+import base64
+import importlib.util
+import io
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+_spec = importlib.util.spec_from_file_location("judging_fixtures", Path(__file__).parents[1] / "judging" / "conftest.py")
+_judging = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_judging)
+registry = _judging.registry
+template_texts = _judging.template_texts
+colour_images = _judging.colour_images
+colour_items = _judging.colour_items
+trained_qwen2_vl = _judging.trained_qwen2_vl
+
+_VLLM_FIELDS = ("continue_final_message", "add_generation_prompt", "logprobs", "top_logprobs")
+
+
+class _Server:
+    """A ThreadingHTTPServer on a free loopback port, served from a daemon thread."""
+
+    def __init__(self, handler_class):
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler_class)
+        self.httpd.daemon_threads = True
+        self.httpd.owner = self
+        self.requests: list[dict] = []
+        self.lock = threading.Lock()
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                                       daemon=True)
+        self.thread.start()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):  # keep the test output clean
+        pass
+
+    def _send(self, status: int, payload) -> None:
+        body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _body(self) -> dict:
+        length = int(self.headers.get("Content-Length", 0))
+        body = json.loads(self.rfile.read(length) or b"{}")
+        owner = self.server.owner
+        with owner.lock:
+            owner.requests.append({"body": body, "auth": self.headers.get("Authorization")})
+        return body
+
+
+def _image(url: str):
+    from PIL import Image
+
+    head, data = url.split(",", 1)
+    assert head == "data:image/png;base64", head
+    return Image.open(io.BytesIO(base64.b64decode(data))).convert("RGB")
+
+
+def _completion(content: str | None = None, logprobs=None, finish_reason: str = "stop") -> dict:
+    choice = {"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": finish_reason}
+    if logprobs is not None:
+        choice["logprobs"] = logprobs
+    return {"id": "cmpl-test", "object": "chat.completion", "choices": [choice]}
+
+
+class JudgeServer(_Server):
+    """Chat completions answered by a transformers backend (see the module docstring)."""
+
+    def __init__(self, backend, *, logprobs: bool = True, api_key: str | None = None):
+        self.backend = backend
+        self.logprobs = logprobs
+        self.api_key = api_key
+        self.model_lock = threading.Lock()  # one forward at a time, as a single-model server does
+        super().__init__(_JudgeHandler)
+
+    def request_of(self, body: dict):
+        from unireward_sdk.interfaces import JudgeRequest
+
+        messages = body["messages"]
+        parts = []
+        for part in messages[0]["content"]:
+            if part["type"] == "text":
+                parts.append(("text", part["text"]))
+            else:
+                parts.append(("image", _image(part["image_url"]["url"])))
+        return JudgeRequest(parts, max_new_tokens=int(body.get("max_tokens", 16)))
+
+    def answer(self, body: dict) -> dict:
+        request = self.request_of(body)
+        if not body.get("logprobs"):
+            with self.model_lock:
+                return _completion(self.backend.generate([request])[0])
+        import torch
+
+        messages = body["messages"]
+        said = messages[-1]["content"] if messages[-1]["role"] == "assistant" else ""
+        backend = self.backend
+        with self.model_lock:
+            batch = backend.encode([request], [said], [backend.prompt_text(request)])
+            with torch.inference_mode():
+                logits = backend.model(**batch, logits_to_keep=1, use_cache=False).logits
+            logprobs = torch.log_softmax(logits[0, -1].float(), dim=-1)
+            values, ids = logprobs.topk(int(body.get("top_logprobs", 1)))
+        top = [{"token": backend.tokenizer.decode([int(i)]), "logprob": float(v)} for v, i in zip(values, ids)]
+        return _completion(top[0]["token"], logprobs={"content": [dict(top[0], top_logprobs=top)]}, finish_reason="length")
+
+
+class _JudgeHandler(_Handler):
+    def do_GET(self):
+        owner = self.server.owner
+        self._send(200, {"object": "list", "data": [{"id": owner.backend.checkpoint, "object": "model"}]})
+
+    def do_POST(self):
+        owner = self.server.owner
+        body = self._body()
+        if owner.api_key and self.headers.get("Authorization") != f"Bearer {owner.api_key}":
+            return self._send(401, {"error": {"message": "invalid API key"}})
+        refused = [f for f in _VLLM_FIELDS if f in body]
+        if refused and not owner.logprobs:
+            return self._send(422, {"detail": f"Unexpected fields in the request: {refused}"})
+        self._send(200, owner.answer(body))
+
+
+class FaultServer(_Server):
+    """Answers POSTs from ``script`` (one action per request; the last repeats): ``drop``, ``429``, ``500``,
+    ``malformed``, ``stall``, ``filter``, ``ok`` (the completion ``content``)."""
+
+    def __init__(self, script, *, content: str = "Image 1 is better.", stall: float = 1.0):
+        self.script = list(script)
+        self.content = content
+        self.stall = stall
+        super().__init__(_FaultHandler)
+
+    def next_action(self) -> str:
+        with self.lock:
+            return self.script.pop(0) if len(self.script) > 1 else self.script[0]
+
+
+class _FaultHandler(_Handler):
+    def do_POST(self):
+        owner = self.server.owner
+        self._body()
+        action = owner.next_action()
+        if action == "drop":
+            self.close_connection = True
+            self.connection.shutdown(2)  # no status line: the client sees the connection die
+            return
+        if action == "stall":
+            time.sleep(owner.stall)
+            return self._send(200, _completion(owner.content))
+        if action in ("429", "500"):
+            return self._send(int(action), {"error": {"message": f"server says {action}"}})
+        if action == "malformed":
+            return self._send(200, b"{not json")
+        if action == "filter":
+            return self._send(200, _completion(None, finish_reason="content_filter"))
+        self._send(200, _completion(owner.content))
+
+
+@pytest.fixture(scope="session")
+def served_backend(trained_qwen2_vl):
+    """The trained tiny judge, loaded once, in-process (what the servers run and what results are compared to)."""
+    from unireward_builtins.backends.transformers_backend import TransformersBackend
+
+    return TransformersBackend(str(trained_qwen2_vl), device="cpu")
+
+
+@pytest.fixture(scope="session")
+def judge_server(served_backend):
+    server = JudgeServer(served_backend)
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def fault_server():
+    servers = []
+
+    def start(script, **kwargs) -> FaultServer:
+        servers.append(FaultServer(script, **kwargs))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.close()
+
+
+@pytest.fixture
+def start_judge_server(served_backend):
+    """Starts a :class:`JudgeServer` with the given settings (closed after the test)."""
+    servers = []
+
+    def start(**kwargs) -> JudgeServer:
+        servers.append(JudgeServer(served_backend, **kwargs))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.close()
