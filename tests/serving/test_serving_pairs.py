@@ -19,7 +19,7 @@ def _manifest(root, colour_images):
 
 def _pairs(tmp_path, name, registry, manifest, **config):
     cfg = PairJobConfig(manifest=str(manifest), output=str(tmp_path / name), task="image_generation",
-                        head="generative", on_tie="drop", progress=False, **config)
+                        head="generative", progress=False, **config)
     summary = PairJob(cfg, registry=registry).run()
     pairs = PairDataset(tmp_path / name).pairs()
     return summary, [(p.chosen.id, p.rejected.id, [v.winner for v in p.verdicts]) for p in pairs]
