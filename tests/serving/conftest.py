@@ -23,7 +23,8 @@ from pathlib import Path
 
 import pytest
 
-_spec = importlib.util.spec_from_file_location("judging_fixtures", Path(__file__).parents[1] / "judging" / "conftest.py")
+_spec = importlib.util.spec_from_file_location("judging_fixtures",
+                                               Path(__file__).parents[1] / "judging" / "conftest.py")
 _judging = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_judging)
 registry = _judging.registry
@@ -31,6 +32,7 @@ template_texts = _judging.template_texts
 colour_images = _judging.colour_images
 colour_items = _judging.colour_items
 trained_qwen2_vl = _judging.trained_qwen2_vl
+mp4_videos = _judging.mp4_videos
 
 _VLLM_FIELDS = ("continue_final_message", "add_generation_prompt", "logprobs", "top_logprobs")
 
@@ -134,7 +136,8 @@ class JudgeServer(_Server):
             logprobs = torch.log_softmax(logits[0, -1].float(), dim=-1)
             values, ids = logprobs.topk(int(body.get("top_logprobs", 1)))
         top = [{"token": backend.tokenizer.decode([int(i)]), "logprob": float(v)} for v, i in zip(values, ids)]
-        return _completion(top[0]["token"], logprobs={"content": [dict(top[0], top_logprobs=top)]}, finish_reason="length")
+        return _completion(top[0]["token"], logprobs={"content": [dict(top[0], top_logprobs=top)]},
+                           finish_reason="length")
 
 
 class _JudgeHandler(_Handler):

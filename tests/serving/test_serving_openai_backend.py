@@ -80,7 +80,7 @@ def test_generation_sends_only_standard_fields(registry, judge_server, colour_it
     start = len(judge_server.requests)
     _head(registry, _openai(registry, judge_server, logprobs=False)).judge_pairwise(pairs[:1])
     body = judge_server.requests[start]["body"]
-    assert set(body) == {"model", "messages", "max_tokens", "temperature", "n"}
+    assert set(body) == {"model", "messages", "max_tokens", "temperature"}
     assert body["temperature"] == 0.0 and body["model"] == "tiny-judge"
     parts = body["messages"][0]["content"]
     assert [p["type"] for p in parts] == ["image_url", "image_url", "text"]
@@ -187,17 +187,11 @@ def test_fast_head_failures_become_values(registry, fault_server, colour_items):
     assert all("HTTP 500: server says 500 (after 2 attempts)" in v.error for v in verdicts)
 
 
-def test_a_video_is_sent_as_its_sampled_frames(registry, fault_server, tmp_path):
-    import importlib.util
-    from pathlib import Path
-
+def test_a_video_is_sent_as_its_sampled_frames(registry, fault_server, mp4_videos):
     from unireward_sdk.media import MediaCache, VideoSampling
     from unireward_sdk.records import Candidate, JudgeItem
 
-    spec = importlib.util.spec_from_file_location("judging_fixtures_video", Path(__file__).parents[1] / "judging" / "conftest.py")
-    judging = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(judging)
-    videos = [judging.write_mp4(tmp_path / f"{c}.mp4", rgb) for c, rgb in (("r", (255, 0, 0)), ("b", (0, 0, 255)))]
+    videos = [mp4_videos["red"], mp4_videos["blue"]]
     item = JudgeItem(id="v", task="video_generation", prompt="a red bar",
                      candidates=[Candidate(p.stem, "video", path=str(p)) for p in videos])
     server = fault_server(["ok"], content="Video 1 is better.")

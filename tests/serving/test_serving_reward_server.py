@@ -68,7 +68,8 @@ def test_judge_over_http_equals_the_head(start_server, media_root, served_backen
     from unireward_sdk.records import Candidate, JudgeItem
 
     items = [JudgeItem(id=p["id"], task="image_generation", prompt=p["prompt"],
-                       candidates=[Candidate(c["id"], "image", path=str(media_root / c["path"])) for c in p["candidates"]])
+                       candidates=[Candidate(c["id"], "image", path=str(media_root / c["path"]))
+                                   for c in p["candidates"]])
              for p in pairs]
     want = head.judge_pairwise(items)
     assert [(r["item_id"], r["winner"], r["raw"]) for r in got] == [(v.item_id, v.winner, v.raw) for v in want]

@@ -29,6 +29,7 @@ import hashlib
 import io
 import json
 import os
+import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -138,6 +139,7 @@ class OpenAIBackend:
                                    retry=RetryPolicy(max_retries=int(max_retries), backoff=float(backoff)),
                                    max_connections=self.max_concurrency)
         self._memo: OrderedDict[str, Any] = OrderedDict()
+        self._memo_lock = threading.Lock()
         self.logprobs = self._decide_logprobs(logprobs, who)
 
     def __repr__(self) -> str:  # the key's variable is named, the key never shown
@@ -178,13 +180,15 @@ class OpenAIBackend:
     def _post(self, body: dict[str, Any]) -> dict[str, Any]:
         """The server's answer to ``body``, remembered: a greedy answer does not change when asked again."""
         key = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
-        if key in self._memo:
-            self._memo.move_to_end(key)
-            return self._memo[key]
+        with self._memo_lock:
+            if key in self._memo:
+                self._memo.move_to_end(key)
+                return self._memo[key]
         data = self.client.post_json(_CHAT, body)
-        self._memo[key] = data
-        if len(self._memo) > _MEMO_SIZE:
-            self._memo.popitem(last=False)
+        with self._memo_lock:
+            self._memo[key] = data
+            if len(self._memo) > _MEMO_SIZE:
+                self._memo.popitem(last=False)
         return data
 
     def _map(self, function, values: Sequence[Any]) -> list[Any]:
@@ -200,7 +204,7 @@ class OpenAIBackend:
 
     def _generate_one(self, request: JudgeRequest) -> str:
         body = {"model": self.model, "messages": [{"role": "user", "content": user_content(request)}],
-                "max_tokens": self._budget(request), "temperature": 0.0, "n": 1}
+                "max_tokens": self._budget(request), "temperature": 0.0}
         choice = _first_choice(self._post(body), self._who(request))
         content = (choice.get("message") or {}).get("content")
         if not isinstance(content, str):
@@ -220,7 +224,7 @@ class OpenAIBackend:
                 "messages": [{"role": "user", "content": content},
                              {"role": "assistant", "content": answer_so_far}],
                 "continue_final_message": True, "add_generation_prompt": False,
-                "max_tokens": 1, "temperature": 0.0, "n": 1, "logprobs": True, "top_logprobs": self.top_logprobs}
+                "max_tokens": 1, "temperature": 0.0, "logprobs": True, "top_logprobs": self.top_logprobs}
         choice = _first_choice(self._post(body), who)
         try:
             first = choice["logprobs"]["content"][0]
@@ -257,8 +261,9 @@ class OpenAILogprobBackend(OpenAIBackend):
         alone its value is fixed. The value is therefore the probability of the decisions greedy decoding
         takes up to the point where the choice parts from the others (as the in-process ``single_pass``
         method reads it). A trailing space of the prefix is read as the start of each choice, as the
-        in-process readout lets it merge into the choice's first token. A choice missing from the top tokens gets the lowest returned log-probability (an
-        upper bound), and the method says ``top_logprobs_bounded``.
+        in-process readout lets it merge into the choice's first token. A choice missing from the top
+        tokens gets the lowest returned log-probability (an upper bound), and the method says
+        ``top_logprobs_bounded``.
         """
         if not (len(requests) == len(prefixes) == len(choices)):
             raise ValueError("requests, prefixes and choices must have the same length")
@@ -318,15 +323,18 @@ OPTIONS: tuple[Option, ...] = (
     Option("base_url", (str, list, tuple, type(None)), default=None,
            help=f"API root of the server (http://host:8000/v1), or a list used round-robin (default: ${BASE_URL_ENV})"),
     Option("model", (str, type(None)), default=None, help="the served model's name (default: checkpoint)"),
-    Option("checkpoint", (str, type(None)), default=None, help="what --model gives; the model name when 'model' is unset"),
+    Option("checkpoint", (str, type(None)), default=None,
+           help="what --model gives; the model name when 'model' is unset"),
     Option("family", (str, type(None)), default=None,
-           help=f"template family the served checkpoint speaks: {', '.join(FAMILIES)} (default: inferred from the name)"),
+           help=f"template family the served checkpoint speaks: {', '.join(FAMILIES)} "
+           "(default: inferred from the name)"),
     Option("api_key_env", (str, type(None)), default=None,
            help="NAME of the environment variable holding the API key (the key never goes in a config)"),
     Option("max_concurrency", int, default=8, help="requests in flight at once"),
     Option("timeout", (int, float), default=120.0, help="seconds to wait for one answer"),
     Option("max_retries", int, default=3, help="retries on connection errors, HTTP 429 and 5xx"),
-    Option("backoff", (int, float), default=0.5, help="seconds before the first retry; doubled each retry, with jitter"),
+    Option("backoff", (int, float), default=0.5,
+           help="seconds before the first retry; doubled each retry, with jitter"),
     Option("logprobs", (bool, str), default="auto", choices=(True, False, "auto"),
            help="whether the server returns log-probabilities (the fast head); 'auto' probes once"),
     Option("top_logprobs", int, default=20, help="alternatives per token in the log-probability readout"),

@@ -86,4 +86,5 @@ def run(args) -> int:
 @hookimpl
 def unireward_register_commands():
     yield CommandSpec(name="serve", summary=SUMMARY, configure=configure, factory=run,
-                      description=SUMMARY + ". Requests within --batch-window share one model call; see docs/serving.md.")
+                      description=SUMMARY + ". Requests within --batch-window share one model call; "
+                      "see docs/serving.md.")

@@ -188,7 +188,8 @@ class RewardServer:
 
     def candidate(self, raw: Any, n: int, k: int) -> Candidate:
         if not isinstance(raw, dict) or not raw.get("modality"):
-            raise RequestError(400, f"item {n} candidate {k} has no modality", fix="Give modality: image, video or text")
+            raise RequestError(400, f"item {n} candidate {k} has no modality",
+                               fix="Give modality: image, video or text")
         cid = str(raw.get("id", f"c{k}"))
         if raw["modality"] == "text":
             return Candidate(cid, "text", text=str(raw.get("text", "")))
