@@ -9,10 +9,12 @@ format) is a column mapping onto the canonical row::
 
 - **Paths** (:class:`PathPolicy`): relative paths start at the base folder (the data file's folder); the
   result is absolute. A path that leaves the base folder is refused unless ``allow_outside`` is set. The
-  error names the row (``file:line``, or ``file[row i]`` for Parquet).
+  error names the row (``file:line``, or ``file[row i]`` for Parquet). :func:`resolve_media` applies it to
+  one path.
 - **Modality**: a file's modality comes only from ``registry.modality_for_path`` (the extensions each
   modality plugin declares); a text candidate is ``text``. A media file whose modality the task does not
-  take (``registry.task_spec(task).modalities``) is refused by name.
+  take (``registry.task_spec(task).modalities``) is refused by name. :func:`candidate_for` makes one
+  :class:`~unireward_sdk.records.Candidate` by these rules.
 - **Rows** (:func:`read_rows`): JSON Lines, a JSON list, Parquet, CSV, a folder of shards, a
   ``datasets.Dataset`` or any iterable of mappings, each row located for error messages.
 """
@@ -218,8 +220,11 @@ def _article(word: str) -> str:
     return "an" if word[:1].lower() in "aeiou" else "a"
 
 
-def check_accepts(task: str, modality: str, path: str, registry: Any = None, *, where: str | None = None) -> None:
-    """Refuse a media file whose modality ``task`` does not take, naming the file."""
+def check_accepts(task: str | None, modality: str, path: str, registry: Any = None, *,
+                  where: str | None = None) -> None:
+    """Refuse a media file whose modality ``task`` does not take, naming the file (no task: nothing to check)."""
+    if task is None:
+        return
     taken = task_modalities(task, registry, where=where)
     if taken and modality not in taken:
         raise CapabilityError(
@@ -229,7 +234,7 @@ def check_accepts(task: str, modality: str, path: str, registry: Any = None, *, 
         )
 
 
-def media_file(value: Any, *, task: str, policy: PathPolicy, registry: Any = None, where: str,
+def media_file(value: Any, *, task: str | None, policy: PathPolicy, registry: Any = None, where: str,
                name: str = "path") -> tuple[str, str]:
     """(resolved path, modality) of one media file of a row, checked against the task."""
     path = policy.resolve(value, where=where, name=name)
@@ -238,7 +243,7 @@ def media_file(value: Any, *, task: str, policy: PathPolicy, registry: Any = Non
     return path, modality
 
 
-def candidate(value: Any, *, cid: str, task: str, policy: PathPolicy, registry: Any = None, where: str,
+def candidate(value: Any, *, cid: str, task: str | None, policy: PathPolicy, registry: Any = None, where: str,
               bare: str = "path", provenance: Provenance | None = None) -> Candidate:
     """A :class:`Candidate` from ``{"path": ...}`` / ``{"text": ...}`` (optional ``id``, ``meta``,
     ``modality``) or a bare string (``bare``: read as a ``"path"`` or a ``"text"``)."""
@@ -280,6 +285,23 @@ def as_candidates(values: Iterable[Any], **kw: Any) -> list[Candidate]:
     """Several candidates of one row; ``cid`` is a format string with ``{k}`` (the position)."""
     pattern = kw.pop("cid")
     return [candidate(v, cid=pattern.format(k=k), **kw) for k, v in enumerate(values)]
+
+
+def resolve_media(path: Any, base_dir: str | Path | None, allow_outside: bool = False, who: str = "") -> str:
+    """One media path under the path policy: relative to ``base_dir``, refused when it leaves ``base_dir``
+    unless ``allow_outside``. Whether the file exists is left to the modality loader."""
+    return PathPolicy(base_dir, allow_outside=allow_outside).resolve(path, where=who or str(path))
+
+
+def candidate_for(value: Any, *, id: str, base_dir: str | Path | None, registry: Any = None,  # noqa: A002
+                  task: str | None = None, allow_outside: bool = False, who: str = "",
+                  bare: str = "path") -> Candidate:
+    """A :class:`Candidate` from ``{"path"}`` / ``{"text"}`` / a bare string (``bare``: read as a path or a
+    text), paths under :func:`resolve_media`'s policy. Its modality comes only from
+    ``registry.modality_for_path``; with ``task``, a file of a modality the task does not take is refused by
+    name (without one, any modality is kept)."""
+    return candidate(value, cid=id, task=task, policy=PathPolicy(base_dir, allow_outside=allow_outside),
+                     registry=registry, where=who or id, bare=bare)
 
 
 # --- the canonical row -----------------------------------------------------------------------------------

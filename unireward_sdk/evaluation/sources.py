@@ -68,13 +68,17 @@ def rows_from_hub(hub_id: str, *, config: str | None = None, split: str | None =
 
 # --- media -----------------------------------------------------------------------------------------
 
+# Container signatures, only to name a cached file whose row gave no file name: the name's suffix then
+# decides the modality through the modality plugins like any other file.
 _MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"\x89PNG\r\n\x1a\n", ".png"),
     (b"\xff\xd8\xff", ".jpg"),
     (b"GIF8", ".gif"),
-    (b"RIFF", ".webp"),
     (b"\x1aE\xdf\xa3", ".webm"),
+    (b"fLaC", ".flac"),
 )
+# RIFF is a family: the form type at bytes 8-12 tells a WebP picture from a WAV recording or an AVI film
+_RIFF_FORMS: dict[bytes, str] = {b"WEBP": ".webp", b"WAVE": ".wav", b"AVI ": ".avi"}
 
 
 def _suffix_for(data: bytes, hint: str | None) -> str:
@@ -83,6 +87,8 @@ def _suffix_for(data: bytes, hint: str | None) -> str:
     for magic, suffix in _MAGIC:
         if data.startswith(magic):
             return suffix
+    if data.startswith(b"RIFF"):
+        return _RIFF_FORMS.get(data[8:12], ".bin")
     if data[4:8] == b"ftyp":
         return ".mp4"
     return ".bin"
