@@ -9,21 +9,25 @@ hundred thousand weights, written to a folder that loads with ``from_pretrained`
   (8 frames of 16x16), or with a tiny VAE as a ``TextToVideoSDPipeline``.
 
 The text encoder is a tiny ``CLIPTextModel`` over the project's tiny BPE tokenizer
-(:func:`unireward_sdk.tiny.vlm.build_tiny_tokenizer`), padded on the right to 16 tokens.
+(:func:`unireward_sdk.tiny.vlm.build_tiny_tokenizer`), padded on the right to 16 tokens. Its merges are
+learnt from a few generic sentences, so most words are several tokens and a long caption is cut at 16:
+``corpus`` adds the captions a model will see to the tokenizer's training text, so that each of their words
+becomes one token (what a model that must tell captions apart by one word needs).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 TEXT_LENGTH = 16
 TEXT_WIDTH = 32
 
 
-def _tokenizer(max_length: int = TEXT_LENGTH):
+def _tokenizer(max_length: int = TEXT_LENGTH, corpus: Sequence[str] = ()):
     from .vlm import build_tiny_tokenizer
 
-    tokenizer = build_tiny_tokenizer()
+    tokenizer = build_tiny_tokenizer(corpus=corpus)
     tokenizer.padding_side = "right"  # CLIP-style text encoders read left to right from position 0
     tokenizer.model_max_length = max_length
     return tokenizer
@@ -76,7 +80,7 @@ def _save_parts(path: Path, **parts) -> None:
 
 
 def build_tiny_t2i(path: str | Path, *, latent: bool = False, sdxl: bool = False, sample_size: int = 32,
-                   seed: int = 0) -> Path:
+                   seed: int = 0, corpus: Sequence[str] = ()) -> Path:
     """Write a tiny text-to-image model to ``path`` and return the path (see the module docstring).
 
     ``sample_size`` is the image size in pixels (the UNet works on ``sample_size // 2`` latents when a
@@ -89,7 +93,7 @@ def build_tiny_t2i(path: str | Path, *, latent: bool = False, sdxl: bool = False
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
     latent = latent or sdxl
-    tokenizer = _tokenizer()
+    tokenizer = _tokenizer(corpus=corpus)
     encoder = _text_encoder(tokenizer)
     channels = 4 if latent else 3
     unet_kwargs = dict(
@@ -109,7 +113,7 @@ def build_tiny_t2i(path: str | Path, *, latent: bool = False, sdxl: bool = False
             projection_class_embeddings_input_dim=TEXT_WIDTH + 6 * 8,
         ).eval()
         pipe = StableDiffusionXLPipeline(vae=_vae(), text_encoder=encoder, text_encoder_2=encoder_2,
-                                         tokenizer=tokenizer, tokenizer_2=_tokenizer(), unet=unet,
+                                         tokenizer=tokenizer, tokenizer_2=_tokenizer(corpus=corpus), unet=unet,
                                          scheduler=scheduler)
         pipe.save_pretrained(str(path), safe_serialization=True)
         return path
@@ -126,7 +130,8 @@ def build_tiny_t2i(path: str | Path, *, latent: bool = False, sdxl: bool = False
     return path
 
 
-def build_tiny_t2v(path: str | Path, *, latent: bool = False, sample_size: int = 16, seed: int = 0) -> Path:
+def build_tiny_t2v(path: str | Path, *, latent: bool = False, sample_size: int = 16, seed: int = 0,
+                   corpus: Sequence[str] = ()) -> Path:
     """Write a tiny text-to-video model (UNet3DConditionModel) to ``path`` and return the path.
 
     ``sample_size`` is the frame size in pixels; clips are (channels, frames, height, width) with any
@@ -138,7 +143,7 @@ def build_tiny_t2v(path: str | Path, *, latent: bool = False, sample_size: int =
     torch.manual_seed(seed)
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
-    tokenizer = _tokenizer()
+    tokenizer = _tokenizer(corpus=corpus)
     encoder = _text_encoder(tokenizer)
     channels = 4 if latent else 3
     unet = UNet3DConditionModel(

@@ -6,8 +6,10 @@ minutes on a 2-core machine; ``--scale`` shrinks every step count (tests use a t
 
 What is built, in order (see :mod:`.checkpoints`): ``base_vlm`` (Qwen2-VL VLM pretrained on world
 captions), ``qa_policy`` (base fine-tuned on answers that are wrong 40% of the time), ``t2i_policy``
-(text-to-image UNet pretrained briefly), ``judge`` (joint judge trained from the base on simulated
-preferences of all four tasks with the SDK's judge trainer).
+(text-to-image UNet pretrained briefly), ``t2v_policy`` (text-to-video UNet pretrained briefly), ``judge``
+(joint judge trained from the base on simulated preferences of all four tasks with the SDK's judge
+trainer) and ``judge_single/<task>`` (one judge per task, same data of that task, same settings and
+steps: the budget-matched comparison the quick demo measures).
 """
 
 from __future__ import annotations
@@ -29,7 +31,9 @@ SETTINGS: dict[str, dict[str, Any]] = {
                  "world_seed": 777, "steps": 4000, "batch_size": 16, "lr": 1e-3},
     "qa_policy": {"seed": 0, "world_seed": 2, "wrong_rate": 0.4, "steps": 300, "batch_size": 16, "lr": 5e-4},
     "t2i_policy": {"seed": 0, "world_seed": 1, "steps": 600, "batch_size": 32, "lr": 1e-3,
-                   "caption_dropout": 0.1, "prediction_type": "sample"},
+                   "caption_dropout": 0.1, "wrong_colour_rate": 0.4, "prediction_type": "sample"},
+    "t2v_policy": {"seed": 0, "world_seed": 3, "steps": 500, "batch_size": 8, "lr": 1e-3,
+                   "caption_dropout": 0.1, "wrong_colour_rate": 0.4, "prediction_type": "sample"},
     "judge": {"seed": 0, "data_seed": 99, "noise": 0.1, "train_per_task": 400, "eval_per_task": 40,
               "steps": 1200, "batch_size": 16, "lr": 1e-3, "reasoning": True},
 }
@@ -89,10 +93,21 @@ def build(out: str | Path | None = None, *, scale: float = 1.0, only: tuple[str,
         cfg = s["t2i_policy"]
         build_t2i_policy(target, steps=_scaled(cfg["steps"], scale), world_seed=cfg["world_seed"],
                          batch_size=cfg["batch_size"], lr=cfg["lr"], caption_dropout=cfg["caption_dropout"],
-                         prediction_type=cfg["prediction_type"], seed=cfg["seed"], log=_every(log, "t2i_policy", 100))
+                         wrong_colour_rate=cfg["wrong_colour_rate"], prediction_type=cfg["prediction_type"],
+                         seed=cfg["seed"], log=_every(log, "t2i_policy", 100))
 
-    def judge(target: Path) -> None:
-        from unireward_sdk.training import train_generative_judge
+    def t2v_policy(target: Path) -> None:
+        from .policies import build_t2v_policy
+
+        cfg = s["t2v_policy"]
+        build_t2v_policy(target, steps=_scaled(cfg["steps"], scale), world_seed=cfg["world_seed"],
+                         batch_size=cfg["batch_size"], lr=cfg["lr"], caption_dropout=cfg["caption_dropout"],
+                         wrong_colour_rate=cfg["wrong_colour_rate"], prediction_type=cfg["prediction_type"],
+                         seed=cfg["seed"], log=_every(log, "t2v_policy", 50))
+
+    def train_judge(target: Path, tasks: tuple[str, ...], key: str) -> None:
+        """One judge on the shared preference data of ``tasks`` (all four: the joint judge)."""
+        from unireward_sdk.training import load_records, train_generative_judge
 
         from .judges import training_config, write_preferences
 
@@ -103,19 +118,35 @@ def build(out: str | Path | None = None, *, scale: float = 1.0, only: tuple[str,
                                              reasoning=cfg["reasoning"])
             config = training_config(steps=_scaled(cfg["steps"], scale), batch_size=cfg["batch_size"],
                                      lr=cfg["lr"], seed=cfg["seed"], bootstrap=200)
-            report = train_generative_judge(train, C.require("base_vlm", root), target, config, eval_records=evals,
-                                            run_name="judge")
+            mine = [r for r in load_records(train) if r.task in tasks]
+            held_out = [r for r in load_records(evals) if r.task in tasks]
+            report = train_generative_judge(mine, C.require("base_vlm", root), target, config,
+                                            eval_records=held_out, run_name=key)
         for task, score in report.final.items():
-            log(f"judge held-out accuracy on {task}: {100 * score.accuracy:.1f}%" if score.accuracy is not None
-                else f"judge: no accuracy for {task}")
-            heldout[task] = {"accuracy": score.accuracy, "ci95": list(score.ci) if score.ci else None,
-                             "n": score.n, "failures": score.failures}
+            log(f"{key} held-out accuracy on {task}: {100 * score.accuracy:.1f}%" if score.accuracy is not None
+                else f"{key}: no accuracy for {task}")
+            heldout.setdefault(key, {})[task] = {"accuracy": score.accuracy,
+                                                 "ci95": list(score.ci) if score.ci else None,
+                                                 "n": score.n, "failures": score.failures}
 
-    heldout: dict[str, dict] = {}  # the judge's held-out pairwise accuracy, recorded in the manifest
+    def judge(target: Path) -> None:
+        from .preferences import TASKS
+
+        train_judge(target, tuple(TASKS), "joint")
+
+    def judge_single(target: Path) -> None:
+        from .preferences import TASKS
+
+        for task in TASKS:
+            train_judge(target / task, (task,), task)
+
+    heldout: dict[str, dict] = {}  # each judge's held-out pairwise accuracy, recorded in the manifest
     step("base_vlm", base_vlm)
     step("qa_policy", qa_policy)
     step("t2i_policy", t2i_policy)
+    step("t2v_policy", t2v_policy)
     step("judge", judge)
+    step("judge_single", judge_single)
     _tidy(root)
     # a partial rebuild (--only) keeps the other models' build times from the manifest it replaces
     seconds = {**(C.read_manifest(root) or {}).get("seconds", {}), **timings}
@@ -127,7 +158,8 @@ def build(out: str | Path | None = None, *, scale: float = 1.0, only: tuple[str,
         "total_seconds": round(sum(seconds.values()), 1),
         "versions": {"python": platform.python_version(), "torch": torch.__version__,
                      "transformers": transformers.__version__, "diffusers": _version("diffusers")},
-        "judge_heldout_pairwise": heldout or (C.read_manifest(root) or {}).get("judge_heldout_pairwise"),
+        # per judge ("joint" or a task's single judge): a partial rebuild keeps the others' figures
+        "judge_heldout_pairwise": {**(C.read_manifest(root) or {}).get("judge_heldout_pairwise", {}), **heldout},
         "files": C.file_hashes(root),
         "total_bytes": C.total_bytes(root),
     }

@@ -1,6 +1,6 @@
 """The testbed's shipped checkpoints: where they live, what they are, and how to check them.
 
-``checkpoints/`` (next to this module) holds four small models, all safetensors, written by
+``checkpoints/`` (next to this module) holds small models, all safetensors, written by
 ``unireward testbed build`` (or ``unireward demo --rebuild-checkpoints``):
 
 - ``base_vlm``: the Qwen2-VL-architecture VLM pretrained on world captions, questions and caption
@@ -8,7 +8,10 @@
 - ``judge``: a joint judge trained from ``base_vlm`` on simulated preferences of all four tasks with the
   SDK's judge trainer (used to build pairs in the quick profile);
 - ``qa_policy``: ``base_vlm`` fine-tuned on noisily answered world questions (the understanding policy);
-- ``t2i_policy``: a pixel-space text-to-image UNet pretrained briefly on world scenes.
+- ``judge_single/<task>``: one judge per task, trained like the joint judge on that task's share of the
+  same data (the quick demo's budget-matched joint-vs-single comparison; the full demo retrains all five);
+- ``t2i_policy``: a pixel-space text-to-image UNet pretrained briefly on world scenes;
+- ``t2v_policy``: a pixel-space text-to-video UNet (8 frames of 16 pixels) pretrained briefly on world clips.
 
 ``MANIFEST.json`` records each file's sha256, the build settings and library versions.
 """
@@ -22,10 +25,11 @@ from pathlib import Path
 from unireward_sdk.errors import UniRewardError
 
 CHECKPOINT_DIR = Path(__file__).resolve().parent / "checkpoints"
-NAMES = ("base_vlm", "judge", "qa_policy", "t2i_policy")
+NAMES = ("base_vlm", "judge", "judge_single", "qa_policy", "t2i_policy", "t2v_policy")
 MANIFEST = "MANIFEST.json"
-# what the package may ship: the checkpoints are part of every install
-MAX_BYTES = 20_000_000
+# what the package may ship: the checkpoints are part of every install (five 4.8 MB judges, the base and
+# the QA policy are most of it)
+MAX_BYTES = 40_000_000
 
 
 class CheckpointError(UniRewardError):

@@ -47,6 +47,7 @@ prints one JSON object; none is part of the demo.
     unireward testbed probe perception [--checkpoint DIR]
     unireward testbed probe verification --attributes colour [--steps 300] [--checks]
     unireward testbed probe oracle-pairs [--prompts 48 --max-steps 150 --beta 500]
+    unireward testbed probe learnability [--video] [--steps 60]   # SFT on true renders, per attribute
 """
 
 
@@ -141,6 +142,11 @@ def configure_probe(parser: argparse.ArgumentParser) -> None:
     o.add_argument("--max-steps", type=int, default=None)
     o.add_argument("--learning-rate", type=float, default=None)
     o.add_argument("--beta", type=float, default=None)
+    g = sub.add_parser("learnability", help="SFT on true renders: does every attribute improve? (the policy gate)")
+    g.add_argument("--policy", default=None, help="a diffusion policy folder (default: the shipped one)")
+    g.add_argument("--video", action="store_true", help="the text-to-video policy instead of text-to-image")
+    g.add_argument("--steps", type=int, default=60)
+    g.add_argument("--samples", type=int, default=2, help="samples per held-out caption")
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads (default 2)")
 
 
@@ -148,7 +154,7 @@ def run_probe(args: argparse.Namespace) -> int:
     """Run one probe and print its JSON result."""
     import torch
 
-    from .probes import oracle_pairs, perception, verification
+    from .probes import learnability, oracle_pairs, perception, verification
 
     torch.set_num_threads(args.threads)
     if args.probe == "perception":
@@ -156,6 +162,9 @@ def run_probe(args: argparse.Namespace) -> int:
     elif args.probe == "verification":
         result = verification(args.checkpoint or C.require("base_vlm"), args.attributes, steps=args.steps,
                               lr=args.lr, checks=args.checks, out=args.out)
+    elif args.probe == "learnability":
+        policy = args.policy or C.require("t2v_policy" if args.video else "t2i_policy")
+        result = learnability(policy, video=args.video, steps=args.steps, samples=args.samples)
     else:
         options = {k: v for k, v in (("max_steps", args.max_steps), ("learning_rate", args.learning_rate),
                                      ("beta", args.beta)) if v is not None}

@@ -3,15 +3,19 @@
 Stages (each timed and reported as it goes):
 
 1. **world**: simulated annotator preferences for the four tasks (noisy labels, truth kept aside);
-2. **judges**: single-task judges and a joint judge trained live from the shipped base VLM with the SDK's
-   judge trainer on a matched budget, measured per task against the truth;
-3. **image generation**: the text-to-image policy samples N candidates per caption, the judge builds pairs
-   (pair ranking then point sifting, through the SDK's pair pipeline), Diffusion-DPO trains the policy, the
-   pixel oracle scores it before and after; the data-selection ablation (random pairs, pointwise only,
-   pair ranking only, two-stage) trains one policy per strategy from the same candidates;
-4. **understanding**: the question-answering VLM samples N answers per question about images and videos,
-   the judge builds pairs, DPO (trl) trains it, the answer grader measures accuracy before and after;
-5. **video generation**: a text-to-video policy is not part of the testbed yet (reported as skipped);
+2. **judges**: single-task judges and a joint judge, trained on a matched budget with the SDK's judge
+   trainer (quick profile: the shipped ones, trained by the build command with the full recipe; full
+   profile: trained live), measured per task against the truth and against the best constant answer;
+3. **image generation**: the text-to-image policy samples N candidates per training caption, the judge
+   builds pairs (pair ranking then point sifting, through the SDK's pair pipeline), Diffusion-DPO trains
+   the policy (stopping on held-out pairs), the pixel oracle scores it on held-out captions before and
+   after, per attribute; the data-selection ablation (random pairs, pointwise only, pair ranking only,
+   two-stage) trains one policy per strategy from the same candidates, and supervised fine-tuning on the
+   two-stage pairs' chosen images is the baseline;
+4. **video generation**: the same with the text-to-video policy and the video oracle;
+5. **understanding**: the question-answering VLM samples N answers per question about images and videos,
+   the judge builds pairs, DPO (trl; DPO plus an SFT term by default) trains it, the answer grader
+   measures accuracy on held-out questions before and after, next to SFT on the chosen answers;
 6. **report**: a results table, ``results.json``, ``results.md`` and pictures in the report folder.
 
 Which parts are trained live and which are loaded from the shipped checkpoints is recorded in the results.
@@ -37,7 +41,8 @@ from . import stats as S
 N_CANDIDATES = 10  # the paper's N
 # what a run writes at the top of its report folder (removed first, so no stale picture survives a rerun)
 REPORT_FILES = ("results.json", "results.md", "judge_accuracy.png", "t2i_before_after.png", "t2i_pairs.png",
-                "ablation.png", "qa_image_pairs.png", "qa_video_pairs.png")
+                "ablation.png", "t2v_before_after.png", "t2v_pairs.png", "t2v_ablation.png", "qa_image_pairs.png",
+                "qa_video_pairs.png")
 
 
 @dataclass(frozen=True)
@@ -54,13 +59,26 @@ class Profile:
     judge_lr: float = 5e-4
     judge_seeds: tuple[int, ...] = (0,)
     judge_noise: float = 0.1
-    pair_judge: str = "shipped"  # "shipped": the checkpoint; "live": the joint judge trained in this run
+    # "shipped": measure the build command's joint and single-task judges (trained with the full recipe);
+    # "live": train all of them in this run with the settings above
+    judges: str = "live"
+    # which judge builds each task's pairs: "single" (that task's single-task judge) or "joint"; from this
+    # run's stage 2 when the judges are trained live, else the shipped ones
+    pair_judge: str = "single"
     # image generation
     t2i_prompts: int = 24
-    t2i_eval_samples: int = 2
+    t2i_eval_samples: int = 4
     t2i_seeds: tuple[int, ...] = (0,)
     t2i_strategies: tuple[str, ...] = ("random", "pointwise_only", "pair_ranking_only", "two_stage")
     t2i_options: dict[str, Any] = field(default_factory=dict)
+    # video generation
+    t2v_prompts: int = 16
+    t2v_eval_samples: int = 2
+    t2v_seeds: tuple[int, ...] = (0,)
+    t2v_strategies: tuple[str, ...] = ("random", "two_stage")
+    t2v_options: dict[str, Any] = field(default_factory=dict)
+    # supervised fine-tuning on the chosen side of the two-stage pairs, next to DPO
+    sft_baselines: bool = True
     # understanding
     qa_prompts: int = 24
     qa_eval: int = 48
@@ -69,10 +87,19 @@ class Profile:
     n_candidates: int = N_CANDIDATES
 
 
-_T2I = {"beta": 5000.0, "learning_rate": 1e-4, "batch_size": 8, "max_steps": 30, "sample_steps": 8,
-        "guidance_scale": 1.0}
-_QA = {"beta": 0.1, "learning_rate": 5e-5, "batch_size": 8, "gradient_accumulation_steps": 1, "num_train_epochs": 2,
-       "max_new_tokens": 12, "temperature": 1.0}
+# Diffusion-DPO for the testbed's policies, which predict the clean sample: their per-step errors are far
+# larger than an ε-predicting latent model's, so the paper's β = 5000 saturates the margin within a few
+# steps (the pairs are memorised). β is set so that the first steps' margin stays well below 1
+# (docs/testbed.md, "Calibrating β"). Guidance 2 is where the text-to-image policy names the caption's
+# colour as often as its pretraining captions did (60%).
+_T2I = {"beta": 500.0, "learning_rate": 1e-4, "batch_size": 8, "max_steps": 40, "sample_steps": 8,
+        "guidance_scale": 2.0}
+_T2V = {"beta": 50.0, "learning_rate": 1e-4, "batch_size": 4, "max_steps": 30, "sample_steps": 8,
+        "guidance_scale": 2.0}
+# DPO plus an SFT term on the chosen answer: pure DPO on answers one word apart lowers the chosen answer's
+# likelihood along with the rejected one's, and the testbed's policy then answers worse (docs/testbed.md)
+_QA = {"beta": 0.1, "loss_type": ("sigmoid", "sft"), "learning_rate": 3e-5, "batch_size": 8,
+       "gradient_accumulation_steps": 1, "max_steps": 40, "max_new_tokens": 12, "temperature": 1.0}
 
 PROFILES: dict[str, Profile] = {
     "smoke": Profile(
@@ -80,19 +107,25 @@ PROFILES: dict[str, Profile] = {
         judge_train_per_task=8, judge_eval_per_task=6, judge_steps=2, judge_batch=4,
         t2i_prompts=2, t2i_eval_samples=1, t2i_strategies=("random", "two_stage"),
         t2i_options={**_T2I, "max_steps": 1, "sample_steps": 2, "batch_size": 2},
-        qa_prompts=2, qa_eval=4, qa_eval_samples=1, qa_options={**_QA, "num_train_epochs": 1, "batch_size": 2},
+        t2v_prompts=2, t2v_eval_samples=1, t2v_strategies=("two_stage",),
+        t2v_options={**_T2V, "max_steps": 1, "sample_steps": 2, "batch_size": 2},
+        qa_prompts=2, qa_eval=4, qa_eval_samples=1, qa_options={**_QA, "max_steps": 1, "batch_size": 2},
         n_candidates=4,
     ),
     "quick": Profile(
-        name="quick", summary="the README's first command: about 3 minutes on 2 CPU cores",
-        judge_train_per_task=80, judge_eval_per_task=60, judge_steps=60,
-        t2i_options=dict(_T2I), qa_options=dict(_QA),
+        name="quick", summary="the README's first command: about 5 minutes on 2 CPU cores",
+        judge_train_per_task=80, judge_eval_per_task=60, judge_steps=1200, judges="shipped",
+        t2i_strategies=("random", "two_stage"), t2v_prompts=12,
+        t2i_options=dict(_T2I), t2v_options=dict(_T2V), qa_options=dict(_QA),
     ),
     "full": Profile(
-        name="full", summary="the shipped judge's recipe for every judge (1,200 steps), two judge seeds and three text-to-image seeds, for tighter intervals (about an hour)",
+        name="full", summary="every judge trained live with the shipped judge's recipe (1,200 steps), two judge "
+                             "seeds and three seeds of every policy, for tighter intervals (about an hour)",
         judge_train_per_task=400, judge_eval_per_task=100, judge_steps=1200, judge_batch=16, judge_lr=1e-3,
-        judge_seeds=(0, 1), pair_judge="live",
-        t2i_prompts=48, t2i_eval_samples=4, t2i_seeds=(0, 1, 2), t2i_options={**_T2I, "max_steps": 60},
+        judge_seeds=(0, 1),
+        t2i_prompts=48, t2i_eval_samples=8, t2i_seeds=(0, 1, 2), t2i_options=dict(_T2I),
+        t2v_prompts=32, t2v_eval_samples=4, t2v_seeds=(0, 1, 2),
+        t2v_strategies=("random", "pointwise_only", "pair_ranking_only", "two_stage"), t2v_options=dict(_T2V),
         qa_prompts=64, qa_eval=96, qa_eval_samples=8, qa_options=dict(_QA),
     ),
 }
@@ -111,6 +144,10 @@ class Progress:
             from rich.console import Console
 
             self.console: Any = Console(highlight=False)
+            if not self.console.is_terminal:
+                # a file or a pipe has no width: rich would wrap lines and squeeze tables into columns of
+                # single words at 80 characters; lines run on instead and tables get room
+                self.console = Console(highlight=False, width=240, soft_wrap=True)
         except ImportError:  # pragma: no cover - rich is a core dependency
             self.console = None
 
@@ -220,85 +257,100 @@ def run_demo(profile: str | Profile = "quick", out: str | Path = "demo-report", 
         progress.log(rec["detail"])
 
     # 2. judges -----------------------------------------------------------------------------------
-    live_joint: Path | None = None
-    with progress.stage("judges", "Judges: joint vs single-task, trained live with the SDK's judge trainer") as rec:
+    live_dirs: dict[str, Path] = {}  # judges trained in this run: "joint" and each task's single-task judge
+    judges_title = ("Judges: joint vs single-task, trained live with the SDK's judge trainer" if prof.judges == "live"
+                    else "Judges: the shipped joint and single-task judges, measured on this run's held-out pairs")
+    with progress.stage("judges", judges_title) as rec:
         if "train0" not in data:
             raise RuntimeError("no preference data (the world stage failed)")
-        from .judges import compare_joint_and_single
+        from .judges import compare_joint_and_single, measure_shipped_judges
 
-        base = C.require("base_vlm", ckpt)
-        results["loaded"].append("base_vlm (starting point of every judge)")
         per_seed = []
-        for js in prof.judge_seeds:
-            per_seed.append(compare_joint_and_single(
-                data[f"train{js}"], data[f"eval{js}"], base, work / "judges" / f"seed{seed + js}",
-                steps=prof.judge_steps, batch_size=prof.judge_batch, lr=prof.judge_lr, seed=seed + js,
-                registry=registry, log=progress.log))
-        live_joint = per_seed[0]["joint_dir"]
-        results["judges"] = _judge_results(per_seed, prof)
-        results["trained_live"].append(f"{len(per_seed[0]['tasks']) + 1} judges per seed x {len(prof.judge_seeds)} "
-                                       f"seed(s), {prof.judge_steps} steps each")
+        if prof.judges == "live":
+            base = C.require("base_vlm", ckpt)
+            results["loaded"].append("base_vlm (starting point of every judge)")
+            for js in prof.judge_seeds:
+                per_seed.append(compare_joint_and_single(
+                    data[f"train{js}"], data[f"eval{js}"], base, work / "judges" / f"seed{seed + js}",
+                    steps=prof.judge_steps, batch_size=prof.judge_batch, lr=prof.judge_lr, seed=seed + js,
+                    registry=registry, log=progress.log))
+            live_dirs = {"joint": per_seed[0]["joint_dir"],
+                         **{t: per_seed[0]["joint_dir"].parent / "single" / t for t in per_seed[0]["tasks"]}}
+            results["trained_live"].append(f"{len(per_seed[0]['tasks']) + 1} judges per seed x "
+                                           f"{len(prof.judge_seeds)} seed(s), {prof.judge_steps} steps each")
+        else:
+            for js in prof.judge_seeds:
+                per_seed.append(measure_shipped_judges(ckpt, data[f"eval{js}"], seed=seed + js, registry=registry,
+                                                       log=progress.log))
+            results["loaded"].append("judge and judge_single/<task> (the build command's joint and single-task "
+                                     "judges, 1,200 steps each)")
+        results["judges"] = _judge_results(per_seed, prof, manifest)
         results["claims"] += results["judges"]["claims"]
 
-    # which judge builds pairs
-    pair_judge: Path | None = None
-    if prof.pair_judge == "live" and live_joint is not None:
-        pair_judge = live_joint
-        results["pair_judge"] = {"source": "trained live (the joint judge of stage 2)", "path": str(live_joint)}
-    else:
-        try:
-            pair_judge = C.require("judge", ckpt)
-            results["pair_judge"] = {"source": "loaded (shipped joint judge, trained by the build command)",
-                                     "path": str(pair_judge)}
-            results["loaded"].append("judge (builds the pairs)")
-        except C.CheckpointError as exc:
-            results["pair_judge"] = {"source": None, "error": str(exc)}
+    # which judge builds pairs: the profile's choice, from stage 2's folders or the shipped checkpoints
+    pair_judges: dict[str, Path] | None = None
+    try:
+        pair_judges = _pair_judges(prof, live_dirs, ckpt)
+        which = "each task's single-task judge" if prof.pair_judge == "single" else "the joint judge"
+        where = "trained live in stage 2" if live_dirs else "shipped, trained by the build command"
+        results["pair_judge"] = {"source": f"{which} ({where})", "paths": {t: str(p) for t, p in pair_judges.items()}}
+    except C.CheckpointError as exc:
+        results["pair_judge"] = {"source": None, "error": str(exc)}
 
-    # 3. image generation -------------------------------------------------------------------------
-    with progress.stage("image_generation",
-                        "Image generation: sample 10 → pair ranking → point sifting → Diffusion-DPO → oracle") as rec:
-        if pair_judge is None:
-            raise RuntimeError(results["pair_judge"].get("error", "no judge to build pairs"))
-        from . import generation
-        from .judges import pair_head
+    # 3-4. image and video generation -------------------------------------------------------------
+    from . import generation
 
-        policy = C.require("t2i_policy", ckpt)
-        results["loaded"].append("t2i_policy (pretrained text-to-image UNet)")
-        gen = generation.run(policy=policy, judge=pair_head(pair_judge, generation.TASK, registry=registry),
-                             out_dir=work / "image_generation", seeds=[seed + s for s in prof.t2i_seeds],
-                             strategies=prof.t2i_strategies, n_prompts=prof.t2i_prompts,
-                             n_candidates=prof.n_candidates, eval_samples=prof.t2i_eval_samples,
-                             aligner_options=prof.t2i_options, registry=registry, log=progress.log)
-        results["image_generation"] = _generation_results(gen, [seed + s for s in prof.t2i_seeds],
-                                                          prof.t2i_strategies)
-        results["trained_live"].append(f"Diffusion-DPO: {len(gen['runs'])} text-to-image policies "
-                                       f"({len(prof.t2i_strategies)} strategies x {len(prof.t2i_seeds)} seed(s))")
-        results["claims"] += results["image_generation"]["claims"]
+    for setting, key, checkpoint, title, seeds, strategies, n_prompts, eval_samples, options in (
+        (generation.IMAGE, "image_generation", "t2i_policy",
+         "Image generation: sample 10 → pair ranking → point sifting → Diffusion-DPO → oracle",
+         prof.t2i_seeds, prof.t2i_strategies, prof.t2i_prompts, prof.t2i_eval_samples, prof.t2i_options),
+        (generation.VIDEO, "video_generation", "t2v_policy",
+         "Video generation: sample 10 → pair ranking → point sifting → Diffusion-DPO (video) → oracle",
+         prof.t2v_seeds, prof.t2v_strategies, prof.t2v_prompts, prof.t2v_eval_samples, prof.t2v_options),
+    ):
+        with progress.stage(key, title):
+            if pair_judges is None:
+                raise RuntimeError(results["pair_judge"].get("error", "no judge to build pairs"))
+            from .judges import pair_head
 
-    # 4. understanding ----------------------------------------------------------------------------
+            policy = C.require(checkpoint, ckpt)
+            results["loaded"].append(f"{checkpoint} (pretrained {setting.label} UNet)")
+            run_seeds = [seed + s for s in seeds]
+            gen = generation.run(setting=setting, policy=policy,
+                                 judge=pair_head(pair_judges[setting.task], setting.task, registry=registry),
+                                 out_dir=work / key, seeds=run_seeds, strategies=strategies, n_prompts=n_prompts,
+                                 n_candidates=prof.n_candidates, eval_samples=eval_samples,
+                                 aligner_options=options, registry=registry, sft_baseline=prof.sft_baselines,
+                                 log=progress.log)
+            results[key] = _generation_results(gen, run_seeds, strategies, setting)
+            trained = len([r for r in gen["runs"].values() if r.get("after") is not None])
+            results["trained_live"].append(f"{setting.label}: {trained} policies (Diffusion-DPO per strategy"
+                                           f"{' and the SFT baseline' if prof.sft_baselines else ''}, "
+                                           f"{len(seeds)} seed(s))")
+            results["claims"] += results[key]["claims"]
+
+    # 5. understanding ----------------------------------------------------------------------------
     with progress.stage("understanding",
                         "Image & video understanding: sample 10 answers → pairs → DPO (trl) → answer accuracy") as rec:
-        if pair_judge is None:
+        if pair_judges is None:
             raise RuntimeError(results["pair_judge"].get("error", "no judge to build pairs"))
         from . import understanding
         from .judges import pair_head
 
         policy = C.require("qa_policy", ckpt)
         results["loaded"].append("qa_policy (question-answering VLM fine-tuned on noisy answers)")
-        und = understanding.run(policy=policy, judge_for=lambda t: pair_head(pair_judge, t, registry=registry),
+        und = understanding.run(policy=policy, judge_for=lambda t: pair_head(pair_judges[t], t, registry=registry),
                                 out_dir=work / "understanding", seed=seed, n_prompts=prof.qa_prompts,
                                 n_candidates=prof.n_candidates, n_eval=prof.qa_eval,
                                 eval_samples=prof.qa_eval_samples, aligner_options=prof.qa_options,
-                                registry=registry, log=progress.log)
+                                registry=registry, sft_baseline=prof.sft_baselines, log=progress.log)
         results["understanding"] = _understanding_results(und)
         if "train" in und:
-            results["trained_live"].append(f"DPO (trl): one question-answering policy on {und['pairs_trained']} pairs")
+            results["trained_live"].append(f"DPO (trl, objective {und['objective']}): one question-answering policy "
+                                           f"on {und['pairs_trained']} pairs"
+                                           + (", and the SFT baseline on their chosen answers"
+                                              if "sft_baseline" in und else ""))
         results["claims"] += results["understanding"]["claims"]
-
-    # 5. video generation -------------------------------------------------------------------------
-    progress.skip("video_generation", "Video generation policy",
-                  "no text-to-video policy is shipped with the testbed yet (the judge is still trained and "
-                  "measured on video generation in stage 2)")
 
     # 6. report -----------------------------------------------------------------------------------
     results["stages"] = progress.stages
@@ -315,97 +367,179 @@ def run_demo(profile: str | Profile = "quick", out: str | Path = "demo-report", 
     return results
 
 
+def _pair_judges(prof: Profile, live_dirs: dict[str, Path], ckpt: Path) -> dict[str, Path]:
+    """The judge folder that builds each task's pairs."""
+    from . import checkpoints as C
+    from .preferences import TASKS
+
+    if live_dirs:
+        return {t: live_dirs["joint" if prof.pair_judge == "joint" else t] for t in TASKS}
+    if prof.pair_judge == "joint":
+        joint = C.require("judge", ckpt)
+        return {t: joint for t in TASKS}
+    return {t: C.require(f"judge_single/{t}", ckpt) for t in TASKS}
+
+
 # --- turning measurements into figures ----------------------------------------------------------
 
 
-def _judge_results(per_seed: list[dict[str, Any]], prof: Profile) -> dict[str, Any]:
+def _judge_results(per_seed: list[dict[str, Any]], prof: Profile, manifest: dict | None) -> dict[str, Any]:
     from .judges import VERDICT_KINDS
 
     tasks = per_seed[0]["tasks"]
+    live = prof.judges == "live"
     out: dict[str, Any] = {
+        "source": "trained live" if live else "shipped (trained by `unireward testbed build`)",
         "ci": ("95% percentile bootstrap over held-out pairs" if len(per_seed) == 1 else
-               f"95% two-level bootstrap over {len(per_seed)} training seeds and held-out pairs"),
-        "steps": prof.judge_steps, "batch_size": prof.judge_batch, "tasks": {}, "claims": [],
-        "trainer_reports": [str(p["joint_dir"].parent / "ablation.md") for p in per_seed],
+               f"95% two-level bootstrap over {len(per_seed)} seeds and held-out pairs"),
+        "steps": prof.judge_steps if live else ((manifest or {}).get("settings", {}).get("judge", {}).get("steps")),
+        "batch_size": prof.judge_batch if live else ((manifest or {}).get("settings", {}).get("judge", {})
+                                                     .get("batch_size")),
+        "chance": "the best constant answer: the share of the truth's most common label on the same pairs",
+        "tasks": {}, "claims": [],
+        "trainer_reports": [str(p["joint_dir"].parent / "ablation.md") for p in per_seed if p.get("joint_dir")],
     }
     for task in tasks:
         joint = [[float(x) for x in p["judged"]["joint"][task]["correct"]] for p in per_seed]
         single = [[float(x) for x in p["judged"][task][task]["correct"]] for p in per_seed]
-        row = {"joint": S.mean_ci(joint), "single": S.mean_ci(single), "delta": S.delta_ci(joint, single)}
+        chance = [[float(x) for x in p["judged"]["joint"][task]["constant_correct"]] for p in per_seed]
+        row = {"joint": S.mean_ci(joint), "single": S.mean_ci(single), "chance": S.mean_ci(chance),
+               "delta": S.delta_ci(joint, single), "joint_vs_chance": S.delta_ci(joint, chance),
+               "single_vs_chance": S.delta_ci(single, chance)}
         # summed over seeds: what each judge answered, to tell a judge that learned nothing from a wrong one
         row["verdicts"] = {name: {k: sum(p["judged"][src][task]["verdicts"][k] for p in per_seed)
                                   for k in VERDICT_KINDS}
                            for name, src in (("joint", "joint"), ("single", task))}
-        trainer = [p["report"].row(task) for p in per_seed]
-        row["trainer_accuracy"] = {"joint": [r.joint.accuracy if r.joint else None for r in trainer],
-                                   "single": [r.single.accuracy if r.single else None for r in trainer]}
+        n = sum(row["verdicts"]["joint"].values())
+        row["unparsed_share"] = {name: (mix["failed"] / sum(mix.values()) if sum(mix.values()) else None)
+                                 for name, mix in row["verdicts"].items()}
+        if live:
+            trainer = [p["report"].row(task) for p in per_seed]
+            row["trainer_accuracy"] = {"joint": [r.joint.accuracy if r.joint else None for r in trainer],
+                                       "single": [r.single.accuracy if r.single else None for r in trainer]}
+        row["n"] = n
         out["tasks"][task] = row
-        out["claims"].append(S.claim(f"joint judge > single-task judge on {task}", row["delta"], ci_kind=out["ci"]))
+        out["claims"].append(S.claim(f"the joint judge beats the best constant answer on {task}",
+                                     row["joint_vs_chance"], ci_kind=out["ci"]))
+    for task in tasks:
+        out["claims"].append(S.claim(f"joint judge > single-task judge on {task}", out["tasks"][task]["delta"],
+                                     ci_kind=out["ci"]))
     return out
 
 
-def _generation_results(gen: dict[str, Any], seeds: list[int], strategies: tuple[str, ...]) -> dict[str, Any]:
+def _generation_results(gen: dict[str, Any], seeds: list[int], strategies: tuple[str, ...],
+                        setting: Any) -> dict[str, Any]:
+    from .generation import SFT
+
     before = [gen["before"]["per_prompt"]]
+    label = setting.label
     out: dict[str, Any] = {
-        "metric": "oracle score (mean of colour, shape, position and count matches, 0-100)",
-        "ci": ("95% percentile bootstrap over evaluation captions" if len(seeds) == 1 else
-               f"95% two-level bootstrap over {len(seeds)} seeds and evaluation captions"),
-        "eval": f"{gen['eval_captions']} captions x {gen['eval_samples']} samples, fixed sampling seeds",
+        "metric": ("oracle score (mean of the attribute matches, 0-100): "
+                   + ("colour, shape, position and count" if setting.task == "image_generation"
+                      else "colour, shape and direction of motion")),
+        "ci": ("95% percentile bootstrap over held-out captions" if len(seeds) == 1 else
+               f"95% two-level bootstrap over {len(seeds)} seeds and held-out captions"),
+        "eval": (f"{gen['eval_captions']} held-out captions (no pair was built from them) x {gen['eval_samples']} "
+                 f"samples, fixed sampling seeds; pairs from the other {gen['train_captions']} captions"),
         "before": {**S.mean_ci(before), "attributes": gen["before"]["attributes"]},
+        "beta": gen.get("beta"), "max_steps": gen.get("max_steps"),
         "strategies": {}, "claims": [], "candidates": gen.get("candidates", {}),
         "runs": {k: {kk: vv for kk, vv in v.items() if kk != "after"} for k, v in gen["runs"].items()},
     }
     after: dict[str, list[list[float]]] = {}
-    for strategy in strategies:
-        runs = [gen["runs"][f"{strategy}/{s}"] for s in seeds]
+    names = list(strategies) + ([SFT] if any(k.startswith(f"{SFT}/") for k in gen["runs"]) else [])
+    for name in names:
+        runs = [gen["runs"][f"{name}/{s}"] for s in seeds]
         if any(r["after"] is None for r in runs):
-            out["strategies"][strategy] = {"status": "not trained (no pairs kept)",
-                                           "pairs": [r["pairs"] for r in runs]}
+            out["strategies"][name] = {"status": f"not trained ({runs[0].get('note', 'no pairs kept')})",
+                                       "pairs": [r["pairs"] for r in runs]}
             continue
-        after[strategy] = [r["after"]["per_prompt"] for r in runs]
+        after[name] = [r["after"]["per_prompt"] for r in runs]
         agreement = [r["agreement"] for r in runs]
-        out["strategies"][strategy] = {
-            "after": S.mean_ci(after[strategy]),
-            "vs_before": S.delta_ci(after[strategy], before * len(seeds)),
+        out["strategies"][name] = {
+            "objective": runs[0]["objective"],
+            "after": S.mean_ci(after[name]),
+            "vs_before": S.delta_ci(after[name], before * len(seeds)),
             "attributes": [r["after"]["attributes"] for r in runs],
+            "attribute_deltas": {a: S.delta_ci([r["after"]["per_attribute"][a] for r in runs],
+                                               [gen["before"]["per_attribute"][a]] * len(seeds))
+                                 for a in gen["before"]["per_attribute"]},
             "pairs": [r["pairs"] for r in runs],
             "pair_precision": [a["precision"] for a in agreement],
             "agreement": agreement,
+            "stopped": [{"kept_step": r["train"]["kept_step"], "steps_run": r["train"]["steps_run"]} for r in runs],
         }
+    # pair precision: how often the oracle says the chosen side is better, per strategy, over seeds
+    precision = {name: [float(x) for r in (gen["runs"][f"{name}/{s}"] for s in seeds)
+                        for x in r["agreement"].get("flags", [])] for name in strategies}
+    out["pair_precision"] = {name: (S.mean_ci([flags]) if flags else None) for name, flags in precision.items()}
     if "two_stage" in after:
         first = gen["runs"][f"two_stage/{seeds[0]}"]
         out["pair_dir"] = first["pair_dir"]
         out["pictures"] = {"before": [p[0] for p in gen["before"]["paths"]],
                            "after": [p[0] for p in first["after"]["paths"]], "captions": gen["before"]["captions"]}
         main = out["strategies"]["two_stage"]
-        out["method"] = {"before": out["before"], "after": main["after"], "delta": main["vs_before"]}
-        out["claims"].append(S.claim("Diffusion-DPO on two-stage pairs improves the text-to-image policy",
+        out["method"] = {"before": out["before"], "after": main["after"], "delta": main["vs_before"],
+                         "attribute_deltas": main["attribute_deltas"]}
+        out["claims"].append(S.claim(f"Diffusion-DPO on two-stage pairs improves the {label} policy",
                                      main["vs_before"], ci_kind=out["ci"]))
+        if SFT in after:
+            out["method"]["sft"] = out["strategies"][SFT]
+            out["claims"].append(S.claim(f"{label}: DPO > supervised fine-tuning on the same pairs' chosen side",
+                                         S.delta_ci(after["two_stage"], after[SFT]), ci_kind=out["ci"]))
         for other in ("random", "pointwise_only", "pair_ranking_only"):
             if other in after:
-                out["claims"].append(S.claim(f"two-stage > {other.replace('_', ' ')}",
+                out["claims"].append(S.claim(f"{label}: two-stage > {other.replace('_', ' ')} (policy after DPO)",
                                              S.delta_ci(after["two_stage"], after[other]), ci_kind=out["ci"]))
+    if precision.get("two_stage") and precision.get("random"):
+        out["claims"].append(_precision_claim(label, precision["two_stage"], precision["random"]))
     return out
+
+
+def _precision_claim(label: str, two_stage: list[float], random_: list[float]) -> dict:
+    """Two-stage pairs are right more often than random pairs. They are different pairs, so the interval is
+    a bootstrap that resamples each side on its own."""
+    import numpy as np
+
+    a, b = np.asarray(two_stage), np.asarray(random_)
+    rng = np.random.default_rng(0)
+    draws = [a[rng.integers(0, len(a), len(a))].mean() - b[rng.integers(0, len(b), len(b))].mean()
+             for _ in range(S.N_RESAMPLES)]
+    delta = {"mean": float(a.mean() - b.mean()), "ci": [float(np.percentile(draws, 2.5)),
+                                                        float(np.percentile(draws, 97.5))],
+             "n_units": len(a) + len(b), "n_seeds": 1, "per_seed": []}
+    return S.claim(f"{label}: two-stage pairs are right more often than random pairs (oracle)", delta,
+                   ci_kind="95% bootstrap over pairs (two-stage and random pairs resampled separately)")
 
 
 def _understanding_results(und: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {"metric": "answer accuracy (0-100): sampled at temperature 1, and greedy",
                            "ci": "95% percentile bootstrap over held-out questions", "tasks": {}, "claims": [],
                            "pairs_trained": und.get("pairs_trained"), "train": und.get("train"),
-                           "note": und.get("note")}
+                           "objective": und.get("objective"), "sft_train": und.get("sft_train"),
+                           "note": und.get("note"), "held_out": und.get("held_out")}
     for task, t in und["tasks"].items():
-        row: dict[str, Any] = {"pairs": t["pairs"], "pair_dir": t["pair_dir"], "distinct_pairs": t["distinct_pairs"], "dropped": t["dropped"],
-                               "agreement": t["agreement"], "candidate_accuracy": t["candidate_accuracy"],
+        row: dict[str, Any] = {"pairs": t["pairs"], "pair_dir": t["pair_dir"], "distinct_pairs": t["distinct_pairs"],
+                               "dropped": t["dropped"], "agreement": t["agreement"],
+                               "candidate_accuracy": t["candidate_accuracy"],
                                "examples": {"before": t["before"]["examples"]}}
         for kind in ("sampled", "greedy"):
             row[f"{kind}_before"] = S.mean_ci([t["before"][kind]])
             if "after" in t:
                 row[f"{kind}_after"] = S.mean_ci([t["after"][kind]])
                 row[f"{kind}_delta"] = S.delta_ci([t["after"][kind]], [t["before"][kind]])
+            if "sft" in t:
+                row[f"{kind}_sft"] = S.mean_ci([t["sft"][kind]])
+                row[f"{kind}_sft_delta"] = S.delta_ci([t["sft"][kind]], [t["before"][kind]])
         if "after" in t:
             row["examples"]["after"] = t["after"]["examples"]
             out["claims"].append(S.claim(f"DPO improves {task.replace('_', ' ')} (sampled-answer accuracy)",
                                          row["sampled_delta"], ci_kind=out["ci"]))
+            if "sft" in t:
+                out["claims"].append(S.claim(f"{task.replace('_', ' ')}: DPO > SFT on the chosen answers "
+                                             "(sampled-answer accuracy)",
+                                             S.delta_ci([t["after"]["sampled"]], [t["sft"]["sampled"]]),
+                                             ci_kind=out["ci"]))
         out["tasks"][task] = row
     return out
 

@@ -1,22 +1,31 @@
-"""Image generation in the testbed: the text-to-image policy samples, the judge builds pairs, Diffusion-DPO
-trains, and the pixel oracle measures the policy before and after.
+"""Image and video generation in the testbed: the policy samples, the judge builds pairs, Diffusion-DPO trains
+with early stopping on held-out pairs, and the pixel oracle measures the policy on held-out captions.
 
-The policy is trained and sampled by the SDK's ``diffusion_dpo`` aligner. Evaluation covers every caption
-of the world (48 shape x colour x place combinations) with fixed sampling seeds, so "before" and "after"
-see the same starting noise and differ only by the policy's weights.
+Both policies are trained and sampled by the SDK's aligners (``diffusion_dpo`` for images,
+``video_diffusion_dpo`` for video). The world's captions are split once: every third caption is held out
+for evaluation and no pair is ever built from it, the others are the training prompts. Evaluation samples
+each held-out caption with fixed seeds, so "before" and "after" see the same starting noise and differ
+only by the policy's weights. Next to DPO, the supervised baseline (the same pairs' chosen samples with
+the plain denoising loss, ``objective = "sft"``) says what the preference adds.
 """
 
 from __future__ import annotations
 
+import copy
 import itertools
+import random
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from .oracle import judge_image
-from .world import COLOURS, POSITIONS, SHAPES, Scene, World
+from attrs import frozen
 
-TASK = "image_generation"
+from .oracle import Judgement, judge_image, judge_video
+from .world import COLOURS, DIRECTIONS, POSITIONS, SHAPES, Motion, Scene
+
+TASK = "image_generation"  # kept for callers that only know the image setting
+SFT = "sft_on_chosen"  # the supervised baseline's name in the results
+MIN_PAIRS = 4  # below this a run is not trained: a quarter held out to stop on leaves almost nothing
 
 
 def all_scenes() -> list[Scene]:
@@ -24,19 +33,60 @@ def all_scenes() -> list[Scene]:
     return [Scene(shape, colour, position) for shape, colour, position in itertools.product(SHAPES, COLOURS, POSITIONS)]
 
 
-def oracle_score(path: str, scene: Scene) -> float:
+def all_motions() -> list[Motion]:
+    """Every motion caption of the world, in a fixed order."""
+    return [Motion(shape, colour, direction) for shape, colour, direction in itertools.product(SHAPES, COLOURS, DIRECTIONS)]
+
+
+def split(truths: Sequence[Any]) -> tuple[list[Any], list[Any]]:
+    """(training captions, held-out captions): every third caption is held out, so each colour, shape and
+    place or direction appears on both sides."""
+    return [t for i, t in enumerate(truths) if i % 3], [t for i, t in enumerate(truths) if not i % 3]
+
+
+def judge_file(path: str, truth: Any) -> Judgement:
+    """The oracle's judgement of one generated image or clip against its caption's truth."""
+    if isinstance(truth, Motion):
+        from .media import load_video
+
+        return judge_video(load_video(path), truth)
     from PIL import Image
 
     with Image.open(path) as img:
-        return judge_image(img.convert("RGB"), scene).score
+        return judge_image(img.convert("RGB"), truth)
 
 
-class T2IEvaluator:
-    """Samples ``k`` images for each evaluation caption with fixed seeds and scores them with the oracle."""
+def oracle_score(path: str, truth: Any) -> float:
+    return judge_file(path, truth).score
 
-    def __init__(self, scenes: Sequence[Scene], k: int, out_dir: str | Path, *, seed: int = 12345,
+
+@frozen
+class Setting:
+    """What differs between image and video generation."""
+
+    task: str
+    aligner: str
+    truths: tuple  # every caption's truth, in a fixed order
+
+    @property
+    def aligner_modality(self) -> str:
+        return "image" if self.task == "image_generation" else "video"
+
+    @property
+    def label(self) -> str:
+        return "text-to-image" if self.task == "image_generation" else "text-to-video"
+
+
+IMAGE = Setting("image_generation", "diffusion_dpo", tuple(all_scenes()))
+VIDEO = Setting("video_generation", "video_diffusion_dpo", tuple(all_motions()))
+
+
+class Evaluator:
+    """Samples ``k`` outputs for each evaluation caption with fixed seeds and scores them with the oracle."""
+
+    def __init__(self, truths: Sequence[Any], k: int, out_dir: str | Path, *, seed: int = 12345,
                  steps: int | None = None, guidance: float | None = None):
-        self.scenes = list(scenes)
+        self.truths = list(truths)
         self.k = k
         self.out_dir = Path(out_dir)
         self.seed = seed
@@ -44,38 +94,100 @@ class T2IEvaluator:
         self.guidance = guidance
 
     def __call__(self, aligner: Any, tag: str) -> dict[str, Any]:
-        rows = aligner.sample([s.caption() for s in self.scenes], self.k, seed=self.seed,
+        rows = aligner.sample([t.caption() for t in self.truths], self.k, seed=self.seed,
                               out_dir=self.out_dir / tag, num_inference_steps=self.steps,
                               guidance_scale=self.guidance)
         per_prompt, attributes, paths = [], {}, []
-        for scene, row in zip(self.scenes, rows):
+        for truth, row in zip(self.truths, rows):
             scores = []
             for candidate in row:
-                from PIL import Image
-
-                with Image.open(candidate.path) as img:
-                    judgement = judge_image(img.convert("RGB"), scene)
+                judgement = judge_file(candidate.path, truth)
                 scores.append(judgement.score)
                 for name, ok in judgement.matches.items():
                     attributes.setdefault(name, []).append(float(ok))
             per_prompt.append(sum(scores) / len(scores))
             paths.append([c.path for c in row])
         return {"per_prompt": per_prompt, "attributes": {a: sum(v) / len(v) for a, v in attributes.items()},
-                "paths": paths, "captions": [s.caption() for s in self.scenes]}
+                "per_attribute": {a: [sum(v[i * self.k:(i + 1) * self.k]) / self.k for i in range(len(self.truths))]
+                                  for a, v in attributes.items()},
+                "paths": paths, "captions": [t.caption() for t in self.truths]}
 
 
-def training_prompts(seed: int, n: int) -> tuple[list[Any], dict[str, Scene]]:
-    """``n`` captions drawn from the world under ``seed``, as pair-job prompts, and each prompt's truth."""
+T2IEvaluator = Evaluator  # the name the probes use
+
+
+def training_prompts(setting: Setting, seed: int, n: int) -> tuple[list[Any], dict[str, Any]]:
+    """``n`` prompts drawn from the training captions under ``seed`` (each caption once before any repeats),
+    and each prompt's truth."""
     from unireward_sdk.pairs import PromptRecord
 
-    scenes = World(seed + 1000).scenes(n)
-    records = [PromptRecord(index=i, prompt_id=f"t2i-{i:03d}", task=TASK, prompt=s.caption())
-               for i, s in enumerate(scenes)]
-    return records, {r.prompt_id: s for r, s in zip(records, scenes)}
+    train, _ = split(setting.truths)
+    rng = random.Random(seed + 1000)
+    order: list[Any] = []
+    while len(order) < n:
+        order += rng.sample(train, len(train))
+    prefix = "t2i" if setting.task == "image_generation" else "t2v"
+    records = [PromptRecord(index=i, prompt_id=f"{prefix}-{i:03d}", task=setting.task, prompt=t.caption())
+               for i, t in enumerate(order[:n])]
+    return records, {r.prompt_id: t for r, t in zip(records, order)}
+
+
+def validation_split(pairs: Sequence[Any], share: float = 0.25) -> tuple[list[Any], list[Any]]:
+    """(training pairs, validation pairs): the pairs of every fourth prompt are held out to decide when to
+    stop, so the validation pairs come from prompts the policy is not trained on."""
+    prompts = sorted({p.prompt_id for p in pairs})
+    every = max(2, round(1 / share))
+    held = {pid for i, pid in enumerate(prompts) if i % every == every - 1}
+    train = [p for p in pairs if p.prompt_id not in held]
+    val = [p for p in pairs if p.prompt_id in held]
+    return (train, val) if train and val else (list(pairs), [])
+
+
+def train_with_early_stopping(aligner: Any, train: Sequence[Any], val: Sequence[Any], *, max_steps: int,
+                              checks: int = 5, patience: int = 2, seed: int = 0) -> dict[str, Any]:
+    """Train in ``checks`` chunks up to ``max_steps``; after each, measure the DPO loss on the held-out
+    pairs (``aligner.evaluate``, the same noise draws every time) and keep the weights of the best check.
+    Stops after ``patience`` checks without improvement. Step 0 (no training) is a candidate: if no check
+    beats it, the policy is returned untrained and the results say so."""
+    chunk = max(1, max_steps // checks)
+    module = aligner.unet
+    curve = []
+
+    def measure() -> float | None:
+        return aligner.evaluate(val, seed=seed, repeats=4).loss if val else None
+
+    best_loss, best_state, best_step = measure(), copy.deepcopy(module.state_dict()), 0
+    curve.append({"step": 0, "val_loss": best_loss})
+    history: list[Any] = []
+    waited = 0
+    steps = 0
+    while steps < max_steps:
+        aligner.config.max_steps = min(chunk, max_steps - steps)
+        summary = aligner.train(train)
+        history += list(summary.history)
+        steps += aligner.config.max_steps
+        loss = measure()
+        curve.append({"step": steps, "val_loss": loss})
+        if loss is None:
+            best_state, best_step = None, steps  # nothing to stop on: train the whole budget
+            continue
+        if loss < best_loss - 1e-4:
+            best_loss, best_state, best_step, waited = loss, copy.deepcopy(module.state_dict()), steps, 0
+        else:
+            waited += 1
+            if waited >= patience:
+                break
+    if best_state is not None:
+        module.load_state_dict(best_state)
+    return {"steps_run": steps, "kept_step": best_step, "val_pairs": len(val), "train_pairs": len(train),
+            "curve": curve, "final_loss": history[-1].loss if history else None,
+            "final_margin": history[-1].margin if history else None,
+            "first_margins": [round(h.margin, 4) for h in history[:3]]}
 
 
 def run(
     *,
+    setting: Setting,
     policy: str | Path,
     judge: Any,
     out_dir: str | Path,
@@ -86,63 +198,71 @@ def run(
     eval_samples: int,
     aligner_options: dict[str, Any],
     registry: Any,
+    sft_baseline: bool = True,
     log: Callable[[str], None] = lambda _m: None,
 ) -> dict[str, Any]:
-    """The method (two-stage pairs, DPO) and the selection ablation on the text-to-image policy."""
+    """The method (two-stage pairs, Diffusion-DPO), the selection ablation and the supervised baseline."""
     from unireward_sdk.pairs import SamplerSource
 
     from . import pairs as P
 
     out_dir = Path(out_dir)
     options = dict(aligner_options)
+    max_steps = int(options.pop("max_steps"))
 
-    def aligner(seed: int, sample_dir: Path) -> Any:
-        return registry.aligner("diffusion_dpo", model=str(policy), output_dir=str(out_dir / "runs"),
-                                sample_dir=str(sample_dir), lora=False, seed=seed, **options)
+    def aligner(seed: int, sample_dir: Path, **extra: Any) -> Any:
+        return registry.aligner(setting.aligner, model=str(policy), output_dir=str(out_dir / "runs"),
+                                sample_dir=str(sample_dir), lora=False, seed=seed, max_steps=max_steps,
+                                **{**options, **extra})
 
-    evaluator = T2IEvaluator(all_scenes(), eval_samples, out_dir / "eval", steps=options.get("sample_steps"),
-                             guidance=options.get("guidance_scale"))
+    _, held_out = split(setting.truths)
+    evaluator = Evaluator(held_out, eval_samples, out_dir / "eval", steps=options.get("sample_steps"),
+                          guidance=options.get("guidance_scale"))
     base = aligner(0, out_dir / "candidates")
-    log(f"sampling {eval_samples} images for each of {len(evaluator.scenes)} captions from the pretrained policy")
+    log(f"sampling {eval_samples} outputs for each of {len(held_out)} held-out captions from the pretrained policy")
     before = evaluator(base, "before")
-    results: dict[str, Any] = {"before": before, "runs": {}, "eval_captions": len(evaluator.scenes),
-                               "eval_samples": eval_samples}
+    results: dict[str, Any] = {"before": before, "runs": {}, "eval_captions": len(held_out),
+                               "train_captions": len(setting.truths) - len(held_out), "eval_samples": eval_samples,
+                               "max_steps": max_steps, "beta": options.get("beta")}
     for seed in seeds:
-        prompts, truth = training_prompts(seed, n_prompts)
+        prompts, truth = training_prompts(setting, seed, n_prompts)
         base.config.sample_dir = str(out_dir / "candidates" / f"seed{seed}")
         pool = P.SharedPool(SamplerSource(base, prompts, n=n_candidates, seed=seed))
 
         def quality(pair: Any, side: str) -> float:
             return oracle_score(getattr(pair, side).path, truth[pair.prompt_id])
 
-        for strategy in strategies:
-            log(f"seed {seed}: {strategy} pairs from {n_prompts} prompts x {n_candidates} candidates")
-            job_dir = out_dir / "pairs" / f"{strategy}-seed{seed}"
-            pairs, summary = P.build_pairs(TASK, pool, judge, strategy, job_dir, seed=seed, registry=registry)
-            run: dict[str, Any] = {"strategy": strategy, "seed": seed, "pairs": len(pairs),
-                                   "dropped": summary.get("dropped", {}), "pair_dir": str(job_dir),
-                                   "agreement": P.pair_agreement(pairs, quality)}
-            if pairs:
-                policy_run = aligner(seed, out_dir / "runs" / f"{strategy}-seed{seed}")
-                log(f"seed {seed}: Diffusion-DPO on {len(pairs)} {strategy} pairs")
-                trained = policy_run.train(pairs)
-                run["train"] = {"steps": len(trained.history) if hasattr(trained, "history") else None,
-                                "final_loss": _last(trained, "loss"), "final_accuracy": _last(trained, "accuracy")}
-                run["after"] = evaluator(policy_run, f"{strategy}-seed{seed}")
+        runs = [(s, s, {}) for s in strategies]
+        if sft_baseline and "two_stage" in strategies:
+            runs.append((SFT, "two_stage", {"objective": "sft"}))
+        built: dict[str, Any] = {}
+        for name, strategy, extra in runs:
+            if strategy not in built:
+                log(f"seed {seed}: {strategy} pairs from {n_prompts} prompts x {n_candidates} candidates")
+                job_dir = out_dir / "pairs" / f"{strategy}-seed{seed}"
+                built[strategy] = (*P.build_pairs(setting.task, pool, judge, strategy, job_dir, seed=seed,
+                                                  registry=registry), job_dir)
+            pairs, summary, job_dir = built[strategy]
+            run: dict[str, Any] = {"strategy": strategy, "objective": extra.get("objective", "dpo"), "seed": seed,
+                                   "pairs": len(pairs), "dropped": summary.get("dropped", {}),
+                                   "pair_dir": str(job_dir), "agreement": P.pair_agreement(pairs, quality)}
+            if len(pairs) >= MIN_PAIRS:
+                train, val = validation_split(pairs)
+                policy_run = aligner(seed, out_dir / "runs" / f"{name}-seed{seed}", **extra)
+                what = "supervised fine-tuning on the chosen side of" if extra else "Diffusion-DPO on"
+                log(f"seed {seed}: {what} {len(train)} {strategy} pairs ({len(val)} held out to stop on)")
+                run["train"] = train_with_early_stopping(policy_run, train, val, max_steps=max_steps, seed=seed)
+                run["after"] = evaluator(policy_run, f"{name}-seed{seed}")
             else:
                 run["after"] = None
-                run["note"] = "no pairs were kept, so the policy was not trained"
-            results["runs"][f"{strategy}/{seed}"] = run
+                run["note"] = (f"{len(pairs)} pair(s) kept, fewer than {MIN_PAIRS}: too few to train on and hold "
+                               "some out to stop on, so the policy was not trained")
+            results["runs"][f"{name}/{seed}"] = run
         results.setdefault("candidates", {})[seed] = _candidate_quality(pool, truth)
     return results
 
 
-def _last(summary: Any, name: str) -> float | None:
-    history = getattr(summary, "history", None) or []
-    return float(getattr(history[-1], name)) if history else None
-
-
-def _candidate_quality(pool: Any, truth: dict[str, Scene]) -> dict[str, float]:
+def _candidate_quality(pool: Any, truth: dict[str, Any]) -> dict[str, float]:
     """Oracle score of every sampled candidate: the pool's mean and the mean of each prompt's best."""
     means, best = [], []
     for group in pool.all_groups():

@@ -86,10 +86,40 @@ def held_out_verdicts(checkpoint: str | Path, eval_file: str | Path, tasks: Sequ
         head = judge_head(checkpoint, task, registry=registry, backend=backend)
         judged = evaluate_pairwise(head, examples, seed=seed, chunk_size=32)
         predictions = [j.prediction for j in judged]
+        labels = [j.label for j in judged]
         mix = Counter("failed" if p is None else p for p in predictions)
-        out[task] = {"correct": M.correct_flags(predictions, [j.label for j in judged]),
+        # the best constant answer on these pairs: what a judge that learned nothing but the label mix scores
+        constant = Counter(labels).most_common(1)[0][0] if labels else None
+        out[task] = {"correct": M.correct_flags(predictions, labels),
+                     "constant_correct": [float(label == constant) for label in labels],
                      "verdicts": {k: mix.get(k, 0) for k in VERDICT_KINDS}}
     return out
+
+
+def measure_shipped_judges(checkpoints: str | Path | None, eval_file: Path, *, seed: int, registry: Any = None,
+                           log: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """The build command's joint judge and single-task judges (``judge`` and ``judge_single/<task>``, same
+    recipe and steps), each judged on the held-out pairs of ``eval_file`` like
+    :func:`compare_joint_and_single` judges the ones it trains."""
+    from . import checkpoints as C
+
+    tasks = [t for t in TASKS if any(True for _ in _records_of(eval_file, t))]
+    joint = C.require("judge", checkpoints)
+    if log:
+        log(f"judging {len(tasks)} tasks' held-out pairs with the shipped joint judge")
+    judged = {"joint": held_out_verdicts(joint, eval_file, tasks, seed=seed, registry=registry)}
+    for task in tasks:
+        if log:
+            log(f"judging the {task} pairs with the shipped {task} judge")
+        judged[task] = held_out_verdicts(C.require(f"judge_single/{task}", checkpoints), eval_file, [task], seed=seed,
+                                         registry=registry)
+    return {"judged": judged, "tasks": tasks, "joint_dir": None}
+
+
+def _records_of(eval_file: Path, task: str):
+    from unireward_sdk.training import load_records
+
+    return (r for r in load_records(eval_file) if r.task == task and r.mode == "pairwise")
 
 
 def compare_joint_and_single(train_file: Path, eval_file: Path, base_model: str | Path, out_dir: Path, *,

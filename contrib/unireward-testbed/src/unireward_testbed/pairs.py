@@ -56,13 +56,15 @@ def build_pairs(task: str, pool: SharedPool, judge: Any, strategy: str, out_dir:
 
 
 def pair_agreement(pairs: Sequence[PreferencePair], quality: Callable[[PreferencePair, str], float]) -> dict:
-    """How often the oracle agrees with a pair: chosen truly better, equal, or worse."""
-    better = equal = worse = 0
+    """How often the oracle agrees with a pair: chosen truly better, equal, or worse; ``flags``: per pair, 1
+    when the chosen side is truly better (the pair's precision)."""
+    flags = []
+    equal = worse = 0
     for pair in pairs:
         qc, qr = quality(pair, "chosen"), quality(pair, "rejected")
-        better += qc > qr
+        flags.append(int(qc > qr))
         equal += qc == qr
         worse += qc < qr
     n = len(pairs)
-    return {"pairs": n, "chosen_better": better, "equal": equal, "chosen_worse": worse,
-            "precision": better / n if n else None}
+    return {"pairs": n, "chosen_better": sum(flags), "equal": equal, "chosen_worse": worse,
+            "precision": sum(flags) / n if n else None, "flags": flags}

@@ -22,30 +22,47 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from .world import Motion, Scene, World, motion_questions, render_motion, render_scene, scene_questions
+from attrs import evolve
+
+from .world import (COLOURS, Motion, Scene, World, caption_corpus, motion_questions, render_motion, render_scene,
+                    scene_questions)
 
 IMAGE_PROMPT = "Describe the image."
 VIDEO_PROMPT = "Describe the video."
 
-# --- text-to-image -------------------------------------------------------------------------------
+# --- text-to-image and text-to-video ---------------------------------------------------------------
 
 
 def scene_tensor(scene: Scene, size: int = 32):
     """A rendered scene as a [-1, 1] channels-first tensor (the diffusion model's pixel space)."""
+    return _pixels(render_scene(scene, size))
+
+
+def motion_tensor(motion: Motion, size: int = 16, frames: int = 8):
+    """A rendered clip as a [-1, 1] (channels, frames, height, width) tensor (the video UNet's layout)."""
+    import torch
+
+    return torch.stack([_pixels(frame) for frame in render_motion(motion, size, frames)], dim=1)
+
+
+def _pixels(image: Any):
     import numpy as np
     import torch
 
-    array = np.asarray(render_scene(scene, size), dtype=np.float32)
+    array = np.asarray(image, dtype=np.float32)
     return torch.from_numpy(array).permute(2, 0, 1) / 127.5 - 1.0
 
 
 # Half the project's tiny UNet widths: a quarter of the weights and about half the time per image on a
 # CPU, which is what lets the demo sample, train and re-sample within minutes.
 T2I_BLOCK_CHANNELS = (16, 32)
+# Video frames are 16 pixels square: the video UNet works on 8 frames at once, so at 32 pixels one clip
+# would cost as much as 32 images; the oracle and the judges read the upscaled frames.
+T2V_FRAME_SIZE = 16
 
 
 def build_t2i_policy(path: str | Path, *, steps: int, world_seed: int = 1, batch_size: int = 32,
-                     lr: float = 1e-3, caption_dropout: float = 0.1, seed: int = 0,
+                     lr: float = 1e-3, caption_dropout: float = 0.1, wrong_colour_rate: float = 0.0, seed: int = 0,
                      block_channels: tuple[int, ...] = T2I_BLOCK_CHANNELS, prediction_type: str = "sample",
                      log: Callable[[int, float], None] | None = None) -> Path:
     """Build the tiny text-to-image model at ``path`` and pretrain it for ``steps`` DDPM steps on scenes of
@@ -56,21 +73,70 @@ def build_t2i_policy(path: str | Path, *, steps: int, world_seed: int = 1, batch
     rebuilt at ``block_channels`` widths (same blocks, same text conditioning), trained for
     ``prediction_type`` (``sample``, i.e. the clean image, by default: a tiny UNet that predicts the noise
     leaves visible noise in few-step samples, one that predicts the image gives clean backgrounds after a
-    short pretraining)."""
-    import torch
-    from diffusers import DDPMScheduler, UNet2DConditionModel
-    from transformers import AutoTokenizer, CLIPTextModel
+    short pretraining). Its tokenizer learns the world's captions (:func:`.world.caption_corpus`), so each
+    colour, shape and position is one token: with the generic tokenizer the position word was spread over
+    up to six character tokens, often cut at the 16-token limit, and the policy could not condition on it.
+
+    ``wrong_colour_rate``: the share of pretraining captions that name another colour than the one drawn
+    (the way the QA policy learns from answers that are sometimes wrong), so the policy draws the wrong
+    colour that often. Its mistakes are then in an attribute it conditions on and a judge can see, which
+    is what preference pairs can teach. Position is not: a UNet this shallow has no sense of where it is
+    in the middle of the canvas (no positional encoding, receptive field short of the borders), and places
+    shapes at chance whatever the caption says, before and after supervised fine-tuning on true renders
+    (the ``learnability`` probe).
+    """
+    from diffusers import UNet2DConditionModel
 
     from unireward_sdk.tiny import build_tiny_t2i
 
-    path = Path(build_tiny_t2i(path, seed=seed))
-    config = dict(UNet2DConditionModel.load_config(path, subfolder="unet"))
+    path = Path(build_tiny_t2i(path, seed=seed, corpus=caption_corpus()))
+    world = World(world_seed)
+    return _pretrain(path, UNet2DConditionModel, block_channels, prediction_type,
+                     lambda rng: world.scene(rng.randrange(10**9)), scene_tensor,
+                     steps=steps, batch_size=batch_size, lr=lr, caption_dropout=caption_dropout,
+                     wrong_colour_rate=wrong_colour_rate, seed=seed, log=log)
+
+
+def build_t2v_policy(path: str | Path, *, steps: int, world_seed: int = 3, batch_size: int = 16,
+                     lr: float = 1e-3, caption_dropout: float = 0.1, wrong_colour_rate: float = 0.0, seed: int = 0,
+                     block_channels: tuple[int, ...] = T2I_BLOCK_CHANNELS, prediction_type: str = "sample",
+                     log: Callable[[int, float], None] | None = None) -> Path:
+    """Build the tiny text-to-video model at ``path`` (``build_tiny_t2v``: a diffusers
+    ``UNet3DConditionModel`` on 8 frames of ``T2V_FRAME_SIZE`` pixels) and pretrain it like the
+    text-to-image policy, on clips of ``World(world_seed)``: a shape of a colour moving in a direction
+    (``wrong_colour_rate`` as there; the direction of motion, like the image policy's position, stays at
+    chance for this shallow UNet)."""
+    from diffusers import UNet3DConditionModel
+
+    from unireward_sdk.tiny import build_tiny_t2v
+
+    path = Path(build_tiny_t2v(path, seed=seed, sample_size=T2V_FRAME_SIZE, corpus=caption_corpus()))
+    world = World(world_seed)
+    return _pretrain(path, UNet3DConditionModel, block_channels, prediction_type,
+                     lambda rng: world.motion(rng.randrange(10**9)),
+                     lambda motion: motion_tensor(motion, T2V_FRAME_SIZE),
+                     steps=steps, batch_size=batch_size, lr=lr, caption_dropout=caption_dropout,
+                     wrong_colour_rate=wrong_colour_rate, seed=seed, log=log)
+
+
+def _pretrain(path: Path, unet_class: Any, block_channels: tuple[int, ...], prediction_type: str,
+              draw: Callable[[random.Random], Any], render: Callable[[Any], Any], *, steps: int, batch_size: int,
+              lr: float, caption_dropout: float, wrong_colour_rate: float, seed: int,
+              log: Callable[[int, float], None] | None) -> Path:
+    """The DDPM pretraining loop both diffusion policies share: UNet rebuilt at ``block_channels``,
+    scheduler set to ``prediction_type``, UNet and text encoder trained on ``render(draw(rng))`` under its
+    caption (another colour's with probability ``wrong_colour_rate``)."""
+    import torch
+    from diffusers import DDPMScheduler
+    from transformers import AutoTokenizer, CLIPTextModel
+
+    config = dict(unet_class.load_config(path, subfolder="unet"))
     if tuple(config["block_out_channels"]) != tuple(block_channels):
         torch.manual_seed(seed)
         config = {k: v for k, v in config.items() if not k.startswith("_")}
-        UNet2DConditionModel.from_config({**config, "block_out_channels": list(block_channels)}).save_pretrained(
+        unet_class.from_config({**config, "block_out_channels": list(block_channels)}).save_pretrained(
             path / "unet", safe_serialization=True)
-    unet = UNet2DConditionModel.from_pretrained(path, subfolder="unet")
+    unet = unet_class.from_pretrained(path, subfolder="unet")
     encoder = CLIPTextModel.from_pretrained(path, subfolder="text_encoder")
     tokenizer = AutoTokenizer.from_pretrained(path, subfolder="tokenizer")
     scheduler = DDPMScheduler.from_pretrained(path, subfolder="scheduler")
@@ -78,7 +144,6 @@ def build_t2i_policy(path: str | Path, *, steps: int, world_seed: int = 1, batch
         scheduler = DDPMScheduler.from_config(scheduler.config, prediction_type=prediction_type)
         scheduler.save_pretrained(path / "scheduler")
     length = min(tokenizer.model_max_length, encoder.config.max_position_embeddings)
-    world = World(world_seed)
     rng = random.Random(seed)
     torch.manual_seed(seed)
     params = list(unet.parameters()) + list(encoder.parameters())
@@ -87,9 +152,10 @@ def build_t2i_policy(path: str | Path, *, steps: int, world_seed: int = 1, batch
     unet.train()
     encoder.train()
     for step in range(steps):
-        scenes = [world.scene(rng.randrange(10**9)) for _ in range(batch_size)]
-        x = torch.stack([scene_tensor(s) for s in scenes])
-        captions = ["" if rng.random() < caption_dropout else s.caption() for s in scenes]
+        truths = [draw(rng) for _ in range(batch_size)]
+        x = torch.stack([render(t) for t in truths])
+        captions = ["" if rng.random() < caption_dropout else _miscoloured(t, rng, wrong_colour_rate).caption()
+                    for t in truths]
         ids = tokenizer(captions, padding="max_length", max_length=length, truncation=True,
                         return_tensors="pt").input_ids
         noise = torch.randn_like(x)
@@ -109,6 +175,13 @@ def build_t2i_policy(path: str | Path, *, steps: int, world_seed: int = 1, batch
     unet.eval().save_pretrained(path / "unet", safe_serialization=True)
     encoder.eval().save_pretrained(path / "text_encoder", safe_serialization=True)
     return path
+
+
+def _miscoloured(truth: Any, rng: random.Random, rate: float) -> Any:
+    """``truth`` with another colour, with probability ``rate`` (what the caption says, not what is drawn)."""
+    if rate <= 0 or rng.random() >= rate:
+        return truth
+    return evolve(truth, colour=rng.choice([c for c in COLOURS if c != truth.colour]))
 
 
 # --- question answering --------------------------------------------------------------------------

@@ -110,7 +110,7 @@ def oracle_pairs(policy: str | Path, *, prompts: int = 24, samples: int = 2, opt
     from unireward_sdk.registry import get_registry
 
     from .demo import _T2I
-    from .generation import TASK, T2IEvaluator, all_scenes, oracle_score, training_prompts
+    from .generation import IMAGE, TASK, Evaluator, oracle_score, split, training_prompts
 
     settings = {**_T2I, **(options or {})}
     registry = get_registry()
@@ -121,12 +121,13 @@ def oracle_pairs(policy: str | Path, *, prompts: int = 24, samples: int = 2, opt
             return registry.aligner("diffusion_dpo", model=str(policy), output_dir=str(root / "runs"),
                                     sample_dir=str(sample_dir), lora=False, seed=seed, **settings)
 
-        scenes = all_scenes()[:eval_scenes] if eval_scenes else all_scenes()
-        evaluate = T2IEvaluator(scenes, samples, root / "eval", steps=settings["sample_steps"],
-                                guidance=settings["guidance_scale"])
+        _, held_out = split(IMAGE.truths)
+        scenes = held_out[:eval_scenes] if eval_scenes else held_out
+        evaluate = Evaluator(scenes, samples, root / "eval", steps=settings["sample_steps"],
+                             guidance=settings["guidance_scale"])
         base = aligner(root / "candidates")
         before = evaluate(base, "before")
-        records, truth = training_prompts(seed, prompts)
+        records, truth = training_prompts(IMAGE, seed, prompts)
         rows = base.sample([r.prompt for r in records], 10, seed=seed, out_dir=root / "candidates")
         pairs = []
         for record, row in zip(records, rows):
@@ -147,3 +148,55 @@ def oracle_pairs(policy: str | Path, *, prompts: int = 24, samples: int = 2, opt
             "before": round(statistics.mean(before["per_prompt"]), 3), "before_attributes": before["attributes"],
             "after": round(statistics.mean(after["per_prompt"]), 3), "after_attributes": after["attributes"]}
 
+
+
+def learnability(policy: str | Path, *, video: bool = False, steps: int = 60, samples: int = 2, seed: int = 0,
+                 options: dict[str, Any] | None = None, out: str | Path | None = None) -> dict[str, Any]:
+    """Can the policy learn what pairs would teach it? Supervised fine-tuning (the aligner's ``sft``
+    objective) on the world's true renders of the training captions, then every attribute measured on the
+    held-out captions before and after. The gate for a rebuilt policy: every attribute must improve, or
+    pairs that teach it cannot work (the text-to-image policy built with a generic tokenizer failed it on
+    position; docs/testbed.md)."""
+    from unireward_sdk.records import Candidate, PreferencePair
+    from unireward_sdk.registry import get_registry
+
+    from .demo import _T2I, _T2V
+    from .generation import IMAGE, VIDEO, Evaluator, split
+    from .media import save_image, save_video
+    from .policies import T2V_FRAME_SIZE
+    from .world import perturb_motion, render_motion
+
+    setting = VIDEO if video else IMAGE
+    settings = {**(_T2V if video else _T2I), "max_steps": steps, **(options or {}), "objective": "sft"}
+    registry = get_registry()
+    with tempfile.TemporaryDirectory(prefix="unireward-probe-") as tmp:
+        root = Path(out) if out is not None else Path(tmp)
+        train, held_out = split(setting.truths)
+        pairs: list[PreferencePair] = []
+        rng = random.Random(seed)
+        for i, truth in enumerate(train):
+            # the chosen side is the true render; the rejected side (a render with one attribute changed)
+            # only completes the pair, the sft objective never reads it
+            if video:
+                wrong = perturb_motion(truth, rng)
+                paths = [save_video(render_motion(m, T2V_FRAME_SIZE), root / "renders" / f"{i:03d}-{k}.mp4")
+                         for k, m in (("true", truth), ("wrong", wrong))]
+            else:
+                wrong = perturb_scene(truth, rng)
+                paths = [save_image(render_scene(s), root / "renders" / f"{i:03d}-{k}.png")
+                         for k, s in (("true", truth), ("wrong", wrong))]
+            chosen, rejected = (Candidate(id=f"{k}-{i}", modality=setting.aligner_modality, path=p)
+                                for k, p in zip(("true", "wrong"), paths))
+            pairs.append(PreferencePair(prompt_id=f"p{i}", task=setting.task, chosen=chosen, rejected=rejected,
+                                        prompt=truth.caption()))
+        aligner = registry.aligner(setting.aligner, model=str(policy), output_dir=str(root / "run"),
+                                   sample_dir=str(root / "samples"), lora=False, seed=seed, **settings)
+        evaluate = Evaluator(held_out, samples, root / "eval", steps=settings["sample_steps"],
+                             guidance=settings["guidance_scale"])
+        before = evaluate(aligner, "before")
+        aligner.train(pairs)
+        after = evaluate(aligner, "after")
+    changes = {a: round(after["attributes"][a] - before["attributes"][a], 3) for a in before["attributes"]}
+    return {"policy": str(policy), "task": setting.task, "steps": steps, "held_out_captions": len(held_out),
+            "samples": samples, "before": before["attributes"], "after": after["attributes"], "change": changes,
+            "every_attribute_improves": all(v > 0 for v in changes.values())}

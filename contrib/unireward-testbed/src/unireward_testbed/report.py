@@ -3,10 +3,12 @@
 Pictures (PNG, in the report folder):
 
 - ``judge_accuracy.png``: held-out pairwise accuracy per task, single-task vs joint judge, with intervals;
-- ``t2i_before_after.png``: the text-to-image policy before and after DPO on two-stage pairs, same seeds;
-- ``t2i_pairs.png`` / ``qa_image_pairs.png`` / ``qa_video_pairs.png``: chosen vs rejected pairs with the
-  judge's scores (the SDK's contact sheet);
-- ``ablation.png``: oracle score after DPO for each data-selection strategy.
+- ``t2i_before_after.png`` / ``t2v_before_after.png``: the policy before and after DPO on two-stage pairs,
+  same seeds, on held-out captions (a clip is drawn as the mean of its frames: the moving shape's trail);
+- ``t2i_pairs.png`` / ``t2v_pairs.png`` / ``qa_image_pairs.png`` / ``qa_video_pairs.png``: chosen vs
+  rejected pairs with the judge's scores (the SDK's contact sheet);
+- ``ablation.png`` / ``t2v_ablation.png``: oracle score after training for each data-selection strategy
+  and for the supervised baseline.
 
 Every number printed here comes from the results the demo measured; a missing one prints as "—".
 """
@@ -22,7 +24,8 @@ from . import stats as S
 TASK_LABELS = {"image_generation": "image generation", "video_generation": "video generation",
                "image_understanding": "image understanding", "video_understanding": "video understanding"}
 STRATEGY_LABELS = {"random": "random pairs", "pointwise_only": "pointwise only",
-                   "pair_ranking_only": "pair ranking only", "two_stage": "two-stage (the method)"}
+                   "pair_ranking_only": "pair ranking only", "two_stage": "two-stage (the method)",
+                   "sft_on_chosen": "two-stage, SFT on the chosen side (baseline)"}
 
 
 def _m(figure: Mapping[str, Any] | None) -> str:
@@ -46,45 +49,76 @@ def tables(results: Mapping[str, Any]) -> list[tuple[str, list[str], list[list[s
     out = []
     judges = results.get("judges")
     if judges:
-        rows = [[TASK_LABELS.get(t, t), _m(r["single"]), _m(r["joint"]), _d(r["delta"]),
+        rows = [[TASK_LABELS.get(t, t), _m(r["single"]), _m(r["joint"]), _m(r.get("chance")), _d(r["delta"]),
                  _verdicts(r.get("verdicts", {}).get("single")), _verdicts(r.get("verdicts", {}).get("joint"))]
                 for t, r in judges["tasks"].items()]
         out.append(("Judge accuracy per task (held-out pairs vs truth, %)",
-                    ["task", "single-task judge", "joint judge", "joint − single",
+                    ["task", "single-task judge", "joint judge", "best constant answer", "joint − single",
                      "single answered A / B / tie / failed", "joint answered A / B / tie / failed"], rows,
-                    f"{judges['steps']} training steps per judge (matched budget); CI: {judges['ci']}; "
-                    "answers counted over every training seed; a judge that gives one answer to every pair scores "
-                    "that answer's share of the truth"))
-    gen = results.get("image_generation")
-    und = results.get("understanding")
+                    f"judges {judges.get('source', 'trained live')}, {judges['steps']} training steps each (matched "
+                    f"budget); CI: {judges['ci']}; {judges.get('chance', '')}"))
     rows = []
-    if gen and gen.get("method"):
-        m = gen["method"]
-        rows.append(["text-to-image (oracle score)", _m(m["before"]), _m(m["after"]), _d(m["delta"])])
+    for key in ("image_generation", "video_generation"):
+        gen = results.get(key)
+        if gen and gen.get("method"):
+            m = gen["method"]
+            label = "text-to-image" if key == "image_generation" else "text-to-video"
+            rows.append([f"{label} (oracle score), DPO", _m(m["before"]), _m(m["after"]), _d(m["delta"])])
+            if m.get("sft"):
+                rows.append([f"{label} (oracle score), SFT baseline", _m(m["before"]), _m(m["sft"]["after"]),
+                             _d(m["sft"]["vs_before"])])
+    und = results.get("understanding")
     if und:
         for task, t in und["tasks"].items():
             for kind in ("sampled", "greedy"):
-                rows.append([f"{TASK_LABELS[task]} QA ({kind} accuracy)", _m(t.get(f"{kind}_before")),
+                rows.append([f"{TASK_LABELS[task]} QA ({kind} accuracy), DPO", _m(t.get(f"{kind}_before")),
                              _m(t.get(f"{kind}_after")), _d(t.get(f"{kind}_delta"))])
+                if t.get(f"{kind}_sft"):
+                    rows.append([f"{TASK_LABELS[task]} QA ({kind} accuracy), SFT baseline",
+                                 _m(t.get(f"{kind}_before")), _m(t.get(f"{kind}_sft")),
+                                 _d(t.get(f"{kind}_sft_delta"))])
     if rows:
         note = []
-        if gen:
-            note.append(f"oracle score on {gen['eval']}; CI: {gen['ci']}")
+        for key in ("image_generation", "video_generation"):
+            gen = results.get(key)
+            if gen:
+                note.append(f"{key.replace('_', ' ')}: {gen['eval']}; β {gen.get('beta')}, at most "
+                            f"{gen.get('max_steps')} steps, stopped on held-out pairs")
         if und:
-            note.append(f"QA: CI: {und['ci']}")
-        out.append(("Aligned policies: oracle before / after DPO (0–100)",
-                    ["policy (metric)", "before", "after", "after − before"], rows, "; ".join(note)))
-    if gen and gen.get("strategies"):
-        rows = [["pretrained policy (no DPO)", _m(gen["before"]), "—", "—"]]
+            note.append(f"QA: objective {und.get('objective')}; held-out questions; CI: {und['ci']}")
+        out.append(("Aligned policies: before / after (0–100), DPO and the supervised baseline",
+                    ["policy (metric), objective", "before", "after", "after − before"], rows, "; ".join(note)))
+    for key in ("image_generation", "video_generation"):
+        gen = results.get(key)
+        if not gen or not gen.get("method"):
+            continue
+        rows = []
+        for attribute, before in gen["before"]["attributes"].items():
+            row = [attribute, f"{100 * before:.1f}"]
+            for name in ("two_stage", "sft_on_chosen"):
+                s = gen["strategies"].get(name) or {}
+                delta = (s.get("attribute_deltas") or {}).get(attribute)
+                row.append(_d(delta))
+            rows.append(row)
+        label = "text-to-image" if key == "image_generation" else "text-to-video"
+        out.append((f"What changed, per attribute ({label}, held-out captions, % correct)",
+                    ["attribute", "before", "DPO − before", "SFT − before"], rows, f"CI: {gen['ci']}"))
+    for key in ("image_generation", "video_generation"):
+        gen = results.get(key)
+        if not gen or not gen.get("strategies"):
+            continue
+        rows = [["pretrained policy (no training)", _m(gen["before"]), "—", "—"]]
         for strategy, s in gen["strategies"].items():
             if "after" not in s:
                 rows.append([STRATEGY_LABELS.get(strategy, strategy), s.get("status", "—"), "—", "—"])
                 continue
-            precision = [p for p in s["pair_precision"] if p is not None]
+            precision = (gen.get("pair_precision") or {}).get(strategy)
+            pairs = sum(s["pairs"])
             rows.append([STRATEGY_LABELS.get(strategy, strategy), _m(s["after"]), _d(s["vs_before"]),
-                         f"{100 * sum(precision) / len(precision):.0f}% of {sum(s['pairs'])}" if precision else "—"])
-        out.append(("Data-selection ablation (text-to-image, oracle score after DPO)",
-                    ["pairs from", "oracle score", "vs pretrained", "pairs the oracle agrees with"], rows,
+                         f"{_m(precision)} of {pairs}" if precision else "—"])
+        label = "text-to-image" if key == "image_generation" else "text-to-video"
+        out.append((f"Data-selection ablation ({label}, oracle score after training)",
+                    ["pairs from", "oracle score", "vs pretrained", "pairs the oracle agrees with (%)"], rows,
                     f"same candidates for every strategy; CI: {gen['ci']}"))
     return out
 
@@ -180,12 +214,16 @@ def judge_plot(judges: Mapping[str, Any], path: Path) -> Path:
             high.append(100 * (ci[1] - fig_["mean"]))
         ax.bar([i + offset for i in range(len(tasks))], means, width, yerr=[low, high], capsize=3, color=colour,
                label="single-task judges" if name == "single" else "joint judge")
-    ax.axhline(50, color="#cc4444", linewidth=0.8, linestyle="--", label="chance (A/B)")
+    chance = [100 * judges["tasks"][t]["chance"]["mean"] for t in tasks if judges["tasks"][t].get("chance")]
+    if len(chance) == len(tasks):
+        ax.scatter(range(len(tasks)), chance, marker="_", s=900, color="#cc4444", zorder=3,
+                   label="best constant answer")
     ax.set_xticks(range(len(tasks)))
     ax.set_xticklabels([TASK_LABELS.get(t, t).replace(" ", "\n") for t in tasks], fontsize=8)
     ax.set_ylabel("held-out pairwise accuracy (%)")
     ax.set_ylim(0, 100)
-    ax.set_title(f"Joint vs single-task judges ({judges['steps']} steps each)", fontsize=10)
+    ax.set_title(f"Joint vs single-task judges ({judges['steps']} steps each, {judges.get('source', 'live')})",
+                 fontsize=9)
     ax.legend(fontsize=7, loc="lower right")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
@@ -193,7 +231,7 @@ def judge_plot(judges: Mapping[str, Any], path: Path) -> Path:
     return path
 
 
-def ablation_plot(gen: Mapping[str, Any], path: Path) -> Path:
+def ablation_plot(gen: Mapping[str, Any], path: Path, label: str = "text-to-image") -> Path:
     plt = _plt()
     names = [s for s, v in gen["strategies"].items() if "after" in v]
     fig, ax = plt.subplots(figsize=(6.5, 3.4))
@@ -206,15 +244,30 @@ def ablation_plot(gen: Mapping[str, Any], path: Path) -> Path:
     ax.axhline(base, color="#444444", linewidth=0.9, linestyle="--", label=f"pretrained policy ({base:.1f})")
     ax.set_xticks(range(len(names)))
     ax.set_xticklabels([STRATEGY_LABELS.get(s, s).replace(" (", "\n(") for s in names], fontsize=8)
-    ax.set_ylabel("oracle score after DPO (0-100)")
+    ax.set_ylabel("oracle score after training (0-100)")
     lo = min([base, *means]) - 10
     ax.set_ylim(max(0, lo), min(100, max([base, *means]) + 10))
-    ax.set_title("Which pairs make DPO work (text-to-image)", fontsize=10)
+    ax.set_title(f"Which pairs make DPO work ({label})", fontsize=10)
     ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return path
+
+
+def _still(path: str) -> Any:
+    """An image as is; a clip as the mean of its frames, so the path of the moving shape shows as a trail."""
+    from PIL import Image
+
+    if str(path).lower().endswith(".mp4"):
+        import numpy as np
+
+        from .media import load_video
+
+        frames = np.stack([np.asarray(f, dtype=np.float32) for f in load_video(path)])
+        return Image.fromarray(frames.mean(0).round().astype("uint8"))
+    with Image.open(path) as img:
+        return img.convert("RGB")
 
 
 def before_after_grid(pictures: Mapping[str, Any], path: Path, columns: int = 12) -> Path:
@@ -231,9 +284,7 @@ def before_after_grid(pictures: Mapping[str, Any], path: Path, columns: int = 12
     for i, (b, a, caption) in enumerate(zip(before, after, captions)):
         x = left + i * (cell + pad)
         for row, p in enumerate((b, a)):
-            with Image.open(p) as img:
-                sheet.paste(img.convert("RGB").resize((cell, cell), Image.Resampling.NEAREST),
-                            (x, 10 + row * (cell + pad)))
+            sheet.paste(_still(p).resize((cell, cell), Image.Resampling.NEAREST), (x, 10 + row * (cell + pad)))
         words = caption.split()
         text = "\n".join([" ".join(words[:2]), " ".join(words[2:])])
         draw.multiline_text((x, 14 + 2 * (cell + pad)), text, fill="black", font=font)
@@ -249,14 +300,18 @@ def write_report(results: dict[str, Any], out: Path) -> dict[str, Path]:
     judges = results.get("judges")
     if judges:
         paths["judge_accuracy"] = judge_plot(judges, out / "judge_accuracy.png")
-    gen = results.get("image_generation")
-    if gen:
+    for key, prefix in (("image_generation", "t2i"), ("video_generation", "t2v")):
+        gen = results.get(key)
+        if not gen:
+            continue
         if gen.get("pictures"):
-            paths["t2i_before_after"] = before_after_grid(gen["pictures"], out / "t2i_before_after.png")
+            paths[f"{prefix}_before_after"] = before_after_grid(gen["pictures"], out / f"{prefix}_before_after.png")
         if gen.get("pair_dir"):
-            paths["t2i_pairs"] = write_sheet(gen["pair_dir"], out / "t2i_pairs.png", sample=8)
+            paths[f"{prefix}_pairs"] = write_sheet(gen["pair_dir"], out / f"{prefix}_pairs.png", sample=8)
         if any("after" in s for s in gen.get("strategies", {}).values()):
-            paths["ablation"] = ablation_plot(gen, out / "ablation.png")
+            name = "ablation" if prefix == "t2i" else "t2v_ablation"
+            paths[name] = ablation_plot(gen, out / f"{name}.png", "text-to-image" if prefix == "t2i"
+                                        else "text-to-video")
     und = results.get("understanding")
     if und:
         for task, t in und["tasks"].items():

@@ -19,23 +19,34 @@ from .world import Question, World, render_motion, render_scene
 TASKS = ("image_understanding", "video_understanding")
 
 
-def questions(task: str, world_seed: int, n: int, media_dir: Path, prefix: str) -> list[tuple[Any, Question]]:
-    """``n`` questions of ``task`` as pair-job prompts (context media written under ``media_dir``)."""
+def questions(task: str, world_seed: int, n: int, media_dir: Path, prefix: str, *,
+              exclude: frozenset = frozenset()) -> list[tuple[Any, Question]]:
+    """``n`` questions of ``task`` as pair-job prompts (context media written under ``media_dir``), skipping
+    any (truth, question) in ``exclude``: evaluation questions are never ones a pair was built from."""
     from unireward_sdk.pairs import PromptRecord
 
     world = World(world_seed)
     out = []
-    for i in range(n):
-        pid = f"{prefix}-{i:03d}"
+    i = 0
+    while len(out) < n:
+        truth, question = world.scene_question(i) if task == "image_understanding" else world.motion_question(i)
+        i += 1
+        if (repr(truth), question.text) in exclude:
+            continue
+        pid = f"{prefix}-{len(out):03d}"
         if task == "image_understanding":
-            scene, question = world.scene_question(i)
-            context = save_image(render_scene(scene), media_dir / f"{pid}.png")
+            context = save_image(render_scene(truth), media_dir / f"{pid}.png")
         else:
-            motion, question = world.motion_question(i)
-            context = save_video(render_motion(motion), media_dir / f"{pid}.mp4")
-        record = PromptRecord(index=i, prompt_id=pid, task=task, question=question.text, context=(context,))
+            context = save_video(render_motion(truth), media_dir / f"{pid}.mp4")
+        record = PromptRecord(index=len(out), prompt_id=pid, task=task, question=question.text, context=(context,),
+                              meta={"truth": repr(truth)})
         out.append((record, question))
     return out
+
+
+def _asked(items: Sequence[tuple[Any, Question]]) -> frozenset:
+    """The (truth, question) combinations of ``items``, read back from the records."""
+    return frozenset((r.meta["truth"], q.text) for r, q in items)
 
 
 def evaluate(aligner: Any, items: Sequence[tuple[Any, Question]], *, k: int, seed: int = 4321) -> dict[str, Any]:
@@ -65,25 +76,30 @@ def run(
     eval_samples: int,
     aligner_options: dict[str, Any],
     registry: Any,
+    sft_baseline: bool = True,
     log: Callable[[str], None] = lambda _m: None,
 ) -> dict[str, Any]:
-    """Sample answers, build two-stage pairs per task, train one DPO policy on all pairs, measure both tasks."""
+    """Sample answers, build two-stage pairs per task, train one DPO policy on all pairs (and, with
+    ``sft_baseline``, one SFT policy on their chosen answers), measure both tasks on held-out questions."""
     from unireward_sdk.pairs import SamplerSource
 
     from . import pairs as P
 
     out_dir = Path(out_dir)
 
-    def aligner() -> Any:
-        return registry.aligner("vlm_dpo", model=str(policy), output_dir=str(out_dir / "runs"), lora=False,
-                                seed=seed, **aligner_options)
+    def aligner(name: str, **extra: Any) -> Any:
+        return registry.aligner("vlm_dpo", model=str(policy), output_dir=str(out_dir / "runs" / name),
+                                seed=seed, **{"lora": False, **aligner_options, **extra})
 
-    policy_run = aligner()
+    policy_run = aligner("dpo")
+    objective = " + ".join(policy_run.config.loss_type)
     train_items = {t: questions(t, seed + 2000 + i, n_prompts, out_dir / "media", f"{t[:5]}-train")
                    for i, t in enumerate(TASKS)}
-    eval_items = {t: questions(t, seed + 3000 + i, n_eval, out_dir / "media", f"{t[:5]}-eval")
+    eval_items = {t: questions(t, seed + 3000 + i, n_eval, out_dir / "media", f"{t[:5]}-eval",
+                               exclude=_asked(train_items[t]))
                   for i, t in enumerate(TASKS)}
-    results: dict[str, Any] = {"tasks": {}}
+    results: dict[str, Any] = {"tasks": {}, "objective": objective,
+                               "held_out": "evaluation questions exclude every (media, question) a pair was built from"}
     log(f"measuring the QA policy on {n_eval} held-out questions per task")
     before = {t: evaluate(policy_run, eval_items[t], k=eval_samples) for t in TASKS}
     all_pairs = []
@@ -109,14 +125,27 @@ def run(
         all_pairs += pairs
     trainable = [p for p in all_pairs if p.chosen.text != p.rejected.text]
     results["pairs_trained"] = len(trainable)
-    if trainable:
-        log(f"DPO on {len(trainable)} pairs (image and video questions together)")
-        summary = policy_run.train(trainable)
-        history = summary.history
-        results["train"] = {"steps": summary.steps, "final_loss": history[-1].loss if history else None,
-                            "final_accuracy": history[-1].accuracy if history else None}
-        for task in TASKS:
-            results["tasks"][task]["after"] = evaluate(policy_run, eval_items[task], k=eval_samples)
-    else:
+    if not trainable:
         results["note"] = "no pair with two different answers was kept, so the policy was not trained"
+        return results
+    log(f"DPO ({objective}) on {len(trainable)} pairs (image and video questions together)")
+    results["train"] = _train(policy_run, trainable)
+    for task in TASKS:
+        results["tasks"][task]["after"] = evaluate(policy_run, eval_items[task], k=eval_samples)
+    if sft_baseline:
+        del policy_run  # one policy in memory at a time
+        baseline = aligner("sft", loss_type=("sft",), loss_weights=None)
+        log(f"the supervised baseline: SFT on the chosen answers of the same {len(trainable)} pairs")
+        results["sft_train"] = _train(baseline, trainable)
+        results["sft_baseline"] = "sft"
+        for task in TASKS:
+            results["tasks"][task]["sft"] = evaluate(baseline, eval_items[task], k=eval_samples)
     return results
+
+
+def _train(policy_run: Any, pairs: Sequence[Any]) -> dict[str, Any]:
+    summary = policy_run.train(pairs)
+    history = summary.history
+    return {"steps": summary.steps, "final_loss": history[-1].loss if history else None,
+            "final_accuracy": history[-1].accuracy if history else None,
+            "final_margin": history[-1].margin if history else None}

@@ -130,6 +130,16 @@ def motion_questions(motion: Motion) -> list[Question]:
     ]
 
 
+def caption_corpus(repeats: int = 10) -> list[str]:
+    """Every single-shape caption and every motion caption of the world, ``repeats`` times: the text the
+    diffusion policies' tokenizers learn their merges from, so each word of a caption is one token."""
+    import itertools
+
+    scenes = [Scene(*combo).caption() for combo in itertools.product(SHAPES, COLOURS, POSITIONS)]
+    motions = [Motion(*combo).caption() for combo in itertools.product(SHAPES, COLOURS, DIRECTIONS)]
+    return (scenes + motions) * repeats
+
+
 class World:
     """Deterministic sampler of scenes, motions and questions under one seed."""
 

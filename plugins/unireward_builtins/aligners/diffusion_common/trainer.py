@@ -235,8 +235,10 @@ class DiffusionDPOBase:
     # --- the Diffusion-DPO step -----------------------------------------------------------------
 
     def _dpo_outputs(self, unet: Any, batch: Sequence[Any], *, generator: torch.Generator | None = None,
-                     reduction: str = "mean") -> DiffusionDPOOutput:
-        """Loss, margin and accuracy for one batch of (captions, winners, losers); grads flow to ``unet``."""
+                     reduction: str = "mean", objective: str = "dpo") -> DiffusionDPOOutput:
+        """Loss, margin and accuracy for one batch of (captions, winners, losers); grads flow to ``unet``.
+        ``objective="sft"`` makes the loss the chosen side's denoising error (``evaluate`` always measures
+        the DPO loss, so runs of either objective compare)."""
         captions, winners, losers = batch
         device = self.accelerator.device
         half = winners.shape[0]
@@ -269,8 +271,13 @@ class DiffusionDPOBase:
                 with parts.adapters_disabled(self.unet):
                     ref_prediction = self.unet(noisy, t, **kwargs).sample
             ref_err = denoising_error(ref_prediction, target)
-        return diffusion_dpo_loss(model_err[:half], model_err[half:], ref_err[:half], ref_err[half:],
-                                  self.config.beta, reduction=reduction)
+        out = diffusion_dpo_loss(model_err[:half], model_err[half:], ref_err[:half], ref_err[half:],
+                                 self.config.beta, reduction=reduction)
+        if objective == "sft":
+            # the supervised baseline: denoise the chosen sample; margin and accuracy stay the DPO ones
+            sft = model_err[:half] if reduction == "none" else model_err[:half].mean()
+            out = out._replace(loss=sft)
+        return out
 
     def _prepare_training(self) -> None:
         if self._optimizer is not None:
@@ -296,7 +303,7 @@ class DiffusionDPOBase:
         self._prepare_training()
         acc = self.accelerator
         with acc.accumulate(self._train_unet):
-            out = self._dpo_outputs(self._train_unet, batch)
+            out = self._dpo_outputs(self._train_unet, batch, objective=getattr(self.config, "objective", "dpo"))
             acc.backward(out.loss)
             if acc.sync_gradients and self.config.max_grad_norm:
                 acc.clip_grad_norm_(self._train_unet.parameters(), self.config.max_grad_norm)

@@ -5,6 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from unireward_sdk.alignment import AlignerConfig
+from unireward_sdk.errors import ConfigError, did_you_mean
+
+# what a run minimises: Diffusion-DPO, or the supervised baseline the Diffusion-DPO paper compares it with
+OBJECTIVES = ("dpo", "sft")
 
 
 @dataclass
@@ -13,12 +17,33 @@ class DiffusionDPOConfig(AlignerConfig):
 
     ``resolution``: training and sampling size in pixels (None: the UNet's sample size times the VAE's
     down-scaling). ``sample_steps`` / ``guidance_scale``: the DDIM sampler used by ``sample``.
+
+    ``objective``: ``dpo`` (the default) or ``sft``, the supervised baseline: the plain denoising loss on
+    the chosen sample of each pair, the rejected one unused. An ``sft`` run still logs the DPO margin and
+    accuracy against the reference, so the two runs read alike; it tells what the preference adds.
+
+    β and the prediction type: the error each step compares is the mean squared error of the UNet's output
+    against its target, so its size depends on what the UNet predicts. The paper's β = 5000 is for
+    ε-prediction in Stable Diffusion's latent space. A UNet that predicts the clean sample
+    (``prediction_type = "sample"``) has errors of another size, and β must be set for it: watch the
+    logged margin, which should stay well below 1 for the first steps (a margin of tens after a few steps
+    means the pairs are being memorised).
     """
 
     beta: float = 5000.0
+    objective: str = "dpo"
     learning_rate: float = 1e-5
     resolution: int | None = None
     sample_steps: int = 20
     guidance_scale: float = 5.0
     sample_dir: str | None = None
     dataloader_workers: int = 0
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.objective not in OBJECTIVES:
+            raise ConfigError(f"unknown objective {self.objective!r}.{did_you_mean(self.objective, OBJECTIVES)}",
+                              who=type(self).__name__, fix=f"Use one of: {', '.join(OBJECTIVES)}")
+        if self.beta <= 0:
+            raise ConfigError(f"beta must be positive, got {self.beta!r}", who=type(self).__name__,
+                              fix="Set beta > 0 (5000 for ε-prediction latent models)")

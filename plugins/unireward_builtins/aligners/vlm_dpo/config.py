@@ -26,7 +26,14 @@ class VLMDPOConfig(AlignerConfig):
     reference, so a reloaded one is measured and trained against the same one. ``max_length`` caps prompt + answer tokens (a prompt whose media tokens alone
     reach it is an error, never silently cut); ``max_completion_length`` cuts answers.
     ``num_frames`` / ``video_max_pixels``: the evenly spaced frames each training or sampling video
-    gives. ``max_new_tokens`` / ``temperature`` / ``top_p``: what ``sample`` generates with.
+    gives. ``completion_ends_at_eos``: each answer is trained up to its end-of-turn token and not the
+    newline a chat template writes after it (generation stops at the token, so the newline is never
+    sampled); off, the answer is trl's rendering, newline included.
+
+    Objectives: ``loss_type = ("sigmoid",)`` is DPO. ``loss_type = ("sigmoid", "sft")`` is DPO plus a
+    supervised term on the chosen answer (equal weights unless ``loss_weights``): it keeps the chosen
+    answer's likelihood from falling with the rejected one's, which pure DPO on answers that differ in one
+    word allows (the answers then run on). The testbed's QA policy improves with it and not with DPO alone. ``max_new_tokens`` / ``temperature`` / ``top_p``: what ``sample`` generates with.
     """
 
     beta: float = 0.1
@@ -40,6 +47,7 @@ class VLMDPOConfig(AlignerConfig):
     ref_model: str | None = None
     max_length: int | None = None
     max_completion_length: int | None = None
+    completion_ends_at_eos: bool = True
     num_frames: int = 8
     video_max_pixels: int | None = None
     lr_scheduler_type: str = "linear"

@@ -170,7 +170,8 @@ class VLMDPOAligner:
             self._ref_model.to(self.device)
         self.frames = VideoFrames(cfg.num_frames, cfg.video_max_pixels, registry=registry)
         self.collator = VisionVideoPreferenceCollator(self.processor, self.frames, max_length=cfg.max_length,
-                                                      max_completion_length=cfg.max_completion_length, who=self.name)
+                                                      max_completion_length=cfg.max_completion_length,
+                                                      completion_ends_at_eos=cfg.completion_ends_at_eos, who=self.name)
         self._trainer = None
         self._recorder = None
         self.trained_steps = int(info.get("trained_steps", 0)) if info else 0
