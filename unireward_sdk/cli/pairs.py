@@ -1,6 +1,6 @@
 """`unireward pairs`: build preference pairs from a manifest, export them, draw a contact sheet.
 
-    unireward pairs --config job.toml [--resume]
+    unireward pairs --config job.toml [--resume | --overwrite]
     unireward pairs export --format trl|pickapic|videodpo --input OUT_DIR --output PATH
     unireward pairs sheet --input OUT_DIR --output sheet.html|sheet.png [--sample 8]
 
@@ -19,7 +19,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p = subparsers.add_parser("pairs", help="build DPO preference pairs (pair ranking + point sifting), export them",
                               description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--config", help="job config (TOML, a [pairs] table)")
-    p.add_argument("--resume", action="store_true", help="continue the job in the config's output folder")
+    again = p.add_mutually_exclusive_group()
+    again.add_argument("--resume", action="store_true", help="continue the job in the config's output folder")
+    again.add_argument("--overwrite", action="store_true",
+                       help="replace the pair dataset in the output folder with this job's (once the job is checked "
+                            "and its judge loaded)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--sheet", metavar="PATH", help="also write a contact sheet (.html or .png) when done")
     sub = p.add_subparsers(dest="pairs_command", metavar="{export,sheet}")
@@ -79,7 +83,7 @@ def run(args) -> int:
 
     config = PairJobConfig.from_toml(args.config)
     job = PairJob(config)
-    summary = job.run(resume=args.resume, progress=not args.no_progress and config.progress)
+    summary = job.run(resume=args.resume, overwrite=args.overwrite, progress=not args.no_progress and config.progress)
     if job.rank == 0:
         print_summary(summary)
         print(f"output           {config.output}")
