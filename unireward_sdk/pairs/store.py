@@ -281,7 +281,8 @@ class PairDataset:
     """Read a pair dataset: committed records in prompt order, pairs, dropped prompts, a summary, exports."""
 
     def __init__(self, root: str | Path):
-        self.root = Path(root)
+        # absolute, so every media path it hands out is absolute whatever the current folder is later
+        self.root = Path(root).expanduser().resolve()
         meta = read_meta(self.root)
         if meta is None:
             raise ConfigError("not a pair dataset (no dataset.json)", who=str(self.root),
