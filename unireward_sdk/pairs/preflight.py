@@ -38,7 +38,7 @@ def is_hub_id(model: str) -> bool:
             and all(_HUB_PART.match(p) and "--" not in p and ".." not in p for p in parts))
 
 
-def model_problem(model: str, *, who: str = "pair job") -> ConfigError | None:
+def model_problem(model: str, *, who: str = "pair job config") -> ConfigError | None:
     """Why ``model`` cannot name a judge to load (None when it can): a local path with no folder, a file, or a
     value that is neither a folder nor a hub id. Nothing is loaded and the hub is not asked."""
     path = Path(model).expanduser()
