@@ -196,8 +196,7 @@ def discard_output(root: str | Path, *, keep_folder: bool) -> None:
         return
     for name in ("shards", "commits", "media"):
         shutil.rmtree(root / name, ignore_errors=True)
-    for name in ("dataset.json",):
-        (root / name).unlink(missing_ok=True)
+    (root / "dataset.json").unlink(missing_ok=True)
 
 
 def committed(root: str | Path) -> dict[int, dict[str, Any]]:
