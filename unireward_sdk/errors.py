@@ -50,6 +50,30 @@ class CapabilityError(ConfigError):
     """A component does not support what it was asked to do (task, mode, modality)."""
 
 
+class InputErrors(ConfigError):
+    """Several problems with one job's input, found in one pass (every line, every file) and reported
+    together, so a user fixes them all before the next run. ``problems`` holds each one as its own error."""
+
+    def __init__(self, problems: Iterable[UniRewardError], *, who: str | None = None, fix: str | None = None):
+        self.problems = tuple(problems)
+        listed = "".join(f"\n  - {p}" for p in self.problems)
+        super().__init__(f"{len(self.problems)} problems in the input{listed}\n", who=who, fix=fix)
+
+    def _compose(self) -> str:
+        text = f"{self.who}: {self.what}" if self.who else self.what
+        return text + (self.fix or "")
+
+
+def raise_all(problems: Iterable[UniRewardError], *, who: str | None = None,
+              fix: str = "Fix every problem listed, then run again") -> None:
+    """Raise nothing (no problem), the one problem as it is, or every problem at once as :class:`InputErrors`."""
+    found = list({str(p): p for p in problems}.values())  # the same message twice (one file twice) once
+    if len(found) == 1:
+        raise found[0]
+    if found:
+        raise InputErrors(found, who=who, fix=fix)
+
+
 class MediaError(UniRewardError):
     """A media file is missing, corrupt, truncated or unsupported."""
 

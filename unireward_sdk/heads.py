@@ -123,6 +123,16 @@ class JudgeHeadBase:
         """Same as :meth:`template_for` (the name callers used first)."""
         return self.template_for(mode)
 
+    def check_templates(self, modes: Sequence[str]) -> None:
+        """Refuse now, before any item is judged, a template this head would use for one of ``modes`` and cannot
+        (a default picked for the backend's family included): a job calls it before it writes anything."""
+        if not self.renders_requests:
+            return
+        for mode in modes:
+            if mode in self.modes:
+                template_id = self.template_for(mode)
+                self._check_template(mode, template_id, self.task.template(template_id))
+
     def judge_pairwise(self, items: Sequence[JudgeItem]) -> list[Verdict]:
         return self._judge(list(items), "pairwise")
 

@@ -72,8 +72,11 @@ def data_files(path: str | Path) -> list[Path]:
                       fix="Point at the data's parquet/jsonl/json/csv file")
 
 
-def jsonl_rows(path: str | Path, start: int = 0) -> Iterator[Row]:
-    """The rows of a JSON Lines file whatever its name, located ``file:line`` (blank lines skipped)."""
+def jsonl_rows(path: str | Path, start: int = 0, problems: list[UniRewardError] | None = None) -> Iterator[Row]:
+    """The rows of a JSON Lines file whatever its name, located ``file:line`` (blank lines skipped).
+
+    A line that is not JSON is raised, or, given a ``problems`` list, added to it and skipped (so a reader
+    can report every bad line at once)."""
     path = Path(path)
     index = start
     with path.open(encoding="utf-8") as fh:
@@ -83,8 +86,12 @@ def jsonl_rows(path: str | Path, start: int = 0) -> Iterator[Row]:
             try:
                 data = json.loads(line)
             except json.JSONDecodeError as exc:
-                raise ConfigError(f"not a JSON object ({exc.msg})", who=f"{path}:{number}",
-                                  fix="Make this line one complete JSON object (one row per line)") from exc
+                error = ConfigError(f"not a JSON object ({exc.msg})", who=f"{path}:{number}",
+                                    fix="Make this line one complete JSON object (one row per line)")
+                if problems is None:
+                    raise error from exc
+                problems.append(error)
+                continue
             yield Row(f"{path}:{number}", index, data, line=number)
             index += 1
 
@@ -164,6 +171,22 @@ class PathPolicy:
     missing: type[UniRewardError] = ConfigError
     missing_fix: str = "Correct the path (relative paths start at the data file's folder) or remove it from the row"
 
+    def _link_out_of_base(self, path: Path) -> tuple[Path, Path] | None:
+        """(the link, what it resolves to): the first symbolic link below the base folder on ``path``'s way
+        that points out of it (links above the base are resolved on both sides: they never make a path leave)."""
+        if self.base is None:
+            return None
+        try:
+            below = (path if path.is_absolute() else self.base / path).relative_to(self.base)
+        except ValueError:
+            return None
+        base, step = self.base.resolve(), self.base
+        for part in below.parts:
+            step = step / part
+            if step.is_symlink() and not step.resolve().is_relative_to(base):
+                return step, step.resolve()
+        return None
+
     def resolve(self, value: Any, *, where: str, name: str = "path") -> str:
         """The path as the SDK uses it (absolute when there is a base folder), or an error naming ``where``."""
         if isinstance(value, Path):
@@ -178,6 +201,12 @@ class PathPolicy:
             full = (path if path.is_absolute() else self.base / path).resolve()
             base = self.base.resolve()
             if not self.allow_outside and not full.is_relative_to(base):
+                link = self._link_out_of_base(path)
+                if link is not None:
+                    raise ConfigError(f"{name} '{value}' leaves {self.base_label} ({base}) through a symbolic link: "
+                                      f"'{link[0]}' points to {link[1]}, which is outside {self.base_label}",
+                                      who=where, fix=f"To follow links out of {self.base_label}, {self.allow_hint}; "
+                                                     f"or copy the linked files under {self.base_label}")
                 raise ConfigError(f"{name} '{value}' leaves {self.base_label} ({base}): {full} is outside "
                                   f"{self.base_label}", who=where,
                                   fix=f"Move the file under {self.base_label}, or {self.allow_hint}")

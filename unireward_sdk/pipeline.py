@@ -151,6 +151,9 @@ class Pipeline:
                 raise CapabilityError(f"template '{template_id}' is a {served} template; {attr} needs {expected_mode}",
                                       fix=f"Set {attr} to a {expected_mode}_* template of task '{self.task}' "
                                       f"(`unireward templates --task {self.task}`)")
+            # a head that cannot judge with every template says so here, before any model loads
+            if head.template_check is not None:
+                head.template_check(served, template_id, reg.task(self.task).template(template_id))
         if self.aligner is not None:
             aligner = reg.aligner_spec(self.aligner)
             if aligner.tasks and self.task not in aligner.tasks:

@@ -92,6 +92,9 @@ class BackendSpec(ComponentSpec):
     kind: ClassVar[str] = "backend"
     families: tuple[str, ...] = field(default=(), converter=_strings)
     capabilities: tuple[str, ...] = field(default=("generate",), converter=_strings)
+    # True: ``model`` names a local folder or a hub id that this process loads, so a local folder that does not
+    # exist is refused before any loading; False: a name passed on as it is (a served model's name)
+    loads_checkpoints: bool = True
 
     def provides(self, capability: str) -> bool:
         return capability in self.capabilities
@@ -118,6 +121,9 @@ class RewardHeadSpec(ComponentSpec):
     # which is built with ``backend=None`` and needs no ``--model``
     needs_backend: bool = True
     backend_capabilities: tuple[str, ...] = field(default=("generate",), converter=_strings)
+    # ``template_check(mode, template_id, template)`` raises CapabilityError for a template the head cannot
+    # judge with (the fast head needs a readout); called when a pipeline names a template, before any model loads
+    template_check: Callable[[str, str, Any], None] | None = field(default=None, eq=False, repr=False)
 
     def supports(self, task: str, mode: str) -> bool:
         return mode in self.modes and (not self.tasks or task in self.tasks)

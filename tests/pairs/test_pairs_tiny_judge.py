@@ -140,3 +140,15 @@ def test_sigkill_mid_write_then_resume_with_the_tiny_judge(judge_path, tmp_path)
     resumed = cli(["pairs", "--config", str(job), "--resume", "--no-progress"], timeout=300)
     assert resumed.returncode == 0, resumed.stderr
     assert dataset_bytes(tmp_path / "out") == dataset_bytes(tmp_path / "reference")
+
+
+def test_a_default_template_the_head_cannot_use_is_refused_before_the_folder_is_made(judge_path, tmp_path):
+    # the fast head reads a readout; the think family's pairwise template (the default for that family) has none
+    generation_manifest(tmp_path / "data", prompts=2, n=2)
+    config = write_config(tmp_path / "job.toml", manifest="data/prompts.jsonl", output="out", task="image_generation",
+                          model=str(judge_path), head="fast", backend_options={"device": "cpu", "family": "think"},
+                          progress=False)
+    done = cli(["pairs", "--config", str(config), "--no-progress"], timeout=300)
+    assert done.returncode == 1
+    assert "has no readout" in done.stderr and "pairwise_cot.think" in done.stderr
+    assert not (tmp_path / "out").exists()

@@ -1,6 +1,6 @@
 """`unireward pairs`: build preference pairs from a manifest, export them, draw a contact sheet.
 
-    unireward pairs --config job.toml [--resume]
+    unireward pairs --config job.toml [--resume | --overwrite]
     unireward pairs export --format trl|pickapic|videodpo --input OUT_DIR --output PATH
     unireward pairs sheet --input OUT_DIR --output sheet.html|sheet.png [--sample 8]
 
@@ -19,7 +19,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p = subparsers.add_parser("pairs", help="build DPO preference pairs (pair ranking + point sifting), export them",
                               description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--config", help="job config (TOML, a [pairs] table)")
-    p.add_argument("--resume", action="store_true", help="continue the job in the config's output folder")
+    again = p.add_mutually_exclusive_group()
+    again.add_argument("--resume", action="store_true", help="continue the job in the config's output folder")
+    again.add_argument("--overwrite", action="store_true",
+                       help="replace the pair dataset in the output folder with this job's (once the job is checked "
+                            "and its judge loaded)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--sheet", metavar="PATH", help="also write a contact sheet (.html or .png) when done")
     sub = p.add_subparsers(dest="pairs_command", metavar="{export,sheet}")
@@ -27,7 +31,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     e.add_argument("--format", required=True, choices=("trl", "pickapic", "videodpo", "records"))
     e.add_argument("--input", required=True, help="a pair dataset folder (the job's output)")
     e.add_argument("--output", required=True,
-                   help="a folder (datasets.save_to_disk) or a .jsonl / .parquet file")
+                   help="a .jsonl / .json / .parquet file, or a folder without a suffix (datasets.save_to_disk)")
     e.add_argument("--shuffle-seed", type=int, default=None,
                    help="pickapic: put the chosen image at jpg_0 or jpg_1 at random under this seed")
     s = sub.add_parser("sheet", help="a contact sheet of chosen vs rejected with scores (HTML or PNG)")
@@ -58,13 +62,29 @@ def print_summary(summary: dict[str, Any], out=None) -> None:
         w(f"media cache      {mc['misses']} decoded, {mc['hits']} reused\n")
 
 
+def _export(args) -> int:
+    import warnings
+
+    from ..pairs.export import EmptyExportWarning, check_output_path, save, to_dataset
+
+    check_output_path(args.output)  # a suffix no export is written in is refused before any work
+    options = {"shuffle_seed": args.shuffle_seed} if args.format == "pickapic" else {}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", EmptyExportWarning)
+        dataset = to_dataset(args.input, args.format, **options)
+    for warning in caught:
+        if issubclass(warning.category, EmptyExportWarning):
+            print(f"unireward pairs export: warning: {warning.message}", file=sys.stderr)
+        else:
+            warnings.showwarning(warning.message, warning.category, warning.filename, warning.lineno)
+    path = save(dataset, args.output)
+    print(f"wrote {args.format} export to {path} ({dataset.num_rows} pairs)")
+    return 0
+
+
 def run(args) -> int:
     if args.pairs_command == "export":
-        from ..pairs.export import export
-
-        path = export(args.input, args.format, args.output, shuffle_seed=args.shuffle_seed)
-        print(f"wrote {args.format} export to {path}")
-        return 0
+        return _export(args)
     if args.pairs_command == "sheet":
         from ..pairs.sheet import write_sheet
 
@@ -79,7 +99,7 @@ def run(args) -> int:
 
     config = PairJobConfig.from_toml(args.config)
     job = PairJob(config)
-    summary = job.run(resume=args.resume, progress=not args.no_progress and config.progress)
+    summary = job.run(resume=args.resume, overwrite=args.overwrite, progress=not args.no_progress and config.progress)
     if job.rank == 0:
         print_summary(summary)
         print(f"output           {config.output}")

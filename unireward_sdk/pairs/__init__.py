@@ -3,6 +3,7 @@
 - :mod:`.algorithm`: the method as pure functions (schedules, tie/failure policies, lists, sifting);
 - :mod:`.sources`: prompts and candidates from a JSONL manifest / ``datasets.Dataset`` or a policy sampler;
 - :mod:`.store`: append-only sharded pair datasets with atomic commits (:class:`PairDataset` reads them);
+- :mod:`.preflight`: what a job checks before it loads a model or writes (every problem at once);
 - :mod:`.runner`: :class:`PairJob` (accelerate-sharded, resumable);
 - :mod:`.export`: trl vision DPO, Pick-a-Pic / Diffusion-DPO and VideoDPO rows as ``datasets.Dataset``;
 - :mod:`.sheet`: a contact sheet (HTML or PNG) of chosen vs rejected.

@@ -21,12 +21,14 @@ from typing import Any
 
 import attrs
 
-from ..errors import ConfigError
+from ..errors import ConfigError, UniRewardError, raise_all
 from ..interfaces import CandidateGroup
 from ..records import Candidate, to_dict
 from .config import PairJobConfig
+from .preflight import collect, model_problem
 from .sources import ManifestSource, SamplerSource, batch_ranges, prompts_only
-from .store import FORMAT, MediaStore, PairDataset, PairStore, atomic_write, committed, prepare_output
+from .store import (FORMAT, MediaStore, PairDataset, PairStore, atomic_write, check_output, committed,
+                    discard_output, prepare_output)
 
 
 def import_object(spec: str) -> Any:
@@ -115,9 +117,23 @@ def build_judge(config: PairJobConfig, registry: Any, media: Any = None) -> Any:
     return registry.reward_head(config.head, **{**kwargs, **config.head_options})
 
 
-def build_source(config: PairJobConfig, registry: Any = None, sampler: Any = None) -> ManifestSource | SamplerSource:
-    manifest = ManifestSource.from_jsonl(config.manifest, config.task, allow_outside=config.allow_outside,
-                                         registry=registry)
+def read_manifest(config: PairJobConfig, registry: Any = None) -> ManifestSource:
+    """The config's manifest, every line and file checked (all problems raised together)."""
+    return ManifestSource.from_jsonl(config.manifest, config.task, allow_outside=config.allow_outside,
+                                     registry=registry)
+
+
+def check_n(config: PairJobConfig, manifest: ManifestSource) -> None:
+    """Refuse lines whose candidate count differs from ``n`` (when ``n`` is set and no sampler fills them)."""
+    wrong = [r.prompt_id for r in manifest.records if len(r.candidates) != config.n]
+    if wrong:
+        raise ConfigError(f"{len(wrong)} prompt(s) do not have n={config.n} candidates (e.g. '{wrong[0]}')",
+                          who=config.manifest, fix="Fix the manifest, or leave n unset to use what each line has")
+
+
+def build_source(config: PairJobConfig, registry: Any = None, sampler: Any = None,
+                 manifest: ManifestSource | None = None) -> ManifestSource | SamplerSource:
+    manifest = manifest if manifest is not None else read_manifest(config, registry)
     if sampler is None and config.sampler:
         if ":" in config.sampler:
             sampler = import_object(config.sampler)(**config.sampler_options)
@@ -127,10 +143,7 @@ def build_source(config: PairJobConfig, registry: Any = None, sampler: Any = Non
         return SamplerSource(sampler, prompts_only(manifest), n=config.n or 10, seed=config.seed,
                              fingerprint=manifest.fingerprint)
     if config.n is not None:
-        wrong = [r.prompt_id for r in manifest.records if len(r.candidates) != config.n]
-        if wrong:
-            raise ConfigError(f"{len(wrong)} prompt(s) do not have n={config.n} candidates (e.g. '{wrong[0]}')",
-                              who=config.manifest, fix="Fix the manifest, or leave n unset to use what each line has")
+        check_n(config, manifest)
     return manifest
 
 
@@ -212,22 +225,70 @@ class PairJob:
             self._judge = build_judge(self.config, self.registry, media=self.media_cache)
         return self._judge
 
-    def run(self, *, resume: bool = False, progress: bool | None = None,
+    def check(self, *, resume: bool = False, overwrite: bool = False) -> ManifestSource | None:
+        """Check the whole input without loading a model or writing anything (see :mod:`.preflight`): the
+        judge's model path or hub id, every manifest line and media file, ``n``, the output folder. Every
+        problem is raised at once. Returns the manifest read (None when a ``source`` was given)."""
+        cfg = self.config
+        problems: list[UniRewardError] = []
+        manifest = None
+        if self._source is None:
+            manifest = collect(problems, read_manifest, cfg, self.registry)
+            if manifest is not None and cfg.n is not None and self._sampler is None and not cfg.sampler:
+                collect(problems, check_n, cfg, manifest)
+        if self._judge is None and not cfg.judge_factory and cfg.model is not None:
+            loads = (self.registry.reward_head_spec(cfg.head).needs_backend
+                     and self.registry.backend_spec(cfg.backend).loads_checkpoints)
+            problem = model_problem(cfg.model) if loads else None
+            if problem is not None:
+                problems.append(problem)
+        known = self._source if self._source is not None else manifest
+        collect(problems, check_output, cfg.output, self.meta(known) if known is not None else None,
+                resume=resume, overwrite=overwrite)
+        raise_all(problems, who="pair job",
+                  fix="Fix every problem listed, then run again (nothing was loaded or written)")
+        return manifest
+
+    def run(self, *, resume: bool = False, overwrite: bool = False, progress: bool | None = None,
             on_batch: Callable[[int, list[CandidateGroup]], None] | None = None) -> dict[str, Any]:
-        """Build pairs for every prompt not yet committed; returns the dataset summary (main process)."""
+        """Build pairs for every prompt not yet committed; returns the dataset summary (main process).
+
+        ``resume`` continues the dataset in the output folder (the same job only); ``overwrite`` replaces a
+        dataset there with this job's. The input is checked whole first (:meth:`check`), then the judge is
+        built and its templates checked; only then is the folder written, so a job that cannot start leaves
+        nothing behind, and one that fails before its first commit removes the dataset it had created.
+        """
         cfg = self.config
         procs = _Processes()
         self.rank, self.world = procs.rank, procs.world
-        source = self._source or build_source(cfg, self.registry, self._sampler)
-        # the stages are built before anything is written, so a stage that refuses its options leaves no folder
+        manifest = self.check(resume=resume, overwrite=overwrite)
+        procs.barrier()  # every process checked the folder as it was before the main process writes to it
+        source = self._source or build_source(cfg, self.registry, self._sampler, manifest=manifest)
+        # the stages, the judge and its templates before anything is written: a stage or head that refuses its
+        # options, a model that does not load, or a template the head cannot use leaves no folder
         filters = self._filters if self._filters is not None else build_filters(cfg, self.registry)
-        # and so is the judge: a head that refuses its options, or a model that does not load, leaves no folder
         judge = self.judge()
-        batches = batch_ranges(len(source), cfg.batch_size)
+        check_templates = getattr(judge, "check_templates", None)
+        if callable(check_templates):
+            check_templates(cfg.pipeline.required_modes())
         root = Path(cfg.output)
+        had_folder = root.is_dir()
+        created = False
         if procs.is_main:
-            prepare_output(root, self.meta(source), resume=resume)
+            created = prepare_output(root, self.meta(source), resume=resume, overwrite=overwrite)
         procs.barrier()
+        try:
+            return self._build(root, source, filters, judge, procs, progress, on_batch)
+        except BaseException:
+            if created and procs.world == 1:  # several processes may still be writing: leave it to --overwrite
+                discard_output(root, keep_folder=had_folder)
+            raise
+
+    def _build(self, root: Path, source: Any, filters: list[Any], judge: Any, procs: _Processes,
+               progress: bool | None, on_batch: Callable[[int, list[CandidateGroup]], None] | None
+               ) -> dict[str, Any]:
+        cfg = self.config
+        batches = batch_ranges(len(source), cfg.batch_size)
         store = PairStore(root, procs.rank, media=cfg.media)  # truncates what a killed run left uncommitted
         done = set(committed(root))
         procs.barrier()  # every process has read the same commits before anyone writes new ones

@@ -27,7 +27,7 @@ from typing import Any
 from attrs import field, frozen
 
 from .. import ingest
-from ..errors import ConfigError
+from ..errors import ConfigError, InputErrors, UniRewardError, raise_all
 from ..interfaces import CandidateGroup
 from ..records import Candidate, Provenance
 
@@ -101,11 +101,50 @@ class _Rows:
             if "responses" in row:
                 bare = "text"
                 row = {**{k: v for k, v in row.items() if k != "responses"}, "candidates": row["responses"]}
-        item = ingest.read_item(row, where=where, index=index, task=self.task, policy=self.policy,
-                                registry=self.registry, bare=bare, provenance=Provenance(plugin="manifest"))
+        try:
+            item = ingest.read_item(row, where=where, index=index, task=self.task, policy=self.policy,
+                                    registry=self.registry, bare=bare, provenance=Provenance(plugin="manifest"))
+        except UniRewardError as first:
+            # the reader stops at a line's first bad file: look at each file on its own to name them all
+            found = self.file_problems(row, where, bare) if isinstance(row, Mapping) else []
+            raise_all(found or [first], who=where)
         return PromptRecord(index=index, prompt_id=item.id, task=item.task, prompt=item.prompt,
                             question=item.question, context=item.context, candidates=item.candidates,
                             meta=dict(item.meta))
+
+
+    def records(self, rows: Iterable[ingest.Row], problems: list[UniRewardError] | None = None) -> list[PromptRecord]:
+        """Every row read; the problems of every row (and those the reader found) raised together at the end."""
+        problems = problems if problems is not None else []
+        out = []
+        for row in rows:
+            try:
+                out.append(self.record(row.data, row.index, row.where))
+            except InputErrors as exc:
+                problems.extend(exc.problems)
+            except UniRewardError as exc:
+                problems.append(exc)
+        raise_all(problems, fix="Fix every line listed, then run again")
+        return out
+
+    def file_problems(self, row: Mapping[str, Any], where: str, bare: str) -> list[UniRewardError]:
+        """The error of every candidate and context file of a line, each checked alone."""
+        found: list[UniRewardError] = []
+        candidates = row.get("candidates") or ()
+        for k, value in enumerate((candidates,) if isinstance(candidates, (str, Mapping)) else candidates):
+            try:
+                ingest.candidate(value, cid=str(k), task=self.task, policy=self.policy, registry=self.registry,
+                                 where=where, bare=bare)
+            except UniRewardError as exc:
+                found.append(exc)
+        context = row.get("context") or ()
+        for value in (context,) if isinstance(context, (str, Path)) else context:
+            try:
+                ingest.media_file(value, task=self.task, policy=self.policy, registry=self.registry, where=where,
+                                  name="context path")
+            except UniRewardError as exc:
+                found.append(exc)
+        return found
 
 
 class ManifestSource:
@@ -130,7 +169,8 @@ class ManifestSource:
                               fix="Check 'manifest' in the job config (relative paths start at the config's folder)"
                               ) from None
         parser = _Rows(path.parent, task, allow_outside, registry)
-        records = [parser.record(row.data, row.index, row.where) for row in ingest.jsonl_rows(path)]
+        problems: list[UniRewardError] = []
+        records = parser.records(ingest.jsonl_rows(path, problems=problems), problems)
         return cls(records, hashlib.sha256(data).hexdigest(), str(path))
 
     @classmethod
@@ -139,7 +179,7 @@ class ManifestSource:
         """Rows with the manifest's keys, e.g. a ``datasets.Dataset`` (``prompt``, ``candidates``, ...)."""
         rows = [dict(r) for r in rows]
         parser = _Rows(Path(base_dir), task, allow_outside, registry)
-        records = [parser.record(row.data, row.index, row.where) for row in ingest.read_rows(rows)]
+        records = parser.records(ingest.read_rows(rows))
         blob = json.dumps(rows, sort_keys=True, default=str).encode()
         return cls(records, hashlib.sha256(blob).hexdigest(), "rows")
 

@@ -127,28 +127,76 @@ def read_meta(root: str | Path) -> dict[str, Any] | None:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def prepare_output(root: str | Path, meta: Mapping[str, Any], *, resume: bool) -> None:
-    """Create the dataset folder (main process only), or check that ``resume`` continues the same job."""
+def _read_meta_checked(root: Path) -> dict[str, Any] | None:
+    try:
+        return read_meta(root)
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"its dataset.json cannot be read ({exc})", who=str(root),
+                          fix="Pass --overwrite to replace the folder, or choose a new output folder") from exc
+
+
+def check_output(root: str | Path, meta: Mapping[str, Any] | None, *, resume: bool, overwrite: bool) -> None:
+    """Refuse an output folder the job may not write, without writing anything: a folder holding a pair
+    dataset needs ``resume`` (the same job: ``meta``'s fingerprint; ``None`` skips that check) or
+    ``overwrite``; a folder holding anything else is never written into."""
     root = Path(root)
-    existing = read_meta(root)
+    if resume and overwrite:
+        raise ConfigError("--resume and --overwrite exclude each other", who="pair job",
+                          fix="Pass --resume to continue the dataset in the folder, or --overwrite to replace it")
+    if root.exists() and not root.is_dir():
+        raise ConfigError(f"the output '{root}' is a file, not a folder", who="pair job",
+                          fix="Set 'output' to a new or empty folder (a pair dataset is a folder)")
+    existing = _read_meta_checked(root) if root.is_dir() else None
     if existing is not None:
+        if overwrite:
+            return
         if not resume:
             raise ConfigError(f"'{root}' already holds a pair dataset", who="pair job",
-                              fix="Pass --resume to continue it, or choose a new output folder")
-        if existing.get("fingerprint") != meta["fingerprint"]:
+                              fix="Pass --resume to continue it, --overwrite to replace it with this job's, "
+                                  "or choose a new output folder")
+        if meta is not None and existing.get("fingerprint") != meta["fingerprint"]:
             changed = sorted(k for k in set(existing.get("config", {})) | set(meta.get("config", {}))
                              if existing.get("config", {}).get(k) != meta.get("config", {}).get(k))
             raise ConfigError(
                 f"cannot resume '{root}': the job differs from the one that wrote it"
                 + (f" (changed: {', '.join(changed)})" if changed else " (the manifest's content changed)"),
-                who="pair job", fix="Resume with the original config and manifest, or write to a new folder")
+                who="pair job", fix="Resume with the original config and manifest, pass --overwrite (instead of "
+                                    "--resume) to start this job over in the folder, or write to a new folder")
         return
-    if root.exists() and any(p for p in root.iterdir() if not p.name.startswith(".")):
+    if root.is_dir() and any(p for p in root.iterdir() if not p.name.startswith(".")):
         raise ConfigError(f"'{root}' is not empty and holds no pair dataset", who="pair job",
-                          fix="Choose an empty or new output folder")
+                          fix="Choose an empty or new output folder (--overwrite replaces only a folder that holds "
+                              "a pair dataset)")
+
+
+def prepare_output(root: str | Path, meta: Mapping[str, Any], *, resume: bool, overwrite: bool = False) -> bool:
+    """Create the dataset folder (main process only), or check that ``resume`` continues the same job;
+    ``overwrite`` first removes a pair dataset the folder holds. True when this call created the dataset."""
+    root = Path(root)
+    check_output(root, meta, resume=resume, overwrite=overwrite)
+    existing = read_meta(root) if root.is_dir() else None
+    if existing is not None and not overwrite:
+        return False
+    if existing is not None:
+        shutil.rmtree(root)
     for sub in ("shards", "commits", "media"):
         (root / sub).mkdir(parents=True, exist_ok=True)
     atomic_write(root / "dataset.json", (json.dumps(dict(meta), indent=2, sort_keys=True) + "\n").encode())
+    return True
+
+
+def discard_output(root: str | Path, *, keep_folder: bool) -> None:
+    """Remove a dataset this job created and never committed a batch to (a run that failed at its start),
+    so the next run starts fresh; ``keep_folder`` leaves the (empty) folder the user had made."""
+    root = Path(root)
+    if committed(root):
+        return
+    if not keep_folder:
+        shutil.rmtree(root, ignore_errors=True)
+        return
+    for name in ("shards", "commits", "media"):
+        shutil.rmtree(root / name, ignore_errors=True)
+    (root / "dataset.json").unlink(missing_ok=True)
 
 
 def committed(root: str | Path) -> dict[int, dict[str, Any]]:
@@ -232,7 +280,8 @@ class PairDataset:
     """Read a pair dataset: committed records in prompt order, pairs, dropped prompts, a summary, exports."""
 
     def __init__(self, root: str | Path):
-        self.root = Path(root)
+        # absolute, so every media path it hands out is absolute whatever the current folder is later
+        self.root = Path(root).expanduser().resolve()
         meta = read_meta(self.root)
         if meta is None:
             raise ConfigError("not a pair dataset (no dataset.json)", who=str(self.root),

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from unireward_sdk import CapabilityError, TaskSpec
+from unireward_sdk import CapabilityError, ConfigError, TaskSpec
 from unireward_sdk.registry import get_registry
 from unireward_sdk.testing import spec_plugin, temporary_plugin
 
@@ -111,8 +111,10 @@ def test_a_wav_given_to_an_image_task_is_refused_by_name(registry, sounds):
 
     folder = sounds[0].parent.parent
     manifest = _jsonl(folder / "m.jsonl", [{"prompt": "x", "candidates": ["sounds/s0.wav", "sounds/s1.wav"]}])
-    with pytest.raises(CapabilityError, match=r"'s0.wav' is an audio file and task 'image_generation' takes image"):
+    # a pair manifest names every refused file of the line at once
+    with pytest.raises(ConfigError, match=r"'s0.wav' is an audio file and task 'image_generation' takes image") as info:
         ManifestSource.from_jsonl(manifest, "image_generation", registry=registry)
+    assert "'s1.wav' is an audio file" in str(info.value)
     records = _jsonl(folder / "r.jsonl", [{"task": "image_generation", "candidates": [{"path": "sounds/s3.wav"}],
                                            "score": 1}])
     with pytest.raises(CapabilityError, match="s3.wav") as info:

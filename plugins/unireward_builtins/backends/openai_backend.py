@@ -352,6 +352,7 @@ def unireward_register_backends():
         families=FAMILIES,
         capabilities=(GENERATE, SCORE_CONTINUATIONS),
         options=OPTIONS,
+        loads_checkpoints=False,  # the model is the served model's name: the server resolves it
         requires=("serve",),
         summary="a judge served over the OpenAI chat-completions protocol (vLLM, SGLang, transformers serve); "
         "score_continuations only where the server returns log-probabilities",

@@ -60,6 +60,32 @@ def _extra(extra: dict) -> Provenance:
     return Provenance(extra=extra)
 
 
+def check_readout(mode: str, template_id: str, template: Any) -> None:
+    """Refuse a template without a readout this head can read (A/B/tie labels, or numbers for scores)."""
+    readout = getattr(template, "readout", None)
+    if readout is None:
+        raise CapabilityError(
+            f"template '{template_id}' has no readout (its answer has no fixed verdict or score tokens)",
+            who="reward head 'fast'",
+            fix="Use the 'generative' head for this template, or pick a template with a readout "
+            "(`unireward templates` lists them)",
+        )
+    labels = set(readout.choices)
+    if mode == "pairwise" and not labels <= set(PAIRWISE_LABELS):
+        raise CapabilityError(f"template '{template_id}' readout labels {sorted(labels)} are not A/B/tie",
+                              who="reward head 'fast'",
+                              fix="Pick a pairwise template whose readout choices are A, B (and tie), "
+                              "or use the 'generative' head")
+    if mode == "pointwise":
+        try:
+            [float(label) for label in labels]
+        except ValueError:
+            raise CapabilityError(f"template '{template_id}' readout labels {sorted(labels)} are not numbers",
+                                  who="reward head 'fast'",
+                                  fix="Pick a pointwise template whose readout choices are numbers, "
+                                  "or use the 'generative' head") from None
+
+
 class FastHead(JudgeHeadBase):
     """Single-pass verdicts and scores from the template's readout (see the module docstring)."""
 
@@ -67,28 +93,7 @@ class FastHead(JudgeHeadBase):
     needs = (SCORE_CONTINUATIONS,)
 
     def _check_template(self, mode: str, template_id: str, template: Any) -> None:
-        readout = getattr(template, "readout", None)
-        if readout is None:
-            raise CapabilityError(
-                f"template '{template_id}' has no readout (its answer has no fixed verdict or score tokens)",
-                who="reward head 'fast'",
-                fix="Use the 'generative' head for this template, or pick a template with a readout "
-                "(`unireward templates` lists them)",
-            )
-        labels = set(readout.choices)
-        if mode == "pairwise" and not labels <= set(PAIRWISE_LABELS):
-            raise CapabilityError(f"template '{template_id}' readout labels {sorted(labels)} are not A/B/tie",
-                                  who="reward head 'fast'",
-                                  fix="Pick a pairwise template whose readout choices are A, B (and tie), "
-                                  "or use the 'generative' head")
-        if mode == "pointwise":
-            try:
-                [float(label) for label in labels]
-            except ValueError:
-                raise CapabilityError(f"template '{template_id}' readout labels {sorted(labels)} are not numbers",
-                                      who="reward head 'fast'",
-                                      fix="Pick a pointwise template whose readout choices are numbers, "
-                                      "or use the 'generative' head") from None
+        check_readout(mode, template_id, template)
 
     def _run(self, mode: str, template_id: str, template: Any, requests: list, item_ids: list[str]) -> list:
         readout = template.readout
@@ -123,5 +128,6 @@ def unireward_register_reward_heads():
         modes=("pairwise", "pointwise"),
         backend_capabilities=FastHead.needs,
         options=JUDGE_HEAD_OPTIONS,
+        template_check=check_readout,
         summary="one teacher-forced forward pass: P(A), P(B), P(tie) or the expected score (template readout)",
     )
