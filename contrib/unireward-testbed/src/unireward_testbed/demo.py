@@ -94,7 +94,7 @@ class Profile:
 # colour as often as its pretraining captions did (60%).
 _T2I = {"beta": 500.0, "learning_rate": 1e-4, "batch_size": 8, "max_steps": 40, "sample_steps": 8,
         "guidance_scale": 2.0}
-_T2V = {"beta": 50.0, "learning_rate": 1e-4, "batch_size": 4, "max_steps": 30, "sample_steps": 8,
+_T2V = {"beta": 50.0, "learning_rate": 3e-5, "batch_size": 4, "max_steps": 30, "sample_steps": 8,
         "guidance_scale": 2.0}
 # DPO plus an SFT term on the chosen answer: pure DPO on answers one word apart lowers the chosen answer's
 # likelihood along with the rejected one's, and the testbed's policy then answers worse (docs/testbed.md)
@@ -115,7 +115,7 @@ PROFILES: dict[str, Profile] = {
     "quick": Profile(
         name="quick", summary="the README's first command: about 5 minutes on 2 CPU cores",
         judge_train_per_task=80, judge_eval_per_task=60, judge_steps=1200, judges="shipped",
-        t2i_strategies=("random", "two_stage"), t2v_prompts=12,
+        t2i_strategies=("random", "two_stage"), t2v_prompts=16,
         t2i_options=dict(_T2I), t2v_options=dict(_T2V), qa_options=dict(_QA),
     ),
     "full": Profile(
