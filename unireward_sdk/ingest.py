@@ -250,14 +250,17 @@ def media_file(value: Any, *, task: str | None, policy: PathPolicy, registry: An
 
 def bare_key(value: str, *, task: str | None, registry: Any = None, where: str, cid: str = "") -> str:
     """How a bare string candidate reads (the ``bare="auto"`` rule): ``"path"`` when a media modality
-    declares its suffix; ``"text"`` when the task takes text (or no task is named); otherwise it is refused,
-    naming the row, because a task that judges only media files cannot judge a sentence."""
+    declares its suffix; ``"text"`` when the task takes text (or no task is named). For a task that judges
+    only media, a string shaped like a file name (``a.gif``) is a path, whose unknown suffix is then refused
+    by name; anything else is refused, naming the row, because such a task cannot judge a sentence."""
     registry = _default_registry(registry)
     if claims(value, registry):
         return "path"
     taken = task_modalities(task, registry, where=where) if task is not None else ()
     if not taken or "text" in taken:
         return "text"
+    if _file_name_shaped(value):
+        return "path"
     suffixes = ", ".join(sorted({e for m in taken for e in _extensions(m, registry)}))
     shown = value if len(value) <= 60 else value[:57] + "..."
     kinds = " or ".join(f"{_article(m)} {m}" for m in taken)
@@ -267,6 +270,12 @@ def bare_key(value: str, *, task: str | None, registry: Any = None, where: str, 
         fix=f"Give the path of {kinds} file{f' ({suffixes})' if suffixes else ''}, or use a task that judges "
             "answer texts",
     )
+
+
+def _file_name_shaped(value: str) -> bool:
+    """One token ending in a short alphanumeric suffix (``clip.gif``, ``imgs/a.heic``), not a sentence."""
+    suffix = Path(value).suffix[1:]
+    return not any(c.isspace() for c in value) and 0 < len(suffix) <= 5 and suffix.isalnum()
 
 
 def _extensions(modality: str, registry: Any) -> tuple[str, ...]:
