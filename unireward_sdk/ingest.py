@@ -14,7 +14,9 @@ format) is a column mapping onto the canonical row::
 - **Modality**: a file's modality comes only from ``registry.modality_for_path`` (the extensions each
   modality plugin declares); a text candidate is ``text``. A media file whose modality the task does not
   take (``registry.task_spec(task).modalities``) is refused by name. :func:`candidate_for` makes one
-  :class:`~unireward_sdk.records.Candidate` by these rules.
+  :class:`~unireward_sdk.records.Candidate` by these rules. A bare string candidate reads by
+  :func:`bare_key`: a media path by its suffix, an answer text only where the task takes texts.
+- **Problems** (:class:`RowProblems`): a reader checks every row and reports every bad one at once.
 - **Rows** (:func:`read_rows`): JSON Lines, a JSON list, Parquet, CSV, a folder of shards, a
   ``datasets.Dataset`` or any iterable of mappings, each row located for error messages.
 """
