@@ -274,6 +274,7 @@ def run(args) -> int:
 
     registry = get_registry()
     registry.task(args.task)  # an unknown task fails here, before the checkpoint loads
+    backend_options(args.backend_option)  # so does a malformed flag, before any file is read
     if args.manifest is not None:
         if args.media or args.response:
             raise ConfigError("give either --manifest or --media/--response, not both", who="unireward score",
