@@ -90,6 +90,19 @@ class MissingDependencyError(UniRewardError, ImportError):
     """An optional dependency needed by a component is not installed."""
 
 
+# exit statuses of the `unireward` commands: 2 for input the command refuses before doing any work (the
+# same status argparse gives a bad flag), 1 for a run that fails or in which no item succeeded
+EXIT_USAGE = 2
+EXIT_FAILED = 1
+
+
+def exit_status(exc: UniRewardError) -> int:
+    """The exit status for an error that ends a command: :data:`EXIT_USAGE` for bad input (an invalid
+    configuration, an unknown component or template), :data:`EXIT_FAILED` for everything else."""
+    usage = (ConfigError, UnknownComponentError, TemplateError)
+    return EXIT_USAGE if isinstance(exc, usage) else EXIT_FAILED
+
+
 def did_you_mean(name: str, choices: Iterable[str]) -> str:
     """A ' Did you mean ...?' hint, or '' when nothing is close."""
     close = difflib.get_close_matches(name, list(choices), n=3, cutoff=0.6)

@@ -14,7 +14,9 @@ format) is a column mapping onto the canonical row::
 - **Modality**: a file's modality comes only from ``registry.modality_for_path`` (the extensions each
   modality plugin declares); a text candidate is ``text``. A media file whose modality the task does not
   take (``registry.task_spec(task).modalities``) is refused by name. :func:`candidate_for` makes one
-  :class:`~unireward_sdk.records.Candidate` by these rules.
+  :class:`~unireward_sdk.records.Candidate` by these rules. A bare string candidate reads by
+  :func:`bare_key`: a media path by its suffix, an answer text only where the task takes texts.
+- **Problems** (:class:`RowProblems`): a reader checks every row and reports every bad one at once.
 - **Rows** (:func:`read_rows`): JSON Lines, a JSON list, Parquet, CSV, a folder of shards, a
   ``datasets.Dataset`` or any iterable of mappings, each row located for error messages.
 """
@@ -249,6 +251,11 @@ def _article(word: str) -> str:
     return "an" if word[:1].lower() in "aeiou" else "a"
 
 
+def _plural(modalities: Iterable[str]) -> str:
+    """``("image", "text")`` as "images or texts": how a task's modalities read in a sentence."""
+    return " or ".join(f"{m}s" for m in modalities)
+
+
 def check_accepts(task: str | None, modality: str, path: str, registry: Any = None, *,
                   where: str | None = None) -> None:
     """Refuse a media file whose modality ``task`` does not take, naming the file (no task: nothing to check)."""
@@ -258,8 +265,8 @@ def check_accepts(task: str | None, modality: str, path: str, registry: Any = No
     if taken and modality not in taken:
         raise CapabilityError(
             f"'{Path(path).name}' is {_article(modality)} {modality} file and task '{task}' takes "
-            f"{' or '.join(taken)}", who=where,
-            fix=f"Give task '{task}' {' or '.join(taken)} files, or run a task that takes {modality}",
+            f"{_plural(taken)}", who=where,
+            fix=f"Give task '{task}' {' or '.join(taken)} files, or run a task that takes {modality}s",
         )
 
 
@@ -272,12 +279,50 @@ def media_file(value: Any, *, task: str | None, policy: PathPolicy, registry: An
     return path, modality
 
 
+def bare_key(value: str, *, task: str | None, registry: Any = None, where: str, cid: str = "") -> str:
+    """How a bare string candidate reads (the ``bare="auto"`` rule): ``"path"`` when a media modality
+    declares its suffix; ``"text"`` when the task takes text (or no task is named). For a task that judges
+    only media, a string shaped like a file name (``a.gif``) is a path, whose unknown suffix is then refused
+    by name; anything else is refused, naming the row, because such a task cannot judge a sentence."""
+    registry = _default_registry(registry)
+    if claims(value, registry):
+        return "path"
+    taken = task_modalities(task, registry, where=where) if task is not None else ()
+    if not taken or "text" in taken:
+        return "text"
+    if _file_name_shaped(value):
+        return "path"
+    suffixes = ", ".join(sorted({e for m in taken for e in _extensions(m, registry)}))
+    shown = value if len(value) <= 60 else value[:57] + "..."
+    kinds = " or ".join(f"{_article(m)} {m}" for m in taken)
+    raise ConfigError(
+        f"candidate {cid + ' ' if cid else ''}{shown!r} is not a media file path (no modality declares its "
+        f"suffix) and task '{task}' judges {_plural(taken)}, not texts", who=where,
+        fix=f"Give the path of {kinds} file{f' ({suffixes})' if suffixes else ''}, or use a task that judges "
+            "answer texts",
+    )
+
+
+def _file_name_shaped(value: str) -> bool:
+    """One token ending in a short alphanumeric suffix (``clip.gif``, ``imgs/a.heic``), not a sentence."""
+    suffix = Path(value).suffix[1:]
+    return not any(c.isspace() for c in value) and 0 < len(suffix) <= 5 and suffix.isalnum()
+
+
+def _extensions(modality: str, registry: Any) -> tuple[str, ...]:
+    try:
+        return tuple(registry.modality_spec(modality).extensions)
+    except UnknownComponentError:
+        return ()
+
+
 def candidate(value: Any, *, cid: str, task: str | None, policy: PathPolicy, registry: Any = None, where: str,
-              bare: str = "path", provenance: Provenance | None = None) -> Candidate:
+              bare: str = "auto", provenance: Provenance | None = None) -> Candidate:
     """A :class:`Candidate` from ``{"path": ...}`` / ``{"text": ...}`` (optional ``id``, ``meta``,
-    ``modality``) or a bare string (``bare``: read as a ``"path"`` or a ``"text"``)."""
+    ``modality``) or a bare string (``bare``: ``"path"``, ``"text"``, or ``"auto"``: :func:`bare_key`)."""
     if isinstance(value, str):
-        value = {bare: value}
+        key = bare_key(value, task=task, registry=registry, where=where, cid=cid) if bare == "auto" else bare
+        value = {key: value}
     if not isinstance(value, Mapping) or not ({"path", "text"} & set(value)):
         raise ConfigError(f"candidate {cid} must be a path, a text or an object with 'path' or 'text'", who=where,
                           fix='Write it as {"path": "imgs/a.png"} or {"text": "..."}')
@@ -333,6 +378,57 @@ def candidate_for(value: Any, *, id: str, base_dir: str | Path | None, registry:
                      registry=registry, where=who or id, bare=bare)
 
 
+# --- every problem at once ------------------------------------------------------------------------------
+
+
+class RowProblems:
+    """Collects the errors of a data file's rows so a reader reports every bad row at once, not the first.
+
+        problems = RowProblems(str(path))
+        for row in rows:
+            with problems.check():
+                items.append(read(row))        # an SDK error naming the row is recorded, the loop goes on
+        problems.raise_if_any()                # one ConfigError listing each problem on its own line
+    """
+
+    def __init__(self, source: str, *, limit: int = 50):
+        self.source = source
+        self.limit = limit
+        self.errors: list[UniRewardError] = []
+
+    def check(self) -> _Recorder:
+        return _Recorder(self)
+
+    def raise_if_any(self) -> None:
+        if not self.errors:
+            return
+        if len(self.errors) == 1:
+            error = self.errors[0]
+            if isinstance(error, ConfigError):
+                raise error
+            # a missing or unreadable input file found before any work is bad input, like a bad field
+            raise ConfigError(error.what, who=error.who, fix=error.fix) from error
+        shown = self.errors[: self.limit]
+        lines = "".join(f"\n  {e}" for e in shown)
+        more = f"\n  ... and {len(self.errors) - len(shown)} more" if len(self.errors) > len(shown) else ""
+        raise ConfigError(f"{len(self.errors)} problems in the data, so nothing was run", who=self.source,
+                          fix=f"Fix every row listed, then run again:{lines}{more}")
+
+
+class _Recorder:
+    def __init__(self, problems: RowProblems):
+        self.problems = problems
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind, exc, tb) -> bool:
+        if isinstance(exc, UniRewardError):
+            self.problems.errors.append(exc)
+            return True
+        return False
+
+
 # --- the canonical row -----------------------------------------------------------------------------------
 
 
@@ -353,7 +449,7 @@ class Item:
 
 
 def read_item(row: Any, *, where: str, index: int, task: str, policy: PathPolicy, registry: Any = None,
-              default_id: str | None = None, cid: str = "{id}/{k}", bare: str = "path",
+              default_id: str | None = None, cid: str = "{id}/{k}", bare: str = "auto",
               provenance: Provenance | None = None) -> Item:
     """One canonical row (``id``, ``task``, ``prompt`` / ``question``, ``context``, ``candidates``, ``labels``,
     ``meta``) as an :class:`Item`; ``task`` is used when the row names none. ``cid`` numbers candidates

@@ -20,6 +20,7 @@ attaches itself (:meth:`Registry.task` does that); ``add_templates`` adds more b
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any, ClassVar
 
 from attrs import field, frozen
@@ -235,6 +236,7 @@ class TemplateTask:
         parts: list[tuple[str, Any]] = []
         units = 0
         for path in self.media_paths(item, template):
+            self._check_media_type(path, modality, item, media)
             loaded = media(path, modality)
             if template.media_kind == "image":
                 parts.append(("image", _single(loaded, template, path)))
@@ -258,6 +260,24 @@ class TemplateTask:
         parts.append(("text", text))
         return JudgeRequest(parts=tuple(parts), template_id=template.id, max_new_tokens=template.max_new_tokens,
                             item_id=item.id)
+
+    def _check_media_type(self, path: str, modality: str, item: JudgeItem, media: MediaLoader) -> None:
+        """A file another modality plugin declares (an MP4 for an image task) is refused by its type, before a
+        decoder of the wrong kind calls it corrupt. A suffix no plugin declares is left to the loader."""
+        registry = getattr(media, "registry", None)
+        if registry is None:
+            from .registry import get_registry
+
+            registry = get_registry()
+        try:
+            actual = registry.modality_for_path(str(path)).name
+        except UnknownComponentError:
+            return
+        if actual != modality:
+            article = "an" if actual[:1] in "aeiou" else "a"
+            raise MediaError(f"'{Path(path).name}' is {article} {actual} file and task '{self.name}' takes "
+                             f"{modality}s", who=f"item '{item.id}'",
+                             fix=f"Give this task {modality} files, or judge {actual}s with a {actual} task")
 
     def parse(self, template_id: str, raw: str, item_id: str) -> Verdict | Score:
         """The verdict or score in a judge's answer; failures are values (see :mod:`unireward_sdk.parsing`)."""

@@ -74,5 +74,5 @@ def test_command_line_overrides(tiny_t2i, tmp_path, capsys):
 def test_configuration_errors_are_reported(tmp_path, capsys, values, message):
     write_pickapic_parquet(tmp_path / "pairs.parquet", pickapic_rows(decided=1, ties=0))
     config = _write_config(tmp_path / "align.toml", **values)
-    assert main(["align", "--config", str(config)]) == 1
+    assert main(["align", "--config", str(config)]) == 2  # bad usage
     assert message.lower() in capsys.readouterr().err.lower()

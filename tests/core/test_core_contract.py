@@ -179,15 +179,25 @@ def test_score_runs_a_model_free_head_without_model(as_default, tmp_path, capsys
     assert not missing.exists()
     argv = ["score", "--task", "image_generation", "--mode", "pointwise", "--head", "file_size",
             "--manifest", str(manifest)]
+    # a missing file is refused with the manifest's other problems, before anything is judged
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and "items.jsonl:2: file 'gone.png' does not exist" in captured.err
+    manifest.write_text(json.dumps({"id": "ok", "prompt": "x", "media": ["a.png"]}) + "\n")
     assert main(argv) == 0
     captured = capsys.readouterr()
-    ok, bad = [json.loads(line) for line in captured.out.splitlines()]
+    (ok,) = [json.loads(line) for line in captured.out.splitlines()]
     assert ok["item_id"] == "ok" and ok["value"] == 100.0 and ok["provenance"]["plugin"] == "file_size"
-    assert bad["item_id"] == "bad" and bad["status"] == "media_error" and bad["value"] is None
-    assert "2/2 items judged (1 failed)" in captured.err
+    assert "1/1 items judged (0 failed)" in captured.err
+
+
+def _two_images(folder) -> None:
+    for name in ("a.png", "b.png"):
+        (folder / name).write_bytes(b"\x89PNG" + b"0" * 96)  # --media files must exist before anything loads
 
 
 def test_score_still_needs_a_model_for_a_model_head(as_default, tmp_path, capsys):
+    _two_images(tmp_path)
     argv = ["score", "--task", "image_generation", "--mode", "pairwise", "--head", "generative",
             "--prompt", "x", "--media", str(tmp_path / "a.png"), str(tmp_path / "b.png")]
     assert main(argv) != 0
@@ -196,6 +206,7 @@ def test_score_still_needs_a_model_for_a_model_head(as_default, tmp_path, capsys
 
 
 def test_score_refuses_a_head_the_backend_cannot_serve_before_loading(as_default, tmp_path, capsys):
+    _two_images(tmp_path)
     argv = ["score", "--model", "never-loaded", "--backend", "echo", "--task", "image_generation",
             "--mode", "pairwise", "--head", "fast", "--prompt", "x",
             "--media", str(tmp_path / "a.png"), str(tmp_path / "b.png")]

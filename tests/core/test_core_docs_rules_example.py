@@ -79,6 +79,6 @@ def test_a_wrong_filter_option_is_refused_before_anything_is_written(rules_plugi
     (tmp_path / "job.toml").write_text(
         '[pairs]\nmanifest = "prompts.jsonl"\noutput = "out"\ntask = "image_understanding"\nhead = "brevity"\n'
         'filters = [{name = "max_words", options = {max_word = 4}}]\n', encoding="utf-8")
-    assert cli.main(["pairs", "--config", str(tmp_path / "job.toml"), "--no-progress"]) == 1
+    assert cli.main(["pairs", "--config", str(tmp_path / "job.toml"), "--no-progress"]) == 2  # bad usage
     assert "Did you mean 'max_words'" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()

@@ -152,10 +152,10 @@ def test_a_head_without_pairwise_mode_is_refused(tmp_path, capsys, genai_image_j
     with temporary_plugin(pointwise_only, name="pointwise_only_plugin"):
         rc = _eval(genai_image_jsonl, "genai-bench-image", tmp_path / "x", "--model", "m",
                    "--backend", "toy-backend-2", "--head", "pointwise-only")
-    assert rc == 1
+    assert rc == 2  # bad usage
     assert "pointwise-only" in capsys.readouterr().err
     rc = _eval(genai_image_jsonl, "genai-bench-image", tmp_path / "y", "--model", "m", "--head", "no-such-head")
-    assert rc == 1 and "no-such-head" in capsys.readouterr().err
+    assert rc == 2 and "no-such-head" in capsys.readouterr().err
 
 
 # --- a tiny real judge (random weights), through the transformers backend and built-in heads ---------
@@ -188,8 +188,8 @@ def test_tiny_judge_end_to_end(tiny_judge, bench_file, tmp_path, capsys, bench_n
 def test_tiny_judge_generative_symmetric_both_orders(tiny_judge, tmp_path, genai_image_jsonl):
     rc = _eval(genai_image_jsonl, "genai-bench-image", tmp_path / "gen", "--model", str(tiny_judge),
                "--head", "generative", "--symmetric", "--both-orders", "--limit", "1", "--device", "cpu")
-    assert rc == 0
     doc = _check_report(tmp_path / "gen", 1)
+    assert rc == (1 if doc["failures"]["count"] == 1 else 0)  # 1: its only item failed
     assert doc["run"]["symmetric"] and doc["run"]["both_orders"]
     # whatever a random tiny model writes, an answer without a verdict phrase is a recorded failure
     assert doc["failures"]["count"] == sum(row["failed"] for row in doc["confusion"].values())

@@ -223,9 +223,11 @@ def test_pickled_weights_are_refused(tmp_path, tiny_qwen2_vl):
 def test_missing_checkpoint_names_it_and_a_fix(tmp_path):
     with pytest.raises(ModelLoadError) as info:
         TransformersBackend(str(tmp_path / "nowhere"))
-    assert "nowhere" in str(info.value) and "download" in str(info.value)
-    with pytest.raises(ModelLoadError, match="CodeGoat24/UnifiedReward-missing"):
+    # a folder that is not there is reported as a missing folder, not as a hub id to download
+    assert "local folder" in str(info.value) and "nowhere' does not exist" in str(info.value)
+    with pytest.raises(ModelLoadError, match="CodeGoat24/UnifiedReward-missing") as info:
         TransformersBackend("CodeGoat24/UnifiedReward-missing")  # HF_HUB_OFFLINE=1 in tests
+    assert "download CodeGoat24/UnifiedReward-missing" in str(info.value)
 
 
 def test_unsupported_architecture_is_refused(tmp_path):

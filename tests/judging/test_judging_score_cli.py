@@ -40,9 +40,10 @@ def test_every_task_and_mode_runs_on_a_local_tiny_checkpoint(
 ):
     argv = ["score", "--model", str(tiny_qwen2_5_vl), "--task", task, "--mode", mode, "--head", head,
             "--max-new-tokens", "4", *_flags(task, mode, colour_images, mp4_videos)]
-    assert main(argv) == 0
+    code = main(argv)
     captured = capsys.readouterr()
     (record,) = _records(captured.out)
+    assert code == (0 if record.ok else 1)  # 1: the only item failed
     assert isinstance(record, Verdict if mode == "pairwise" else Score)
     assert record.item_id == "item-0" and record.provenance.plugin == head
     assert record.provenance.template_id.startswith(f"{task}.") and ".qwen_v1" in record.provenance.template_id
@@ -83,7 +84,7 @@ def test_manifest_paths_are_relative_to_the_manifest_and_kept_inside_it(capsys, 
 
     escaping = folder / "escape.jsonl"
     escaping.write_text(json.dumps({"id": "x", "prompt": "p", "media": ["media/red.png", "../outside.png"]}) + "\n")
-    assert main([*base, "--manifest", str(escaping)]) == 1
+    assert main([*base, "--manifest", str(escaping)]) == 2
     captured = capsys.readouterr()
     assert captured.out == "" and "outside the manifest's folder" in captured.err
     assert "--allow-outside-paths" in captured.err and "escape.jsonl:1" in captured.err
@@ -92,13 +93,18 @@ def test_manifest_paths_are_relative_to_the_manifest_and_kept_inside_it(capsys, 
     assert verdict.item_id == "x"
 
 
-def test_a_missing_media_file_is_a_failure_line_not_a_crash(capsys, tmp_path, trained_qwen2_vl, colour_images):
+def test_a_missing_media_file_is_refused_and_a_broken_one_is_a_failure_line(capsys, tmp_path, trained_qwen2_vl,
+                                                                             colour_images):
     manifest = tmp_path / "items.jsonl"
     shutil.copy(colour_images["red"], tmp_path / "red.png")
     manifest.write_text(json.dumps({"id": "gone", "prompt": "a red square", "media": ["red.png", "nope.png"]}))
     argv = ["score", "--model", str(trained_qwen2_vl), "--task", "image_generation", "--mode", "pairwise",
             "--manifest", str(manifest)]
-    assert main(argv) == 0
+    assert main(argv) == 2  # a missing file is found with the manifest's other problems, before judging
+    captured = capsys.readouterr()
+    assert captured.out == "" and "items.jsonl:1: file 'nope.png' does not exist" in captured.err
+    (tmp_path / "nope.png").write_bytes(b"not an image")  # there, but unreadable: that item's failure line
+    assert main(argv) == 1  # no item succeeded
     (verdict,) = _records(capsys.readouterr().out)
     assert verdict.status == "media_error" and "nope.png" in verdict.error and verdict.winner is None
 
@@ -107,19 +113,19 @@ def test_a_missing_media_file_is_a_failure_line_not_a_crash(capsys, tmp_path, tr
     (["--media", "a.png"], "pairwise judging needs 2 candidate(s), got 1"),
     (["--media", "a.png", "b.png", "--symmetric", "--mode", "pointwise"], "pointwise judging needs 1"),
 ])
-def test_bad_invocations_exit_1_with_a_reason(capsys, tmp_path, tiny_qwen2_vl, extra, message):
+def test_bad_invocations_exit_2_with_a_reason(capsys, tmp_path, tiny_qwen2_vl, extra, message):
     for name in ("a.png", "b.png"):
         (tmp_path / name).write_bytes(b"")
     argv = ["score", "--model", str(tiny_qwen2_vl), "--task", "image_generation", "--mode", "pairwise",
             "--prompt", "x", *[str(tmp_path / e) if e.endswith(".png") else e for e in extra]]
-    assert main(argv) == 1
+    assert main(argv) == 2
     assert message in capsys.readouterr().err
 
 
 def test_symmetric_is_refused_for_pointwise(capsys, tiny_qwen2_vl, colour_images):
     argv = ["score", "--model", str(tiny_qwen2_vl), "--task", "image_generation", "--mode", "pointwise",
             "--symmetric", "--prompt", "x", "--media", str(colour_images["red"])]
-    assert main(argv) == 1
+    assert main(argv) == 2
     assert "--symmetric applies to pairwise judging only" in capsys.readouterr().err
 
 
@@ -127,5 +133,5 @@ def test_a_template_of_the_other_mode_is_refused(capsys, tiny_qwen2_vl, colour_i
     argv = ["score", "--model", str(tiny_qwen2_vl), "--task", "image_generation", "--mode", "pairwise",
             "--template", "image_generation.pointwise_score.qwen_v1", "--prompt", "x",
             "--media", str(colour_images["red"]), str(colour_images["blue"])]
-    assert main(argv) == 1
+    assert main(argv) == 2
     assert "judges pointwise items, not pairwise" in capsys.readouterr().err

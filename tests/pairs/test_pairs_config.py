@@ -142,5 +142,5 @@ def test_cli_refuses_before_writing_anything(tmp_path, edit, message):
     manifest = generation_manifest(tmp_path / "data", prompts=2, n=2)
     keys = fake_job_keys(manifest, tmp_path / "out", task="image_generation", **edit)
     done = cli(["pairs", "--config", str(write_config(tmp_path / "job.toml", **keys)), "--no-progress"])
-    assert done.returncode == 1 and message in done.stderr, done.stderr
+    assert done.returncode == 2 and message in done.stderr, done.stderr  # bad usage
     assert not Path(tmp_path / "out").exists()

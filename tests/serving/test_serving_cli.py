@@ -40,5 +40,5 @@ def test_score_through_the_server_equals_in_process(capsys, trained_qwen2_vl, ju
 def test_a_malformed_backend_option_is_refused(capsys):
     argv = ["score", "--backend", "openai", "--model", "m", "--backend-option", "base_url", "--task",
             "image_generation", "--mode", "pairwise", "--prompt", "p", "--media", "a.png", "b.png"]
-    assert main(argv) == 1
+    assert main(argv) == 2
     assert "is not KEY=VALUE" in capsys.readouterr().err

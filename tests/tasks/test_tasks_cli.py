@@ -79,8 +79,8 @@ def test_templates_file_option(tmp_path, capsys):
     [t] = json.loads(out)["templates"]
     assert t["text"] == "Rate [{prompt}]." and t["score_range"] == [1.0, 5.0]
     # the process-wide registry is not changed by a file given to one command
-    code, out, _ = cli(capsys, "templates", "--json", "--id", "image_generation.pointwise_score.mine")
-    assert json.loads(out)["templates"] == []
+    code, out, err = cli(capsys, "templates", "--json", "--id", "image_generation.pointwise_score.mine")
+    assert code == 2 and out == "" and "--id 'image_generation.pointwise_score.mine' matches no template" in err
 
 
 def test_docs_generated_sections_match_the_registry():
@@ -150,7 +150,7 @@ def test_parse_failure_is_reported_not_guessed(capsys, monkeypatch):
 
 def test_parse_unknown_template_is_an_error_with_a_hint(capsys):
     code, out, err = cli(capsys, "parse", "--template", "image_generation.pairwise_rank.qwen_v2", "--text", "x")
-    assert code == 1 and out == ""
+    assert code == 2 and out == ""  # an unknown name is bad usage
     assert "Did you mean 'image_generation.pairwise_rank.qwen_v1'" in err
 
 

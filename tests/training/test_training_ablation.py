@@ -78,5 +78,5 @@ def test_train_judge_command_trains_from_a_toml_file(tiny_base, toy_data, tmp_pa
     assert "--value-head applies to the scalar head only" in capsys.readouterr().err
     bad = tmp_path / "bad.toml"
     bad.write_text('mode = "generative"\nbase_model = "x"\noutput_dir = "o"\ntrain = "t.jsonl"\n[training]\nmax_steps = 0\n')
-    assert main(["train-judge", "--config", str(bad)]) == 1
+    assert main(["train-judge", "--config", str(bad)]) == 2  # bad usage
     assert "max_steps must be >= 1" in capsys.readouterr().err

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
-from ..errors import UniRewardError
+from ..errors import EXIT_FAILED, EXIT_USAGE, UniRewardError, exit_status
 
 COMMANDS: tuple[str, ...] = (
     "plugins",
@@ -101,20 +102,63 @@ def _unavailable(name: str, exc: Exception):
     return run
 
 
+def items_status(total: int, failed: int, *, fail_on_error: bool = False) -> int:
+    """Exit status of a command that judged ``total`` items of which ``failed`` failed: 1 when none succeeded
+    (or, with ``--fail-on-error``, when any failed), else 0."""
+    if total and failed >= total:
+        return EXIT_FAILED
+    return EXIT_FAILED if fail_on_error and failed else 0
+
+
+def add_fail_on_error(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--fail-on-error", action="store_true",
+                        help="exit with status 1 when any item fails (default: only when every item fails)")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command. Exit status: 0 done; 1 failed (or, for ``score`` / ``eval``, no item succeeded);
+    2 bad usage (a flag, a configuration, a name or an input file refused before any work); 130 interrupted;
+    141 when the reader of stdout went away (``unireward templates | head``)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "_run", None):
         parser.print_help()
-        return 2
+        return EXIT_USAGE
     try:
-        return int(args._run(args) or 0)
+        status = int(args._run(args) or 0)
+        sys.stdout.flush()  # inside the try: a closed pipe surfaces here, not as a traceback at exit
+        return status
     except UniRewardError as exc:
         print(f"unireward {args.command}: error: {exc}", file=sys.stderr)
-        return 1
+        return exit_status(exc)
+    except BrokenPipeError:
+        return _stdout_closed()
     except KeyboardInterrupt:
-        print(f"unireward {args.command}: interrupted", file=sys.stderr)
+        print(f"unireward {args.command}: interrupted.{_resume_hint(args)}", file=sys.stderr)
         return 130
+
+
+def _stdout_closed() -> int:
+    """The reader of stdout stopped early (``| head``): that is its right, not an error worth a traceback.
+
+    stdout is pointed at the null device so the interpreter's final flush does not fail a second time.
+    """
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # stdout without a file descriptor (captured): nothing left to flush
+        pass
+    return 141  # 128 + SIGPIPE, what a shell reports for a tool that a closed pipe stopped
+
+
+def _resume_hint(args) -> str:
+    """For a job that can continue where it stopped (a command with ``--resume``, run on a ``--config``):
+    how to pick it up. Subcommands without a job (``pairs export``) get no hint."""
+    if not hasattr(args, "resume") or not getattr(args, "config", None):
+        return ""
+    return (" The work committed so far is kept; run the same command again with --resume to continue "
+            "from there")
 
 
 if __name__ == "__main__":  # pragma: no cover

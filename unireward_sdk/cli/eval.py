@@ -15,6 +15,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from . import add_fail_on_error, items_status
+
 POINTWISE = "pointwise-jsonl"
 
 
@@ -72,6 +74,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    "only with a sampling head; default 1)")
     p.add_argument("--no-plots", dest="plots", action="store_false", help="skip the PNG plots")
     p.add_argument("--fail-fast", action="store_true", help="stop at the first head error instead of recording it")
+    add_fail_on_error(p)
     return p
 
 
@@ -186,7 +189,7 @@ def run(args) -> int:
     files = write_report(out, report, judged, plots=args.plots)
     print(headline_line(bench.info.title, summary))
     print(f"report: {files['report.md']}")
-    return 0
+    return _status(args, summary)
 
 
 def headline_line(title: str, summary: dict[str, Any]) -> str:
@@ -234,4 +237,15 @@ def _run_pointwise(args, registry, out: Path, cache: Path, run_info: dict[str, A
     print(f"pointwise: spearman {m['spearman']['value']}, pearson {m['pearson']['value']}; "
           f"failures {summary['failures']['count']}/{summary['n']}")
     print(f"report: {out / 'report.md'}")
-    return 0
+    return _status(args, summary)
+
+
+def _status(args, summary: dict[str, Any]) -> int:
+    """1 when no item was judged successfully (the figures then measure nothing), or with --fail-on-error
+    when any failed; the report is written either way."""
+    total, failed = summary["n"], summary["failures"]["count"]
+    status = items_status(total, failed, fail_on_error=args.fail_on_error)
+    if status:
+        why = "no item was judged successfully" if failed >= total else "--fail-on-error and some items failed"
+        _log(f"{failed} of {total} items failed ({why}): exit status {status}; the reasons are in the report")
+    return status

@@ -31,6 +31,7 @@ from typing import Any
 
 from ..errors import CapabilityError, ConfigError
 from ..records import Candidate, JudgeItem
+from . import add_fail_on_error, items_status
 
 MODES = ("pairwise", "pointwise")
 _MANIFEST_KEYS = ("id", "prompt", "question", "media", "responses", "candidates", "context", "meta")
@@ -71,6 +72,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     many.add_argument("--manifest", type=Path, help="JSONL file, one item per line")
     many.add_argument("--allow-outside-paths", action="store_true",
                       help="accept manifest media paths outside the manifest's folder")
+    add_fail_on_error(p)
     return p
 
 
@@ -112,7 +114,11 @@ def _check_mode(n: int, mode: str, where: str) -> None:
 
 
 def item_from_flags(args, registry: Any) -> JudgeItem:
-    media = [str(Path(m)) for m in args.media]
+    from ..ingest import PathPolicy
+
+    # every file is checked here, before the checkpoint loads: a typo costs no model load
+    exists = PathPolicy(must_exist=True, missing_fix="Check the --media path")
+    media = [exists.resolve(str(Path(m)), where="command line", name="--media file") for m in args.media]
     candidates, context = _candidates_and_context(registry, "command line", media, list(args.response),
                                                   task=args.task)
     _check_mode(len(candidates), args.mode, "command line")
@@ -123,14 +129,18 @@ def item_from_flags(args, registry: Any) -> JudgeItem:
 def _policy(root: Path, allow_outside: bool) -> Any:
     from ..ingest import PathPolicy
 
-    # a missing file is not refused here: it becomes that item's media_error line when judged
-    return PathPolicy(root, allow_outside=allow_outside, base_label="the manifest's folder",
-                      allow_hint="pass --allow-outside-paths if you trust the manifest")
+    # a missing file is refused with the other problems of the manifest, before the checkpoint loads
+    return PathPolicy(root, allow_outside=allow_outside, must_exist=True, base_label="the manifest's folder",
+                      allow_hint="pass --allow-outside-paths if you trust the manifest",
+                      missing_fix="Correct the path (relative paths start at the manifest's folder) or remove the "
+                                  "line")
 
 
 def items_from_manifest(path: Path, task: str, mode: str, registry: Any, allow_outside: bool) -> list[JudgeItem]:
-    """Every line of a JSONL manifest as a JudgeItem; any problem raises before anything is judged."""
-    from ..ingest import jsonl_rows
+    """Every line of a JSONL manifest as a JudgeItem. Every line is checked (keys, media files exist, the task
+    takes them, the mode's candidate count, ids) and every problem is reported at once, before anything is
+    judged or loaded."""
+    from ..ingest import RowProblems, jsonl_rows
 
     policy = _policy(path.parent, allow_outside)
     items, seen = [], set()
@@ -139,42 +149,50 @@ def items_from_manifest(path: Path, task: str, mode: str, registry: Any, allow_o
     except OSError as exc:
         raise ConfigError(f"cannot read the manifest: {exc.strerror or exc}", who=str(path),
                           fix="Check the --manifest path and that the file is readable") from exc
+    problems = RowProblems(str(path))
     for located in rows:
-        where, row, number = located.where, located.data, located.line
-        if not isinstance(row, dict):
-            raise ConfigError("each line must be a JSON object", who=where,
-                              fix='Write the item as an object, e.g. {"id": "p1", "media": ["a.png", "b.png"]}')
-        unknown = sorted(set(row) - set(_MANIFEST_KEYS))
-        if unknown:
-            raise ConfigError(f"unknown keys {unknown}", who=where, fix=f"Use {', '.join(_MANIFEST_KEYS)}")
-
-        def paths(key: str) -> list[str] | None:
-            value = row.get(key)
-            if value is None:
-                return None
-            if isinstance(value, str):
-                value = [value]
-            return [policy.resolve(str(v), where=where, name="media path") for v in value]
-
-        responses = row.get("responses") or []
-        if isinstance(responses, str):
-            responses = [responses]
-        candidates, context = _candidates_and_context(
-            registry, where, paths("media") or [], [str(r) for r in responses], paths("candidates"), paths("context"),
-            task=task,
-        )
-        _check_mode(len(candidates), mode, where)
-        item_id = str(row.get("id", f"line-{number}"))
-        if item_id in seen:
-            raise ConfigError(f"duplicate id '{item_id}'", who=where,
-                              fix="Give every line its own 'id', or leave 'id' out to use the line number")
-        seen.add(item_id)
-        items.append(JudgeItem(id=item_id, task=task, candidates=candidates, prompt=row.get("prompt"),
-                               question=row.get("question"), context=context, meta=row.get("meta") or {}))
+        with problems.check():
+            items.append(_manifest_item(located, task, mode, registry, policy, seen))
+    problems.raise_if_any()
     if not items:
         raise ConfigError("the manifest holds no items", who=str(path),
                           fix='Add one item per line, e.g. {"id": "p1", "prompt": "a cube", "media": ["a.png"]}')
     return items
+
+
+def _manifest_item(located: Any, task: str, mode: str, registry: Any, policy: Any, seen: set[str]) -> JudgeItem:
+    """One manifest line as a JudgeItem, or an error naming ``file:line``."""
+    where, row, number = located.where, located.data, located.line
+    if not isinstance(row, dict):
+        raise ConfigError("each line must be a JSON object", who=where,
+                          fix='Write the item as an object, e.g. {"id": "p1", "media": ["a.png", "b.png"]}')
+    unknown = sorted(set(row) - set(_MANIFEST_KEYS))
+    if unknown:
+        raise ConfigError(f"unknown keys {unknown}", who=where, fix=f"Use {', '.join(_MANIFEST_KEYS)}")
+
+    def paths(key: str) -> list[str] | None:
+        value = row.get(key)
+        if value is None:
+            return None
+        if isinstance(value, str):
+            value = [value]
+        return [policy.resolve(str(v), where=where, name="media path") for v in value]
+
+    responses = row.get("responses") or []
+    if isinstance(responses, str):
+        responses = [responses]
+    candidates, context = _candidates_and_context(
+        registry, where, paths("media") or [], [str(r) for r in responses], paths("candidates"), paths("context"),
+        task=task,
+    )
+    _check_mode(len(candidates), mode, where)
+    item_id = str(row.get("id", f"line-{number}"))
+    if item_id in seen:
+        raise ConfigError(f"duplicate id '{item_id}'", who=where,
+                          fix="Give every line its own 'id', or leave 'id' out to use the line number")
+    seen.add(item_id)
+    return JudgeItem(id=item_id, task=task, candidates=candidates, prompt=row.get("prompt"),
+                     question=row.get("question"), context=context, meta=row.get("meta") or {})
 
 
 # --- run ----------------------------------------------------------------------------------------
@@ -256,6 +274,7 @@ def run(args) -> int:
 
     registry = get_registry()
     registry.task(args.task)  # an unknown task fails here, before the checkpoint loads
+    backend_options(args.backend_option)  # so does a malformed flag, before any file is read
     if args.manifest is not None:
         if args.media or args.response:
             raise ConfigError("give either --manifest or --media/--response, not both", who="unireward score",
@@ -274,4 +293,9 @@ def run(args) -> int:
         sys.stdout.flush()
         done += len(chunk)
         print(f"unireward score: {done}/{len(items)} items judged ({failed} failed)", file=sys.stderr, flush=True)
-    return 0
+    status = items_status(len(items), failed, fail_on_error=args.fail_on_error)
+    if status:
+        why = "no item was judged successfully" if failed >= len(items) else "--fail-on-error and some items failed"
+        print(f"unireward score: {failed} of {len(items)} items failed ({why}): exit status {status}; each "
+              "failed line on stdout says why", file=sys.stderr)
+    return status

@@ -10,7 +10,7 @@ import argparse
 import json
 from typing import Any
 
-from ..errors import ConflictError
+from ..errors import ConfigError, ConflictError, did_you_mean
 
 BEGIN = "<!-- BEGIN GENERATED: {name} (unireward templates --markdown) -->"
 END = "<!-- END GENERATED: {name} -->"
@@ -43,6 +43,17 @@ def collect(registry) -> dict[str, Any]:
         if callable(getattr(task, "capabilities", None)):
             capabilities.extend(task.capabilities())
     return {"templates": templates, "capabilities": capabilities, "conflicts": conflicts}
+
+
+def _check_filters(templates, registry, args) -> None:
+    """An unknown --task, --family or --id is a mistake to name, not an empty listing (exit status 2)."""
+    checks = (("--task", args.task, {t.task for t in templates} | set(registry.names("task"))),
+              ("--family", args.family, {t.family for t in templates}),
+              ("--id", args.template_id, {t.id for t in templates}))
+    for flag, value, known in checks:
+        if value and value not in known:
+            raise ConfigError(f"{flag} '{value}' matches no template.{did_you_mean(value, known)}",
+                              fix=f"Known: {', '.join(sorted(known)) or 'none'} (`unireward templates` lists them)")
 
 
 def _selected(templates, args) -> list:
@@ -148,6 +159,7 @@ def run(args) -> int:
             print()
         return 0
     data = collect(registry)
+    _check_filters(data["templates"], registry, args)
     templates = _selected(data["templates"], args)
     capabilities = [c for c in data["capabilities"]
                     if (not args.task or c.task == args.task) and (not args.family or c.family == args.family)]

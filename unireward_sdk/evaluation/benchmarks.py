@@ -200,9 +200,11 @@ def _vlrb(rows, media: MediaResolver, *, category_scheme: str = "benchmark", **_
 def _user_candidate(value: Any, item_id: str, side: str, media: MediaResolver, where: str, task: str,
                     registry: Any) -> Candidate:
     if isinstance(value, str):
-        return Candidate(id=f"{item_id}:{side}", text=value)
+        # the ingestion rule for a bare string: a media path by its suffix, a text only where the task takes texts
+        key = ingest.bare_key(value, task=task, registry=registry, where=where, cid=f"'{side}'")
+        value = {key: value}
     if not isinstance(value, Mapping):
-        raise ConfigError(f"candidate '{side}' must be a string (text) or an object", who=where,
+        raise ConfigError(f"candidate '{side}' must be a string (a media path or a text) or an object", who=where,
                           fix=f'Give \'{side}\' as a string, {{"text": ...}} or {{"path": ...}}')
     if value.get("path") is not None or value.get("bytes") is not None:
         path = media(value if value.get("bytes") is not None else value["path"], field=side, row=where)
@@ -217,38 +219,51 @@ def _user_candidate(value: Any, item_id: str, side: str, media: MediaResolver, w
 
 
 def _pairwise_jsonl(rows, media: MediaResolver, *, task: str | None = None, registry: Any = None, **_ignored):
-    """Generic pairs: ``a``/``b`` + ``label`` (A, B, tie), or ``chosen``/``rejected`` (label A)."""
+    """Generic pairs: ``a``/``b`` + ``label`` (A, B, tie), or ``chosen``/``rejected`` (label A). Every row is
+    checked (fields, media files, the task's modalities) and every bad row is reported at once."""
     name = "pairwise-jsonl"
     examples = []
+    problems = ingest.RowProblems(name)
     for i, located in enumerate(rows):
         # rows read from a file come located (file:line, file[row i]); rows handed in are numbered
         where, row = ((located.where, located.data) if isinstance(located, ingest.Row)
                       else (f"{name} row {i}", located))
-        row_task = row.get("task") or task
-        if not row_task:
-            raise ConfigError(f"row {i} names no task", who=where,
-                              fix="Add a 'task' field (e.g. image_generation) or pass --task")
-        if "chosen" in row and "rejected" in row:
-            a_val, b_val, label = row["chosen"], row["rejected"], "A"
-        else:
-            _require(row, ("a", "b", "label"), i, name)
-            a_val, b_val, label = row["a"], row["b"], L.user_label(row["label"])
-        item_id = _row_id(row, i, name)
-        context = row.get("context") or ()
-        if isinstance(context, (str, Mapping)):
-            context = (context,)
-        item = JudgeItem(
-            id=item_id, task=str(row_task), prompt=row.get("prompt"), question=row.get("question"),
-            context=ingest.context_paths([media(c, field="context", row=where) for c in context],
-                                         task=str(row_task), policy=ingest.PathPolicy(allow_outside=True),
-                                         registry=registry, where=where),
-            candidates=(_user_candidate(a_val, item_id, "a", media, where, str(row_task), registry),
-                        _user_candidate(b_val, item_id, "b", media, where, str(row_task), registry)),
-            meta={"benchmark": name},
-        )
-        examples.append(BenchmarkExample(item=item, label=label, raw_label=str(row.get("label", "chosen")),
-                                         category=str(row["category"]) if row.get("category") is not None else None))
+        with problems.check():
+            examples.append(_pairwise_example(row, i, where, name, media, task, registry))
+    problems.raise_if_any()
     return examples, {}
+
+
+def _pairwise_example(row: Any, i: int, where: str, name: str, media: MediaResolver, task: str | None,
+                      registry: Any) -> BenchmarkExample:
+    if not isinstance(row, Mapping):
+        raise ConfigError(f"expected a JSON object, got {type(row).__name__}", who=where,
+                          fix='Write each row as one object, e.g. {"task": "image_generation", "prompt": "a cat", '
+                              '"a": "a.png", "b": "b.png", "label": "A"}')
+    row_task = row.get("task") or task
+    if not row_task:
+        raise ConfigError(f"row {i} names no task", who=where,
+                          fix="Add a 'task' field (e.g. image_generation) or pass --task")
+    if "chosen" in row and "rejected" in row:
+        a_val, b_val, label = row["chosen"], row["rejected"], "A"
+    else:
+        _require(row, ("a", "b", "label"), i, name)
+        a_val, b_val, label = row["a"], row["b"], L.user_label(row["label"])
+    item_id = _row_id(row, i, name)
+    context = row.get("context") or ()
+    if isinstance(context, (str, Mapping)):
+        context = (context,)
+    item = JudgeItem(
+        id=item_id, task=str(row_task), prompt=row.get("prompt"), question=row.get("question"),
+        context=ingest.context_paths([media(c, field="context", row=where) for c in context],
+                                     task=str(row_task), policy=ingest.PathPolicy(allow_outside=True),
+                                     registry=registry, where=where),
+        candidates=(_user_candidate(a_val, item_id, "a", media, where, str(row_task), registry),
+                    _user_candidate(b_val, item_id, "b", media, where, str(row_task), registry)),
+        meta={"benchmark": name},
+    )
+    return BenchmarkExample(item=item, label=label, raw_label=str(row.get("label", "chosen")),
+                            category=str(row["category"]) if row.get("category") is not None else None)
 
 
 # --- registry of benchmarks ------------------------------------------------------------------------

@@ -8,7 +8,9 @@ A manifest line is one prompt:
      "responses": ["It is red.", "Blue.", ...]}
 
 ``candidates`` holds media paths (relative to the manifest's folder) or objects ``{"path": ...}`` /
-``{"text": ...}`` with an optional ``id`` and ``meta``; ``responses`` holds response texts. A line without
+``{"text": ...}`` with an optional ``id`` and ``meta``; ``responses`` holds response texts. A bare string in
+``candidates`` is a path when a modality plugin declares its suffix, a text when the task takes texts, and
+refused otherwise (:func:`unireward_sdk.ingest.bare_key`). A line without
 candidates is a prompt for a sampler to answer. Paths may not leave the manifest's folder unless allowed.
 
 Batches are fixed slices of the prompt list (batch ``b`` holds prompts ``b*size .. (b+1)*size-1``), so a
@@ -84,8 +86,10 @@ class _Rows:
                                                     "folder) or remove it from the line")
 
     def record(self, row: Any, index: int, where: str) -> PromptRecord:
-        # a manifest line is a canonical row, with 'responses' as another name for text candidates
-        bare = "path"
+        # a manifest line is a canonical row, with 'responses' as another name for text candidates; a bare
+        # string in 'candidates' reads by the ingestion rule (a media path by its suffix, else a text where the
+        # task takes texts), as in every other data format
+        bare = "auto"
         if isinstance(row, Mapping):
             task = row.get("task", self.task)
             if task != self.task:

@@ -52,7 +52,7 @@ def test_a_grid_given_to_an_image_task_is_refused(installed, write_grid, tmp_pat
     write_grid("a.grid", 3), write_grid("b.grid", 7)
     done = unireward("score", "--task", "image_generation", "--head", "cell_count", "--mode", "pairwise",
                      "--prompt", "3 cells", "--media", "a.grid", "b.grid", cwd=tmp_path)
-    assert done.returncode == 1
+    assert done.returncode == 2  # bad usage
     # refused by name when the item is read: the task judges images, this is a grid
     assert "'a.grid' is a grid file and task 'image_generation' takes image" in done.stderr
 
@@ -85,7 +85,7 @@ def test_pairs_with_the_filter_and_its_option(write_grid, tmp_path):
 def test_pairs_refuses_a_misspelt_option_before_writing(write_grid, tmp_path, capsys):
     job = _pair_job(tmp_path, write_grid, '[{name = "min_filled", options = {min_filed = 2}}, '
                                           '{name = "pair_ranking"}, {name = "point_sifting"}]')
-    assert cli.main(["pairs", "--config", str(job), "--no-progress"]) == 1
+    assert cli.main(["pairs", "--config", str(job), "--no-progress"]) == 2
     assert "Did you mean 'min_filled'" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
 

@@ -30,6 +30,7 @@ import attrs
 from attrs import field, frozen
 
 from unireward_sdk import REQUIRED, BackendSpec, Option, hookimpl
+from unireward_sdk.checkpoints import check_reference, load_error
 from unireward_sdk.errors import ConfigError, ModelLoadError, require
 from unireward_sdk.interfaces import (
     FEATURES,
@@ -50,6 +51,19 @@ MODEL_TYPE_FAMILY: dict[str, str] = {
 }
 FAMILIES: tuple[str, ...] = ("qwen_v1", "llava_v1", "v2", "think")
 _PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl")
+# the dtypes a judge runs in, by the names users write
+DTYPE_NAMES: dict[str, str] = {"bfloat16": "bfloat16", "float16": "float16", "float32": "float32", "bf16": "bfloat16",
+                               "fp16": "float16", "half": "float16", "fp32": "float32", "float": "float32"}
+DTYPE_CHOICES: tuple[str, ...] = ("auto", *DTYPE_NAMES)
+
+
+def check_dtype(dtype: str) -> str:
+    """A dtype name, checked against :data:`DTYPE_CHOICES` (int8 and friends are quantisation, not a dtype
+    this backend loads in)."""
+    if dtype not in DTYPE_NAMES:
+        raise ConfigError(f"dtype {dtype!r} is not one a judge loads in", who="backend 'transformers'",
+                          fix=f"Use one of {', '.join(DTYPE_CHOICES)} (auto: bfloat16 on CUDA, float32 on CPU)")
+    return dtype
 _PLACEHOLDERS = ("<image>", "<video>")
 
 
@@ -159,6 +173,9 @@ class TransformersBackend:
         if batch_size < 1:
             raise ConfigError(f"batch_size must be >= 1, got {batch_size}", who="backend 'transformers'",
                               fix="Set batch_size to a positive integer (default 16)")
+        if isinstance(dtype, str) and dtype != "auto":
+            check_dtype(dtype)  # a typo is answered with the choices, before torch or the model loads
+        check_reference(str(checkpoint), who=f"judge checkpoint '{checkpoint}'", revision=revision)
         self.torch = require("torch", extra="torch", purpose="the transformers judge backend")
         require("transformers", extra="torch", purpose="the transformers judge backend")
         self.checkpoint = str(checkpoint)
@@ -197,12 +214,10 @@ class TransformersBackend:
             on_cuda = (self.device or "").startswith("cuda") or (self.device is None and torch.cuda.is_available())
             return torch.bfloat16 if on_cuda else torch.float32
         if isinstance(dtype, str):
-            named = {"bf16": "bfloat16", "fp16": "float16", "half": "float16", "fp32": "float32", "float": "float32"}
-            value = getattr(torch, named.get(dtype, dtype), None)
-            if not isinstance(value, torch.dtype):
-                raise ConfigError(f"unknown dtype {dtype!r}", who="backend 'transformers'",
-                                  fix="Use bfloat16, float16 or float32")
-            return value
+            return getattr(torch, DTYPE_NAMES[check_dtype(dtype)])
+        if dtype not in (torch.bfloat16, torch.float16, torch.float32):
+            raise ConfigError(f"dtype {dtype} is not one a judge runs in", who="backend 'transformers'",
+                              fix=f"Use one of {', '.join(DTYPE_CHOICES)}")
         return dtype
 
     def _load(self, attn_implementation: str | None, revision: str | None):
@@ -216,11 +231,7 @@ class TransformersBackend:
         try:
             config = AutoConfig.from_pretrained(self.checkpoint, **common)
         except (OSError, ValueError) as exc:
-            raise ModelLoadError(
-                f"cannot read its config ({type(exc).__name__}: {str(exc).splitlines()[0]})", who=who,
-                fix="Check the hub id or local path; offline, download it first with "
-                f"`huggingface-cli download {self.checkpoint}` and pass the local folder",
-            ) from exc
+            raise load_error(exc, self.checkpoint, who=who, what="cannot read its config") from exc
         model_type = getattr(config, "model_type", "?")
         if model_type not in MODEL_TYPE_FAMILY and not self.trust_remote_code:
             raise ModelLoadError(
@@ -238,12 +249,7 @@ class TransformersBackend:
             model = AutoModelForImageTextToText.from_pretrained(self.checkpoint, config=config, **kwargs)
             processor = AutoProcessor.from_pretrained(self.checkpoint, **common)
         except (OSError, ValueError, ImportError) as exc:
-            first = str(exc).splitlines()[0] if str(exc) else ""
-            fix = ("The checkpoint must ship .safetensors weights; convert pickled weights once in a trusted "
-                   "environment with save_pretrained(..., safe_serialization=True)"
-                   if "safetensors" in first.lower() else
-                   "Check that the folder holds the model, its processor and tokenizer (save_pretrained of both)")
-            raise ModelLoadError(f"cannot load it ({type(exc).__name__}: {first})", who=who, fix=fix) from exc
+            raise load_error(exc, self.checkpoint, who=who) from exc
         if self.device_map is None:
             model = model.to(self.device)
         model.eval()
@@ -547,7 +553,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("checkpoint", str, default=REQUIRED, help="hub id or local folder of the judge"),
     Option("family", (str, type(None)), default=None,
            help=f"template family the checkpoint speaks: {', '.join(FAMILIES)} (default: inferred)"),
-    Option("dtype", object, default=None, help="bfloat16, float16, float32 or a torch dtype (default: bf16 on CUDA)"),
+    Option("dtype", object, default=None,
+           help=f"{', '.join(DTYPE_CHOICES)} or a torch dtype (default: bf16 on CUDA, fp32 on CPU)"),
     Option("device", (str, type(None)), default=None, help="cpu, cuda, cuda:1... (default: cuda when present)"),
     Option("device_map", object, default=None, help="accelerate placement passed to from_pretrained, e.g. 'auto'"),
     Option("attn_implementation", (str, type(None)), default=None, help="sdpa, eager, flash_attention_2..."),

@@ -108,7 +108,21 @@ def _unidentified(data: bytes) -> str:
         with Image.open(io.BytesIO(data)) as other:
             return f"unsupported image format {other.format} (supported: PNG, JPEG, WebP)"
     except Exception:  # noqa: BLE001 - any failure here means the bytes are no image PIL knows
+        video = _video_container(data)
+        if video:
+            return f"the file holds {video} video, not an image (its name says image; rename it or use a video task)"
         return "corrupt file: not a PNG, JPEG or WebP image"
+
+
+def _video_container(data: bytes) -> str | None:
+    """The video container the bytes start with (ISO media, Matroska / WebM, AVI), if any."""
+    if data[4:8] == b"ftyp":
+        return "an MP4 / MOV"
+    if data.startswith(b"\x1aE\xdf\xa3"):
+        return "a WebM / Matroska"
+    if data.startswith(b"RIFF") and data[8:12] == b"AVI ":
+        return "an AVI"
+    return None
 
 
 def _label(path: Path) -> str:

@@ -47,6 +47,9 @@ class VideoModality:
         if path.stat().st_size == 0:
             raise MediaError("empty file (0 bytes)", who=str(path),
                              fix="Re-encode or re-download the file, or drop it from the data")
+        cut = _iso_truncation(path)
+        if cut:  # an MP4 / MOV cut short: say so, before the decoder reports a symptom of it
+            raise MediaError(f"truncated or corrupt video: {cut}", who=str(path), fix=_REENCODE)
         import av
 
         try:
@@ -108,8 +111,13 @@ def _probe(path: Path) -> dict[str, Any]:
 
     with av.open(str(path)) as container:
         if not container.streams.video:
-            raise MediaError("no video stream in the file (an audio-only file?)", fix="Use a file with a video stream")
+            if container.streams.audio:
+                raise MediaError("no video stream in the file, only audio (an audio-only file)",
+                                 fix="Use a file with a video stream")
+            raise MediaError("truncated or corrupt video: the container lists no streams", fix=_REENCODE)
         stream = container.streams.video[0]
+        if stream.codec_context is None:
+            raise MediaError("truncated or corrupt video: the video stream has no codec parameters", fix=_REENCODE)
         rate = stream.average_rate or stream.guessed_rate
         duration = None
         if stream.duration is not None and stream.time_base is not None:
@@ -122,6 +130,50 @@ def _probe(path: Path) -> dict[str, Any]:
             "duration": duration,
             "codec": stream.codec_context.name,
         }
+
+
+_ISO_SUFFIXES = (".mp4", ".m4v", ".mov")
+_ISO_FIRST_BOXES = {b"ftyp", b"moov", b"mdat", b"free", b"skip", b"wide", b"pnot"}
+
+
+def _iso_truncation(path: Path) -> str | None:
+    """Why an MP4 / MOV file is cut short, from its top-level boxes (size + type headers), or ``None``.
+
+    A complete file's boxes tile it exactly and include the ``moov`` index; a file cut short ends inside a box
+    (or, when the index comes last, lacks it). Other containers, and files that do not start like ISO media,
+    are left to the decoder.
+    """
+    if path.suffix.lower() not in _ISO_SUFFIXES:
+        return None
+    size = path.stat().st_size
+    boxes: list[bytes] = []
+    with path.open("rb") as fh:
+        pos = 0
+        while pos < size:
+            fh.seek(pos)
+            header = fh.read(16)
+            kind = header[4:8]
+            if not boxes and kind not in _ISO_FIRST_BOXES:
+                return None  # not laid out as ISO media: not ours to judge
+            if len(header) < 8:
+                return f"the file ends inside a box header at byte {pos} of {size}"
+            length = int.from_bytes(header[:4], "big")
+            if length == 1:  # a 64-bit size follows the type
+                if len(header) < 16:
+                    return f"the file ends inside the '{kind.decode('latin-1')}' box header"
+                length = int.from_bytes(header[8:16], "big")
+            elif length == 0:  # the box runs to the end of the file
+                length = size - pos
+            if length < 8:
+                return f"box '{kind.decode('latin-1')}' at byte {pos} has an impossible size ({length})"
+            if pos + length > size:
+                return (f"the file ends inside its '{kind.decode('latin-1')}' box "
+                        f"({size - pos} of {length} bytes present)")
+            boxes.append(kind)
+            pos += length
+    if b"moov" not in boxes:
+        return "the 'moov' index is missing (the file was cut before its end)"
+    return None
 
 
 def _decode(path: Path, keep: Selector) -> tuple[dict[int, tuple[float | None, Any]], int]:

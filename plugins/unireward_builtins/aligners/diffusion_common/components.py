@@ -20,6 +20,7 @@ from typing import Any
 import torch
 
 from unireward_sdk.alignment import POLICY_FILE
+from unireward_sdk.checkpoints import check_reference
 from unireward_sdk.errors import ConfigError, ModelLoadError
 
 LORA_WEIGHT_NAME = "pytorch_lora_weights.safetensors"
@@ -104,6 +105,7 @@ def load_components(base: str, *, unet_classes: Sequence[str], who: str,
     import transformers
     from diffusers import DDPMScheduler
 
+    check_reference(base, who=f"{who}: {base}", filename="model_index.json")
     parts = _subfolders(base)
     missing = [p for p in ("unet", "text_encoder", "tokenizer", "scheduler") if p not in parts]
     if missing:

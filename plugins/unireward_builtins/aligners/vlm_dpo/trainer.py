@@ -27,6 +27,7 @@ from unireward_sdk.alignment import (
     load_image,
     read_pairs,
 )
+from unireward_sdk.checkpoints import check_reference, load_error
 from unireward_sdk.errors import ConfigError, ModelLoadError
 from unireward_sdk.records import Candidate, Provenance
 
@@ -191,6 +192,7 @@ class VLMDPOAligner:
     def _load_processor(self, ref: str):
         from transformers import AutoProcessor, ProcessorMixin
 
+        check_reference(ref, who=f"{self.name}: {ref}")  # a missing folder or an uncached id offline: say so now
         try:
             processor = AutoProcessor.from_pretrained(ref, trust_remote_code=self.config.trust_remote_code)
         except (OSError, ValueError) as exc:
@@ -209,8 +211,8 @@ class VLMDPOAligner:
             return AutoModelForImageTextToText.from_pretrained(ref, dtype=torch.float32, use_safetensors=True,
                                                                trust_remote_code=self.config.trust_remote_code)
         except (OSError, ValueError) as exc:
-            raise ModelLoadError(f"could not load a vision-language model ({exc})", who=f"{self.name}: {ref}",
-                                 fix="Check the path or hub id (offline runs need a local folder)") from exc
+            raise load_error(exc, ref, who=f"{self.name}: {ref}",
+                             what="could not load a vision-language model") from exc
 
     def _add_lora(self, model):
         from peft import LoraConfig, get_peft_model
