@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from cli_errors_fixtures import media, run, run_process  # noqa: F401
 
-from unireward_sdk.checkpoints import hub_cli
+from unireward_sdk.model_refs import hub_cli
 
 SCORE = ("score", "--task", "image_generation", "--mode", "pairwise", "--prompt", "a red square")
 

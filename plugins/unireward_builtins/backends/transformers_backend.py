@@ -30,7 +30,7 @@ import attrs
 from attrs import field, frozen
 
 from unireward_sdk import REQUIRED, BackendSpec, Option, hookimpl
-from unireward_sdk.checkpoints import check_reference, load_error
+from unireward_sdk.model_refs import check_reference, load_error
 from unireward_sdk.errors import ConfigError, ModelLoadError, require
 from unireward_sdk.interfaces import (
     FEATURES,

@@ -20,7 +20,7 @@ from typing import Any
 import torch
 
 from unireward_sdk.alignment import POLICY_FILE
-from unireward_sdk.checkpoints import check_reference
+from unireward_sdk.model_refs import check_reference
 from unireward_sdk.errors import ConfigError, ModelLoadError
 
 LORA_WEIGHT_NAME = "pytorch_lora_weights.safetensors"

@@ -27,7 +27,7 @@ from unireward_sdk.alignment import (
     load_image,
     read_pairs,
 )
-from unireward_sdk.checkpoints import check_reference, load_error
+from unireward_sdk.model_refs import check_reference, load_error
 from unireward_sdk.errors import ConfigError, ModelLoadError
 from unireward_sdk.records import Candidate, Provenance
 
