@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 from attrs import field, frozen
 
-from ..config import HYPERPARAMETER_RENAMES, JobConfig, model_field, path_field
+from ..config import HYPERPARAMETER_RENAMES, JobConfig, checkpoint_field, model_field, path_field
 from ..errors import ConfigError
 
 MIXED_PRECISION = ("no", "fp16", "bf16")
@@ -56,6 +56,8 @@ class AlignerConfig(JobConfig):
     warmup_steps: int = 0
     seed: int = 0
     save_every: int | None = None  # also write output_dir/checkpoint-<step> every N optimizer steps
+    # a checkpoint-<step> folder (or "latest": the newest in output_dir) that train() continues from
+    resume_from_checkpoint: str | None = checkpoint_field(None, dataclass=True)
     trust_remote_code: bool = False
 
     def __post_init__(self) -> None:
@@ -122,6 +124,9 @@ class AlignJobConfig(JobConfig):
     model: str | None = model_field(None)
     output_dir: str | None = path_field(None)
     sample_dir: str | None = path_field(None)
+    resume_from_checkpoint: str | None = checkpoint_field(None)
+    eval_data: str | None = path_field(None)  # held-out pairs for --evaluate
+    eval_format: str = "auto"
     settings: dict[str, Any] = field(factory=dict, converter=_rest)
 
     @classmethod
@@ -138,5 +143,6 @@ class AlignJobConfig(JobConfig):
 
     def aligner_config(self) -> dict[str, Any]:
         """The mapping the aligner's config class is built from (paths already resolved)."""
-        paths = {k: getattr(self, k) for k in ("model", "output_dir", "sample_dir") if getattr(self, k) is not None}
+        paths = {k: getattr(self, k) for k in ("model", "output_dir", "sample_dir", "resume_from_checkpoint")
+                 if getattr(self, k) is not None}
         return {**self.settings, **paths}
