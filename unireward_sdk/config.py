@@ -34,6 +34,7 @@ C = TypeVar("C", bound="JobConfig")
 PATH = "unireward_path"
 FILE = "file"  # a file or folder next to the config
 MODEL = "model"  # a folder next to the config when it exists, otherwise a hub id
+CHECKPOINT = "checkpoint"  # "latest" as it is, otherwise a file or folder next to the config
 # metadata key of a field a config file may not set (wiring, derived values)
 INTERNAL = "unireward_internal"
 
@@ -59,6 +60,11 @@ def path_field(default: Any = attrs.NOTHING, *, dataclass: bool = False, **kwarg
 def model_field(default: Any = attrs.NOTHING, *, dataclass: bool = False, **kwargs: Any) -> Any:
     """A field naming a model: a folder next to the config file when one exists there, else a hub id."""
     return _marked(default, {PATH: MODEL}, dataclass, **kwargs)
+
+
+def checkpoint_field(default: Any = attrs.NOTHING, *, dataclass: bool = False, **kwargs: Any) -> Any:
+    """A field naming a checkpoint to resume from: ``"latest"`` as it is, otherwise a path like ``path_field``."""
+    return _marked(default, {PATH: CHECKPOINT}, dataclass, **kwargs)
 
 
 def internal_field(default: Any = None, **kwargs: Any) -> Any:
@@ -115,6 +121,8 @@ def resolve_model(value: str, base_dir: str | Path) -> str:
 
 
 def _resolved(value: Any, kind: str, base_dir: str | Path) -> Any:
+    if kind == CHECKPOINT and value == "latest":
+        return value
     resolve = resolve_model if kind == MODEL else resolve_path
     if isinstance(value, (str, Path)):
         return resolve(str(value), base_dir)

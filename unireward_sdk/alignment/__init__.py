@@ -27,13 +27,11 @@ from .pairs import (
     pickapic_outcome,
     read_pairs,
 )
+from .policy import POLICY_FILE, load_policy, policy_aligner, policy_info
 from .summary import EvalResult, ProgressCallback, StepMetrics, TrainSummary
-
-POLICY_FILE = "unireward_policy.json"
-"""Written by every aligner's ``save_pretrained``: which aligner, which base model, adapter or full."""
 
 __all__ = [
     "FORMATS", "MIXED_PRECISION", "POLICY_FILE", "AlignerConfig", "EvalResult", "PairTable", "ProgressCallback",
     "StepMetrics", "TrainSummary", "decode_image", "detect_format", "image_bytes", "load_image", "pickapic_outcome",
-    "read_pairs",
+    "load_policy", "policy_aligner", "policy_info", "read_pairs",
 ]

@@ -13,12 +13,12 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from attrs import field, frozen
 
-from ..config import HYPERPARAMETER_RENAMES, JobConfig, model_field, path_field
-from ..errors import ConfigError
+from ..config import HYPERPARAMETER_RENAMES, JobConfig, checkpoint_field, model_field, path_field
+from ..errors import ConfigError, did_you_mean
 
 MIXED_PRECISION = ("no", "fp16", "bf16")
 
@@ -56,7 +56,17 @@ class AlignerConfig(JobConfig):
     warmup_steps: int = 0
     seed: int = 0
     save_every: int | None = None  # also write output_dir/checkpoint-<step> every N optimizer steps
+    # a checkpoint-<step> folder (or "latest": the newest in output_dir) that train() continues from
+    resume_from_checkpoint: str | None = checkpoint_field(None, dataclass=True)
     trust_remote_code: bool = False
+    # trl / transformers training arguments passed as they are (a [align.trainer_args] table), for aligners
+    # that train through a trl trainer (TRAINER_ARGS names its arguments class); others refuse them
+    trainer_args: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    # "module:Class" of the arguments dataclass ``trainer_args`` are checked against, or None: not honoured
+    TRAINER_ARGS: ClassVar[str | None] = None
+    # its fields this aligner sets from its own settings (argument -> the setting to write instead)
+    TRAINER_ARGS_OWNED: ClassVar[Mapping[str, str]] = {}
 
     def __post_init__(self) -> None:
         if isinstance(self.lora_target_modules, list):
@@ -74,6 +84,7 @@ class AlignerConfig(JobConfig):
             raise ConfigError(f"max_steps must be at least 1 or unset, got {self.max_steps!r}",
                               who=type(self).__name__,
                               fix="Set max_steps to 1 or more, or leave it out to train for num_train_epochs")
+        self.trainer_args = check_trainer_args(self)
         if self.learning_rate <= 0:
             raise ConfigError(f"learning_rate must be positive, got {self.learning_rate!r}", who=type(self).__name__,
                               fix="Set learning_rate to a positive number, e.g. 1e-5")
@@ -100,6 +111,33 @@ class AlignerConfig(JobConfig):
         return float(self.lora_r if self.lora_alpha is None else self.lora_alpha)
 
 
+def check_trainer_args(config: AlignerConfig) -> dict[str, Any]:
+    """``config.trainer_args`` checked against the real fields of its aligner's arguments dataclass."""
+    args = dict(config.trainer_args or {})
+    who = type(config).__name__
+    if not args:
+        return args
+    if config.TRAINER_ARGS is None:
+        raise ConfigError(f"trainer_args {sorted(args)} are not used: this aligner runs its own training loop",
+                          who=who, fix="Remove [trainer_args]; docs/aligners.md lists which aligners pass them to trl")
+    import importlib
+
+    module, _, name = config.TRAINER_ARGS.partition(":")
+    arguments = getattr(importlib.import_module(module), name)
+    known = sorted(f.name for f in dataclasses.fields(arguments) if f.init)
+    unknown = [k for k in args if k not in known]
+    if unknown:
+        hints = "".join(did_you_mean(k, known) for k in unknown)
+        raise ConfigError(f"unknown trainer_args {unknown}: not fields of {name}.{hints}", who=who,
+                          fix=f"Use {name} field names (transformers TrainingArguments / trl)")
+    owned = {k: config.TRAINER_ARGS_OWNED[k] for k in args if k in config.TRAINER_ARGS_OWNED}
+    if owned:
+        key, instead = next(iter(owned.items()))
+        raise ConfigError(f"trainer_args '{key}' is set by the aligner itself", who=who,
+                          fix=f"Write {instead} instead of trainer_args.{key}")
+    return args
+
+
 def _rest(value: Any) -> dict[str, Any]:
     return dict(value or {})
 
@@ -122,6 +160,9 @@ class AlignJobConfig(JobConfig):
     model: str | None = model_field(None)
     output_dir: str | None = path_field(None)
     sample_dir: str | None = path_field(None)
+    resume_from_checkpoint: str | None = checkpoint_field(None)
+    eval_data: str | None = path_field(None)  # held-out pairs for --evaluate
+    eval_format: str = "auto"
     settings: dict[str, Any] = field(factory=dict, converter=_rest)
 
     @classmethod
@@ -138,5 +179,6 @@ class AlignJobConfig(JobConfig):
 
     def aligner_config(self) -> dict[str, Any]:
         """The mapping the aligner's config class is built from (paths already resolved)."""
-        paths = {k: getattr(self, k) for k in ("model", "output_dir", "sample_dir") if getattr(self, k) is not None}
+        paths = {k: getattr(self, k) for k in ("model", "output_dir", "sample_dir", "resume_from_checkpoint")
+                 if getattr(self, k) is not None}
         return {**self.settings, **paths}

@@ -25,6 +25,7 @@ COMMANDS: tuple[str, ...] = (
     "train-judge",
     "pairs",
     "align",
+    "sample",
 )
 
 

@@ -231,7 +231,8 @@ def save_lora(unet: Any, path: Path, config: Any) -> None:
     )
 
 
-def load_lora(unet: Any, path: Path, config: Any) -> None:
+def load_lora(unet: Any, path: Path, config: Any, *, add: bool = True) -> None:
+    """The adapter saved in ``path`` onto ``unet`` (added first unless ``add=False``: it already has one)."""
     from peft.utils import set_peft_model_state_dict
     from safetensors.torch import load_file
 
@@ -240,7 +241,8 @@ def load_lora(unet: Any, path: Path, config: Any) -> None:
         raise ModelLoadError("the policy says LoRA but has no adapter file", who=str(file),
                              fix="Re-save the policy with save_pretrained")
     state = {k.removeprefix("unet."): v for k, v in load_file(str(file)).items() if k.startswith("unet.")}
-    add_lora(unet, config)
+    if add:
+        add_lora(unet, config)
     result = set_peft_model_state_dict(unet, state, adapter_name="default")
     unexpected = [k for k in getattr(result, "unexpected_keys", []) if "lora_" in k]
     if unexpected or not state:

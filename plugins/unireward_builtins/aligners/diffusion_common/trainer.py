@@ -11,6 +11,7 @@ the model, wraps it for distributed data parallel, runs mixed precision and accu
 from __future__ import annotations
 
 import copy
+import dataclasses
 import hashlib
 import json
 import math
@@ -31,11 +32,13 @@ from unireward_sdk.alignment import (
     TrainSummary,
     read_pairs,
 )
+from unireward_sdk.checkpoints import find_checkpoint
 from unireward_sdk.errors import ConfigError
 from unireward_sdk.records import Candidate, Provenance
 
 from . import components as parts
 from .loss import DiffusionDPOOutput, denoising_error, diffusion_dpo_loss
+from .resume import TRAINER_STATE, load_training_state, restore_random_state, save_training_state
 
 _TEXT_CACHE_SIZE = 4096
 
@@ -292,9 +295,11 @@ class DiffusionDPOBase:
         self._train_unet, self._optimizer = self.accelerator.prepare(self.unet, optimizer)
 
     def _loader(self, dataset: torch.utils.data.Dataset, *, shuffle: bool, seed: int):
+        generator = torch.Generator().manual_seed(seed) if shuffle else None
+        if shuffle:
+            self._loader_generator = generator  # its state at each epoch's start goes into checkpoints
         return torch.utils.data.DataLoader(
-            dataset, batch_size=self.config.batch_size, shuffle=shuffle,
-            generator=torch.Generator().manual_seed(seed) if shuffle else None,
+            dataset, batch_size=self.config.batch_size, shuffle=shuffle, generator=generator,
             num_workers=getattr(self.config, "dataloader_workers", 0),
         )
 
@@ -322,15 +327,27 @@ class DiffusionDPOBase:
                               fix="Ties carry no preference; export decided pairs")
         self._prepare_training()
         acc = self.accelerator
-        loader = acc.prepare(self._loader(dataset, shuffle=True, seed=cfg.seed + self.trained_steps))
+        resume = self._resume_point()
+        loader_seed = resume[0]["loader_seed"] if resume else cfg.seed + self.trained_steps
+        loader = acc.prepare(self._loader(dataset, shuffle=True, seed=loader_seed))
         per_epoch = max(1, math.ceil(len(loader) / cfg.gradient_accumulation_steps))
         total = cfg.max_steps or per_epoch * cfg.num_train_epochs
         history: list[StepMetrics] = []
         micro: list[DiffusionDPOOutput] = []
-        epoch = 0
+        epoch, skip = 0, 0
+        if resume:
+            history, epoch, skip = self._restore(*resume)
         self.unet.train()
         while len(history) < total:
-            for batch in loader:
+            epoch_start = self._loader_generator.get_state()
+            if resume:  # the epoch the checkpoint was in: the same order, less the batches already seen
+                self._loader_generator.set_state(resume[1]["loader_generator"])
+                epoch_start = resume[1]["loader_generator"]
+                restore_random_state(*resume)
+                resume = None
+            seen = skip
+            for batch in (acc.skip_first_batches(loader, skip) if skip else loader):
+                seen += 1
                 micro.append(self.training_step(batch))
                 if not acc.sync_gradients:
                     continue
@@ -347,12 +364,48 @@ class DiffusionDPOBase:
                 if callback is not None and acc.is_main_process:
                     callback(metrics, total)
                 if cfg.save_every and len(history) % cfg.save_every == 0:
-                    self.save_pretrained(Path(cfg.output_dir) / f"checkpoint-{self.trained_steps}")
+                    self._save_checkpoint(history, {"loader_seed": loader_seed, "epoch": epoch,
+                                                    "batches_in_epoch": seen}, epoch_start)
                 if len(history) >= total:
                     break
-            epoch += 1
+            epoch, skip = epoch + 1, 0
         acc.wait_for_everyone()
         return TrainSummary.from_history(self.name, history, pairs=len(dataset), dropped=dropped)
+
+    # --- resumable checkpoints ------------------------------------------------------------------
+
+    def _save_checkpoint(self, history: list[StepMetrics], position: dict, epoch_start: torch.Tensor) -> None:
+        """``output_dir/checkpoint-<step>``: the policy plus the state :meth:`_restore` continues from."""
+        path = Path(self.config.output_dir) / f"checkpoint-{self.trained_steps}"
+        self.save_pretrained(path)
+        if self.accelerator.is_main_process:
+            save_training_state(path, optimizer=self._optimizer, scheduler=self._lr_scheduler, history=history,
+                                position={**position, "trained_steps": self.trained_steps},
+                                loader_generator=epoch_start)
+
+    def _resume_point(self) -> tuple[dict, dict] | None:
+        """The training state of ``config.resume_from_checkpoint`` (consumed: a later train() starts fresh)."""
+        value = self.config.resume_from_checkpoint
+        if not value:
+            return None
+        path = find_checkpoint(value, self.config.output_dir, marker=TRAINER_STATE, who=self.name)
+        state, tensors = load_training_state(path)
+        state["path"] = path
+        self.config = dataclasses.replace(self.config, resume_from_checkpoint=None)
+        return state, tensors
+
+    def _restore(self, state: dict, tensors: dict) -> tuple[list[StepMetrics], int, int]:
+        """Weights, optimizer and scheduler of a checkpoint; returns (history, epoch, batches seen in it)."""
+        path = state["path"]
+        if self._lora_settings is not None:
+            parts.load_lora(self.unet, path, self._lora_config, add=False)
+        else:
+            trained = type(self.unet).from_pretrained(str(path / "unet"))
+            self.unet.load_state_dict(trained.state_dict())
+        self._optimizer.load_state_dict(tensors["optimizer"])
+        self._lr_scheduler.load_state_dict(tensors["scheduler"])
+        self.trained_steps = int(state["trained_steps"])
+        return list(state["history"]), int(state["epoch"]), int(state["batches_in_epoch"])
 
     @torch.no_grad()
     def evaluate(self, pairs: Any, *, seed: int = 0, format: str = "auto", repeats: int = 2) -> EvalResult:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import ClassVar
 
 from unireward_sdk.alignment import AlignerConfig
 from unireward_sdk.errors import ConfigError, did_you_mean
@@ -55,6 +57,24 @@ class VLMDPOConfig(AlignerConfig):
     temperature: float = 1.0
     top_p: float = 1.0
     dataloader_workers: int = 0
+
+    TRAINER_ARGS: ClassVar[str | None] = "trl:DPOConfig"
+    # DPOConfig fields vlm_dpo fills from its own settings, or fixes because its design needs them
+    TRAINER_ARGS_OWNED: ClassVar[Mapping[str, str]] = {
+        "output_dir": "output_dir", "per_device_train_batch_size": "batch_size",
+        "per_device_eval_batch_size": "batch_size", "gradient_accumulation_steps": "gradient_accumulation_steps",
+        "learning_rate": "learning_rate", "num_train_epochs": "num_train_epochs", "max_steps": "max_steps",
+        "lr_scheduler_type": "lr_scheduler_type", "warmup_steps": "warmup_steps", "weight_decay": "weight_decay",
+        "max_grad_norm": "max_grad_norm", "seed": "seed", "bf16": "mixed_precision", "fp16": "mixed_precision",
+        "gradient_checkpointing": "gradient_checkpointing", "beta": "beta", "loss_type": "loss_type",
+        "loss_weights": "loss_weights", "label_smoothing": "label_smoothing", "max_length": "max_length",
+        "dataloader_num_workers": "dataloader_workers", "trust_remote_code": "trust_remote_code",
+        "save_strategy": "save_every", "save_steps": "save_every", "resume_from_checkpoint": "resume_from_checkpoint",
+        "eval_strategy": "eval_data with `unireward align --evaluate` (held-out pairs after training)",
+        "precompute_ref_log_probs": "nothing (vlm_dpo runs the reference alongside: trl refuses it for vision rows)",
+        "truncation_mode": "max_completion_length (vlm_dpo keeps the start of each prompt)",
+        "use_cpu": "nothing (vlm_dpo picks the device)",
+    }
 
     def __post_init__(self) -> None:
         super().__post_init__()

@@ -10,12 +10,14 @@ same reference (where the policy's DPO run started, which a saved policy records
 from __future__ import annotations
 
 import copy
+import dataclasses
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
+import attrs
 import torch
 
 from unireward_sdk.alignment import (
@@ -27,6 +29,7 @@ from unireward_sdk.alignment import (
     load_image,
     read_pairs,
 )
+from unireward_sdk.checkpoints import find_checkpoint
 from unireward_sdk.model_refs import check_reference, load_error
 from unireward_sdk.errors import ConfigError, ModelLoadError
 from unireward_sdk.records import Candidate, Provenance
@@ -95,27 +98,34 @@ def _recorder_class():
             self.callback: ProgressCallback | None = None
 
         def on_train_begin(self, args, state, control, **kwargs):
-            self.history = []
+            # a resumed run starts with the steps its checkpoint logged
+            self.history = [metrics for logs in state.log_history if (metrics := _step_metrics(logs, state))]
 
         def on_log(self, args, state, control, logs=None, **kwargs):
-            if not logs or "loss" not in logs or "rewards/margins" not in logs:
+            metrics = _step_metrics(logs, state)
+            if metrics is None:
                 return  # evaluation logs and the end-of-training summary
-            metrics = StepMetrics(step=state.global_step, loss=float(logs["loss"]),
-                                  margin=float(logs["rewards/margins"]), accuracy=float(logs["rewards/accuracies"]),
-                                  learning_rate=float(logs.get("learning_rate", 0.0)),
-                                  epoch=float(logs.get("epoch", 0.0)))
             self.history.append(metrics)
             if self.callback is not None and state.is_world_process_zero:
                 self.callback(metrics, state.max_steps)
 
         def on_step_end(self, args, state, control, **kwargs):
             self.aligner._steps_this_run = state.global_step
-            every = self.aligner.config.save_every
-            if every and state.global_step % every == 0:
-                steps = self.aligner.trained_steps + state.global_step
-                self.aligner.save_pretrained(Path(self.aligner.config.output_dir) / f"checkpoint-{steps}")
+
+        def on_save(self, args, state, control, **kwargs):
+            # the checkpoint transformers just wrote is also a policy from_pretrained reloads
+            self.aligner.save_pretrained(Path(args.output_dir) / f"checkpoint-{state.global_step}")
 
     return MetricsRecorder
+
+
+def _step_metrics(logs: Mapping[str, Any] | None, state: Any) -> StepMetrics | None:
+    """One training step's StepMetrics from trl's log entry, or None for other entries."""
+    if not logs or "loss" not in logs or "rewards/margins" not in logs:
+        return None
+    return StepMetrics(step=int(logs.get("step", state.global_step)), loss=float(logs["loss"]),
+                       margin=float(logs["rewards/margins"]), accuracy=float(logs["rewards/accuracies"]),
+                       learning_rate=float(logs.get("learning_rate", 0.0)), epoch=float(logs.get("epoch", 0.0)))
 
 
 class VLMDPOAligner:
@@ -245,7 +255,7 @@ class VLMDPOAligner:
         from trl import DPOConfig
 
         cfg = self.config
-        return DPOConfig(
+        fixed = dict(
             output_dir=cfg.output_dir,
             per_device_train_batch_size=cfg.batch_size,
             per_device_eval_batch_size=cfg.batch_size,
@@ -271,11 +281,15 @@ class VLMDPOAligner:
             precompute_ref_log_probs=False,  # trl refuses it for vision rows; the reference runs alongside
             dataloader_num_workers=cfg.dataloader_workers,
             logging_steps=1,
-            save_strategy="no",
+            # transformers writes the checkpoints (optimizer, scheduler, RNG, trainer state) so they resume
+            save_strategy="steps" if cfg.save_every else "no",
+            save_steps=cfg.save_every or 500,
             report_to=[],
             disable_tqdm=True,
             trust_remote_code=cfg.trust_remote_code,
         )
+        # trainer_args (checked against DPOConfig's fields by the config) are passed on as they are
+        return DPOConfig(**{**fixed, **cfg.trainer_args})
 
     def _trainer_for(self, dataset: Any):
         if self._trainer is not None:
@@ -317,14 +331,20 @@ class VLMDPOAligner:
         dataset, dropped = self._dataset(pairs, format)
         trainer = self._trainer_for(dataset)
         self._recorder.callback = callback
+        resume = None
+        if self.config.resume_from_checkpoint:  # transformers' own resume: weights, optimizer, scheduler, RNG
+            resume = str(find_checkpoint(self.config.resume_from_checkpoint, self.config.output_dir,
+                                         marker="trainer_state.json", who=self.name))
+            self.config = dataclasses.replace(self.config, resume_from_checkpoint=None)  # once, not every train()
         try:
-            trainer.train()
+            trainer.train(resume_from_checkpoint=resume)
         finally:
             self._recorder.callback = None
             self._steps_this_run = 0
         history = list(self._recorder.history)
-        self.trained_steps += len(history)
-        return TrainSummary.from_history(self.name, history, pairs=len(dataset), dropped=dropped)
+        self.trained_steps += trainer.state.global_step  # logging_steps may log fewer steps than were run
+        summary = TrainSummary.from_history(self.name, history, pairs=len(dataset), dropped=dropped)
+        return attrs.evolve(summary, steps=trainer.state.global_step)
 
     @torch.no_grad()
     def evaluate(self, pairs: Any, *, seed: int = 0, format: str = "auto") -> EvalResult:
