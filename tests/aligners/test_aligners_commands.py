@@ -49,7 +49,7 @@ def test_sample_writes_a_manifest_the_pair_job_reads(tiny_t2i, tmp_path, capsys)
     assert (out.parent / first["path"]).is_file()
     # the output is not silently replaced
     assert main(["sample", "--policy", str(tiny_t2i), "--aligner", "diffusion_dpo", "--prompts",
-                 str(tmp_path / "prompts.txt"), "--n", "2", "--output", str(out)]) == 1
+                 str(tmp_path / "prompts.txt"), "--n", "2", "--output", str(out)]) == 2
     assert "--overwrite" in capsys.readouterr().err
 
 
@@ -67,7 +67,7 @@ def test_sample_reads_the_aligner_from_a_saved_policy_and_jsonl_prompts(aligned,
 def test_sample_refuses_bad_prompts_naming_every_line(tiny_t2i, tmp_path, capsys):
     (tmp_path / "p.jsonl").write_text('{"prompt": "ok"}\n{"id": 3}\n{"question": "what?", "context": "no.png"}\n')
     assert main(["sample", "--policy", str(tiny_t2i), "--aligner", "diffusion_dpo", "--prompts",
-                 str(tmp_path / "p.jsonl"), "--output", str(tmp_path / "o.jsonl")]) == 1
+                 str(tmp_path / "p.jsonl"), "--output", str(tmp_path / "o.jsonl")]) == 2
     err = capsys.readouterr().err
     assert "2 bad prompt line(s)" in err and "p.jsonl:2" in err and "p.jsonl:3" in err
     assert not (tmp_path / "o.jsonl").exists()
@@ -127,10 +127,10 @@ def test_resuming_without_a_checkpoint_says_why(tiny_t2i, tmp_path, capsys):
     write_pickapic_parquet(tmp_path / "pairs.parquet", pickapic_rows(decided=2, ties=0))
     config = _config(tmp_path / "align.toml", aligner="diffusion_dpo", data="pairs.parquet", model=str(tiny_t2i),
                      output_dir="out", max_steps=1, resume_from_checkpoint="latest")
-    assert main(["align", "--config", str(config), "--no-progress"]) == 1
+    assert main(["align", "--config", str(config), "--no-progress"]) == 2
     err = capsys.readouterr().err
     assert "no resumable checkpoint" in err and "save_every" in err
     (tmp_path / "out" / "final").mkdir(parents=True)
     assert main(["align", "--config", str(config), "--no-progress", "--resume-from-checkpoint",
-                 str(tmp_path / "out" / "final")]) == 1
+                 str(tmp_path / "out" / "final")]) == 2
     assert "cannot be resumed from" in capsys.readouterr().err

@@ -43,10 +43,10 @@ def test_trainer_args_reach_trl_and_typos_are_named(tiny_policy, trl_export, tmp
     assert summary["steps"] == 2  # optimizer steps, though logging_steps = 2 logged one of them
     history = json.loads((tmp_path / "policy" / "train_summary.json").read_text())["history"]
     assert [h["step"] for h in history] == [2]
-    assert _align(tmp_path, tiny_policy, trl_export, max_steps=1, trainer_args={"loging_steps": 2}) == 1
+    assert _align(tmp_path, tiny_policy, trl_export, max_steps=1, trainer_args={"loging_steps": 2}) == 2
     err = capsys.readouterr().err
     assert "loging_steps" in err and "did you mean 'logging_steps'" in err.lower()
-    assert _align(tmp_path, tiny_policy, trl_export, max_steps=1, trainer_args={"learning_rate": 1.0}) == 1
+    assert _align(tmp_path, tiny_policy, trl_export, max_steps=1, trainer_args={"learning_rate": 1.0}) == 2
     assert "Write learning_rate instead" in capsys.readouterr().err
 
 

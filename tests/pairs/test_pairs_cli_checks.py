@@ -45,7 +45,7 @@ def test_every_problem_of_the_input_is_named_at_once_and_nothing_is_written(tmp_
     config = write_config(tmp_path / "job.toml", manifest="data/prompts.jsonl", output="out", task="image_generation",
                           model="./nomodel", progress=False)
     done = cli(["pairs", "--config", str(config), "--no-progress"])
-    assert done.returncode == 1, done.stderr
+    assert done.returncode == 2, done.stderr
     err = done.stderr
     assert "model './nomodel' is a local path, and no folder exists there" in err
     assert f"{manifest}:2" in err and "missing.png" in err and "also_missing.png" in err
@@ -61,7 +61,7 @@ def test_a_template_the_head_cannot_use_is_refused_before_the_model_loads(tmp_pa
     config = write_config(tmp_path / "job.toml", manifest="data/prompts.jsonl", output="out", task="image_generation",
                           model="judge", head="fast", template="image_generation.pairwise_cot.think", progress=False)
     done = cli(["pairs", "--config", str(config), "--no-progress"])
-    assert done.returncode == 1
+    assert done.returncode == 2
     assert "template 'image_generation.pairwise_cot.think' has no readout" in done.stderr
     assert "Use the 'generative' head" in done.stderr
     assert not (tmp_path / "out").exists()
@@ -74,13 +74,13 @@ def test_overwrite_replaces_a_dataset_and_each_refusal_names_resume_and_overwrit
     assert cli(["pairs", "--config", str(config)]).returncode == 0
 
     again = cli(["pairs", "--config", str(config)])
-    assert again.returncode == 1
+    assert again.returncode == 2
     assert "already holds a pair dataset" in again.stderr
     assert "--resume" in again.stderr and "--overwrite" in again.stderr
 
     write_config(tmp_path / "job.toml", **{**keys, "seed": 8})
     changed = cli(["pairs", "--config", str(config), "--resume"])
-    assert changed.returncode == 1
+    assert changed.returncode == 2
     assert "changed: seed" in changed.stderr and "--overwrite" in changed.stderr
 
     replaced = cli(["pairs", "--config", str(config), "--overwrite"])
@@ -96,7 +96,7 @@ def test_overwrite_replaces_a_dataset_and_each_refusal_names_resume_and_overwrit
     (tmp_path / "mine" / "notes.txt").write_text("keep me")
     write_config(tmp_path / "job.toml", **{**keys, "output": str(tmp_path / "mine")})
     refused = cli(["pairs", "--config", str(config), "--overwrite"])
-    assert refused.returncode == 1 and "holds no pair dataset" in refused.stderr
+    assert refused.returncode == 2 and "holds no pair dataset" in refused.stderr
     assert (tmp_path / "mine" / "notes.txt").read_text() == "keep me"
     assert sorted(p.name for p in (tmp_path / "mine").iterdir()) == ["notes.txt"]
 
@@ -154,7 +154,7 @@ def test_exports_with_no_kept_pairs_are_empty_in_the_formats_columns(tmp_path):
     # understanding data has response texts: pickapic says so, by the task, before reading any pair
     wrong = cli(["pairs", "export", "--format", "pickapic", "--input", str(understanding),
                  "--output", str(tmp_path / "pick.parquet")])
-    assert wrong.returncode == 1
+    assert wrong.returncode == 2
     assert "task 'image_understanding' gives text candidates; the pickapic format needs image candidates" in wrong.stderr
     assert not (tmp_path / "pick.parquet").exists()
 
@@ -205,7 +205,7 @@ def test_a_symlinked_media_folder_is_named_with_where_it_points(tmp_path):
                 judge_factory="unireward_sdk.testing.filter:HashJudge", progress=False)
     config = write_config(tmp_path / "job.toml", **keys)
     done = cli(["pairs", "--config", str(config)])
-    assert done.returncode == 1
+    assert done.returncode == 2
     assert "through a symbolic link" in done.stderr
     assert f"'{tmp_path / 'data' / 'imgs'}' points to {elsewhere}" in done.stderr
     assert "allow_outside = true" in done.stderr
@@ -220,6 +220,6 @@ def test_an_export_suffix_that_names_no_export_format_is_refused(tmp_path):
     PairJob(PairJobConfig(**fake_job_keys(manifest, tmp_path / "out", head_options={}))).run()
     done = cli(["pairs", "export", "--format", "records", "--input", str(tmp_path / "out"),
                 "--output", str(tmp_path / "out.csv")])
-    assert done.returncode == 1
+    assert done.returncode == 2
     assert "cannot write a pair export as '.csv'" in done.stderr and ".parquet" in done.stderr
     assert not (tmp_path / "out.csv").exists()

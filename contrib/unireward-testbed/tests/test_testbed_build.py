@@ -22,15 +22,17 @@ def test_build_writes_every_checkpoint_and_a_manifest(built):
     manifest = C.read_manifest(built)
     assert manifest["scale"] == SCALE and set(manifest["seconds"]) == set(C.NAMES)
     assert C.verify(built) == []
-    assert set(manifest["judge_heldout_pairwise"]) == {"image_generation", "video_generation",
+    # the joint judge and each task's single-task judge, with their held-out accuracy
+    assert set(manifest["judge_heldout_pairwise"]) == {"joint", "image_generation", "video_generation",
                                                        "image_understanding", "video_understanding"}
+    assert set(manifest["judge_heldout_pairwise"]["joint"]) == set(manifest["judge_heldout_pairwise"]) - {"joint"}
     assert manifest["total_bytes"] <= C.MAX_BYTES
     # nothing that names this machine's paths or timings is left among the compared files
     assert not list(built.rglob("training_report.*"))
 
 
 def test_a_second_build_is_byte_identical(built, tmp_path):
-    again = build(tmp_path / "again", scale=SCALE, only=("base_vlm", "t2i_policy"), log=lambda _: None)
+    again = build(tmp_path / "again", scale=SCALE, only=("base_vlm", "t2i_policy", "t2v_policy"), log=lambda _: None)
     first, second = C.file_hashes(built), C.file_hashes(again)
     for path, digest in second.items():
         assert first[path] == digest, path

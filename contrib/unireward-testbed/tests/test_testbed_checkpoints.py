@@ -18,7 +18,8 @@ def test_shipped_checkpoints_fit_the_package_cap():
 def test_shipped_weights_are_safetensors_only():
     weights = [p for p in C.checkpoint_dir().rglob("*") if p.suffix in (".bin", ".pt", ".pth", ".ckpt", ".pkl")]
     assert weights == []
-    assert len(list(C.checkpoint_dir().rglob("*.safetensors"))) == 5  # 3 VLMs + UNet + text encoder
+    # base, QA policy, joint judge and four single-task judges; two UNets with their text encoders
+    assert len(list(C.checkpoint_dir().rglob("*.safetensors"))) == 11
 
 
 def test_the_build_settings_in_the_manifest_are_the_build_commands():

@@ -29,7 +29,7 @@ def test_smoke_run_completes_every_stage(smoke):
     assert not failed, failed
     assert exit_status == 0
     assert status == {"world": "ok", "judges": "ok", "image_generation": "ok", "understanding": "ok",
-                      "video_generation": "skipped", "report": "ok"}
+                      "video_generation": "ok", "report": "ok"}
 
 
 def test_smoke_run_writes_the_report(smoke):
@@ -44,7 +44,12 @@ def test_smoke_run_writes_the_report(smoke):
         for judge in ("joint", "single"):
             mix = task["verdicts"][judge]
             assert set(mix) == {"A", "B", "tie", "failed"} and sum(mix.values()) == task[judge]["n_units"]
-    assert on_disk["image_generation"]["before"]["n_units"] == 48
+    # evaluation on the held-out third of the captions, which no pair was built from
+    assert on_disk["image_generation"]["before"]["n_units"] == 16
+    assert on_disk["video_generation"]["before"]["n_units"] == 16
+    assert set(on_disk["image_generation"]["before"]["attributes"]) == {"colour", "shape", "position", "count"}
+    assert set(on_disk["video_generation"]["before"]["attributes"]) == {"colour", "shape", "direction"}
+    assert on_disk["understanding"]["objective"] == "sigmoid + sft"
     markdown = (out / "results.md").read_text()
     assert "Judge accuracy per task" in markdown and "trained live" in markdown
     assert "joint answered A / B / tie / failed" in markdown
@@ -59,3 +64,19 @@ def test_rerun_into_the_same_folder_starts_clean(smoke):
 
     again = run_demo("smoke", out, seed=0, threads=1, quiet=True)
     assert not [s for s in again["stages"] if s["status"] == "failed"]
+
+
+def test_the_shipped_judges_answer_in_the_answer_format(tmp_path):
+    """The quick profile measures the shipped joint and single-task judges: each of them answers held-out
+    pairs of its tasks in a parseable form (the quick demo once reported every answer unparsed)."""
+    from unireward_testbed.judges import measure_shipped_judges, write_preferences
+
+    _, evals = write_preferences(tmp_path / "data", seed=5, noise=0.1, n_train=1, n_eval=6)
+    measured = measure_shipped_judges(None, evals, seed=5)
+    assert set(measured["judged"]) == {"joint", *measured["tasks"]} and len(measured["tasks"]) == 4
+    for judge, per_task in measured["judged"].items():
+        for task, judged in per_task.items():
+            mix = judged["verdicts"]
+            assert sum(mix.values()) == 6
+            assert mix["failed"] <= 1, (judge, task, mix)
+            assert len(judged["constant_correct"]) == 6
