@@ -283,3 +283,45 @@ print(json.dumps({{"base": str(a.unet.conv_in.weight.dtype), "lora": sorted(lora
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["base"] == "torch.bfloat16" and result["lora"] == ["torch.float32"]
     assert math.isfinite(result["loss"]) and Path(result["sample"]).is_file()
+
+
+def test_the_sft_objective_trains_on_the_chosen_side_only(tiny_t2i, tmp_path):
+    """objective = "sft" (the supervised baseline): the loss is the chosen sample's denoising error, so the
+    rejected sample cannot move the policy; the DPO objective does read it."""
+    pairs = pickapic_rows(decided=2, ties=0)
+    aligner = diffusion_dpo.create(model=str(tiny_t2i), output_dir=str(tmp_path), batch_size=2, objective="sft")
+    dataset, _ = aligner._dataset(read_pairs(pairs))
+    captions, winners, losers = next(iter(aligner._loader(dataset, shuffle=False, seed=0)))
+    aligner.unet.requires_grad_(True)
+
+    def grads(objective, rejected):
+        aligner.unet.zero_grad()
+        out = aligner._dpo_outputs(aligner.unet, (captions, winners, rejected),
+                                   generator=torch.Generator().manual_seed(0), objective=objective)
+        out.loss.backward()
+        return torch.cat([p.grad.flatten() for p in aligner.unet.parameters() if p.grad is not None])
+
+    other = -losers  # the toy images are flat colours: a flip would not change them
+    assert torch.allclose(grads("sft", losers), grads("sft", other))
+    assert not torch.allclose(grads("dpo", losers), grads("dpo", other))
+
+
+def test_unknown_objective_and_bad_beta_are_refused(tiny_t2i, tmp_path):
+    with pytest.raises(ConfigError, match="unknown objective 'stf'. Did you mean 'sft'"):
+        diffusion_dpo.create(model=str(tiny_t2i), output_dir=str(tmp_path), objective="stf")
+    with pytest.raises(ConfigError, match="beta must be positive"):
+        diffusion_dpo.create(model=str(tiny_t2i), output_dir=str(tmp_path), beta=0)
+
+
+def test_a_caption_corpus_makes_each_caption_word_one_token(tmp_path):
+    """Without the corpus a long caption is character pieces cut at 16 tokens (its last word lost); with it,
+    each word of the captions is one token."""
+    from transformers import AutoTokenizer
+
+    caption = "a yellow triangle moving down"
+    plain = AutoTokenizer.from_pretrained(build_tiny_t2i(tmp_path / "plain"), subfolder="tokenizer")
+    taught = AutoTokenizer.from_pretrained(build_tiny_t2i(tmp_path / "taught", corpus=[caption] * 10),
+                                           subfolder="tokenizer")
+    assert len(plain(caption).input_ids) > 16
+    assert taught.convert_ids_to_tokens(taught(caption).input_ids) == ["a", "Ġyellow", "Ġtriangle", "Ġmoving",
+                                                                       "Ġdown"]

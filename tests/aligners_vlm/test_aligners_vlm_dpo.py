@@ -240,3 +240,21 @@ def test_align_cli_trains_vlm_dpo_from_a_trl_export(tiny_policy, media, tmp_path
     assert [g.prompt_id for g in groups] == ["img", "vid"] and [len(g.candidates) for g in groups] == [2, 2]
     assert all(c.modality == "text" and c.provenance.plugin == "vlm_dpo" for g in groups for c in g.candidates)
     assert groups[1].candidates[0].meta["videos"] == [str(media["blue_mp4"])]
+
+
+@pytest.mark.parametrize("ends_at_eos", [True, False])
+def test_answers_are_trained_up_to_the_end_of_turn_token(tiny_policy, media, tmp_path, ends_at_eos):
+    """The chat template writes a newline after the end-of-turn token; generation never samples it, so by
+    default no answer token follows the end-of-turn token (completion_ends_at_eos off: trl's rendering)."""
+    aligner = vlm_dpo.create(model=str(tiny_policy), output_dir=str(tmp_path), lora=True, max_steps=1,
+                             completion_ends_at_eos=ends_at_eos, **FAST)
+    batch = aligner.collator(list(aligner._dataset([trl_row("red", "blue", images=[str(media["red_png"])])],
+                                                   "auto")[0]))
+    tokenizer = aligner.processor.tokenizer
+    end_of_turn = tokenizer.convert_tokens_to_ids("<|im_end|>")
+    for ids, mask in zip(batch["input_ids"], batch["completion_mask"]):
+        answer = ids[mask.bool()].tolist()
+        if ends_at_eos:
+            assert answer[-1] == end_of_turn, tokenizer.decode(answer)
+        else:
+            assert answer[-1] != end_of_turn and end_of_turn in answer
