@@ -65,8 +65,9 @@ def test_a_pair_manifest_reads_plain_strings_by_the_same_rule(capsys, media, tmp
         {"id": "cat", "prompt": "a red cat", "candidates": ["red.png", "a red cat on a mat"]}])
     code, _, err = run(capsys, "pairs", "--config", config, "--no-progress")
     assert code == 2
-    assert "prompts.jsonl:1: candidate cat/1 'a red cat on a mat' is not a media file path" in err
-    assert "no_such_model" not in err and not (tmp_path / "out").exists()
+    # every problem of the input at once, before anything loads: the plain string and the missing model
+    assert "prompts.jsonl:1: candidate 1 'a red cat on a mat' is not a media file path" in err
+    assert "2 problems in the input" in err and not (tmp_path / "out").exists()
 
 
 def test_a_pair_manifest_takes_plain_answer_texts_for_an_understanding_task(media, tmp_path):

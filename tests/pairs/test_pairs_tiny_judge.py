@@ -149,6 +149,6 @@ def test_a_default_template_the_head_cannot_use_is_refused_before_the_folder_is_
                           model=str(judge_path), head="fast", backend_options={"device": "cpu", "family": "think"},
                           progress=False)
     done = cli(["pairs", "--config", str(config), "--no-progress"], timeout=300)
-    assert done.returncode == 1
+    assert done.returncode == 2
     assert "has no readout" in done.stderr and "pairwise_cot.think" in done.stderr
     assert not (tmp_path / "out").exists()
