@@ -67,6 +67,10 @@ def tables(results: Mapping[str, Any]) -> list[tuple[str, list[str], list[list[s
             if m.get("sft"):
                 rows.append([f"{label} (oracle score), SFT baseline", _m(m["before"]), _m(m["sft"]["after"]),
                              _d(m["sft"]["vs_before"])])
+        elif gen:
+            label = "text-to-image" if key == "image_generation" else "text-to-video"
+            status = (gen.get("strategies", {}).get("two_stage") or {}).get("status", "not trained")
+            rows.append([f"{label} (oracle score), DPO", _m(gen.get("before")), status, "—"])
     und = results.get("understanding")
     if und:
         for task, t in und["tasks"].items():
