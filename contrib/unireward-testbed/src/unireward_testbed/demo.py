@@ -90,12 +90,12 @@ class Profile:
 # Diffusion-DPO for the testbed's policies, which predict the clean sample: their per-step errors are far
 # larger than an ε-predicting latent model's, so the paper's β = 5000 saturates the margin within a few
 # steps (the pairs are memorised). β is set so that the first steps' margin stays well below 1
-# (docs/testbed.md, "Calibrating β"). Guidance 2 is where the text-to-image policy names the caption's
-# colour as often as its pretraining captions did (60%).
+# (docs/testbed.md, "Calibrating β"). No classifier-free guidance: on the oracle's perfect pairs DPO raised
+# the text-to-image policy at guidance 1 and lowered it at guidance 2 (docs/testbed.md).
 _T2I = {"beta": 500.0, "learning_rate": 1e-4, "batch_size": 8, "max_steps": 40, "sample_steps": 8,
-        "guidance_scale": 2.0}
+        "guidance_scale": 1.0}
 _T2V = {"beta": 50.0, "learning_rate": 3e-5, "batch_size": 4, "max_steps": 30, "sample_steps": 8,
-        "guidance_scale": 2.0}
+        "guidance_scale": 1.0}
 # DPO plus an SFT term on the chosen answer: pure DPO on answers one word apart lowers the chosen answer's
 # likelihood along with the rejected one's, and the testbed's policy then answers worse (docs/testbed.md)
 _QA = {"beta": 0.1, "loss_type": ("sigmoid", "sft"), "learning_rate": 3e-5, "batch_size": 8,
@@ -115,7 +115,7 @@ PROFILES: dict[str, Profile] = {
     "quick": Profile(
         name="quick", summary="the README's first command: about 3 minutes on 2 CPU cores",
         judge_train_per_task=80, judge_eval_per_task=60, judge_steps=1200, judges="shipped",
-        t2i_strategies=("random", "two_stage"), t2v_prompts=16,
+        t2i_prompts=32, t2i_eval_samples=8, t2i_strategies=("random", "two_stage"), t2v_prompts=16,
         t2i_options=dict(_T2I), t2v_options=dict(_T2V), qa_options=dict(_QA),
     ),
     "full": Profile(

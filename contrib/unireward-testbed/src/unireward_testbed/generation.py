@@ -199,9 +199,11 @@ def run(
     aligner_options: dict[str, Any],
     registry: Any,
     sft_baseline: bool = True,
+    patience: int = 2,
     log: Callable[[str], None] = lambda _m: None,
 ) -> dict[str, Any]:
-    """The method (two-stage pairs, Diffusion-DPO), the selection ablation and the supervised baseline."""
+    """The method (two-stage pairs, Diffusion-DPO), the selection ablation and the supervised baseline.
+    ``patience``: checks without a better held-out loss before a run stops (see :func:`train_with_early_stopping`)."""
     from unireward_sdk.pairs import SamplerSource
 
     from . import pairs as P
@@ -251,7 +253,8 @@ def run(
                 policy_run = aligner(seed, out_dir / "runs" / f"{name}-seed{seed}", **extra)
                 what = "supervised fine-tuning on the chosen side of" if extra else "Diffusion-DPO on"
                 log(f"seed {seed}: {what} {len(train)} {strategy} pairs ({len(val)} held out to stop on)")
-                run["train"] = train_with_early_stopping(policy_run, train, val, max_steps=max_steps, seed=seed)
+                run["train"] = train_with_early_stopping(policy_run, train, val, max_steps=max_steps, seed=seed,
+                                                         patience=patience)
                 run["after"] = evaluator(policy_run, f"{name}-seed{seed}")
             else:
                 run["after"] = None

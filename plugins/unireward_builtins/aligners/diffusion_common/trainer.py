@@ -278,8 +278,7 @@ class DiffusionDPOBase:
                                  self.config.beta, reduction=reduction)
         if objective == "sft":
             # the supervised baseline: denoise the chosen sample; margin and accuracy stay the DPO ones
-            sft = model_err[:half] if reduction == "none" else model_err[:half].mean()
-            out = out._replace(loss=sft)
+            out = out._replace(loss=model_err[:half] if reduction == "none" else model_err[:half].mean())
         return out
 
     def _prepare_training(self) -> None:
