@@ -19,7 +19,7 @@ from typing import Any
 
 import torch
 
-from unireward_sdk.alignment import POLICY_FILE
+from unireward_sdk.alignment import POLICY_FILE, policy_info
 from unireward_sdk.model_refs import check_reference
 from unireward_sdk.errors import ConfigError, ModelLoadError
 
@@ -59,17 +59,9 @@ class DiffusionComponents:
 
 def read_policy_info(model: str | Path) -> dict[str, Any] | None:
     """The ``unireward_policy.json`` of a policy this SDK saved, or None for any other model."""
-    path = Path(model) / POLICY_FILE
-    if not path.is_file():
-        return None
-    try:
-        info = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ModelLoadError(f"unreadable policy file ({exc})", who=str(path),
-                             fix="Restore the file from the saved policy (valid JSON), or save the policy again") \
-            from exc
-    if info.get("format") != POLICY_FORMAT:
-        raise ModelLoadError(f"unknown policy format {info.get('format')!r}", who=str(path),
+    info = policy_info(model)
+    if info is not None and info.get("format") != POLICY_FORMAT:
+        raise ModelLoadError(f"unknown policy format {info.get('format')!r}", who=str(Path(model) / POLICY_FILE),
                              fix=f"Expected {POLICY_FORMAT}; re-save the policy with this SDK version")
     return info
 

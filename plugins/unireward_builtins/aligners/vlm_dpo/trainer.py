@@ -27,6 +27,7 @@ from unireward_sdk.alignment import (
     StepMetrics,
     TrainSummary,
     load_image,
+    policy_info,
     read_pairs,
 )
 from unireward_sdk.checkpoints import find_checkpoint
@@ -58,18 +59,10 @@ def prompt_seed(seed: int, prompt_index: int) -> int:
 
 def read_policy_info(path: str | Path) -> dict[str, Any] | None:
     """The ``unireward_policy.json`` of a policy ``vlm_dpo`` saved, or None for any other model."""
-    file = Path(path) / POLICY_FILE
-    if not file.is_file():
-        return None
-    try:
-        info = json.loads(file.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ModelLoadError(f"unreadable policy file ({exc})", who=str(file),
-                             fix="Restore the file from the saved policy (valid JSON), or save the policy again") \
-            from exc
-    if info.get("format") != POLICY_FORMAT:
-        raise ModelLoadError(f"not a vlm_dpo policy (format {info.get('format')!r})", who=str(file),
-                             fix="Load it with the aligner that saved it")
+    info = policy_info(path)
+    if info is not None and info.get("format") != POLICY_FORMAT:
+        raise ModelLoadError(f"not a vlm_dpo policy (format {info.get('format')!r})",
+                             who=str(Path(path) / POLICY_FILE), fix="Load it with the aligner that saved it")
     return info
 
 
