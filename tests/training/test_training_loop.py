@@ -141,3 +141,41 @@ def test_a_loss_refusing_every_unit_and_empty_data_are_errors(registry, tiny_bas
     with pytest.raises(ConfigError, match="no training records"):
         run_judge_training(MeanLoss, [], tiny_base, None, JudgeTrainingConfig(max_steps=2), registry=registry,
                            who="toy trainer")
+
+
+def test_a_run_interrupted_at_a_checkpoint_resumes_where_it_stopped(registry, tiny_base, records, tmp_path):
+    """save_every writes checkpoint-<step> folders; resume_from_checkpoint continues from one with the same
+    parameters, optimizer state and draw, so the resumed steps repeat the uninterrupted run's exactly."""
+    class Momentum(MeanLoss):
+        def setup(self, units, steps):  # an optimizer with state of its own, which the checkpoint must carry
+            import torch
+
+            plan = super().setup(units, steps)
+            return Optimization(torch.optim.Adam([self.weight], lr=0.1), batch_size=2, trainable_parameters=1)
+
+    full = run_judge_training(Momentum, records, tiny_base, tmp_path / "full",
+                              JudgeTrainingConfig(max_steps=6, batch_size=2, seed=0, save_every=2), registry=registry)
+    assert sorted(p.name for p in (tmp_path / "full").glob("checkpoint-*")) == ["checkpoint-2", "checkpoint-4",
+                                                                               "checkpoint-6"]
+    events = Events()
+    resumed = run_judge_training(Momentum, records, tiny_base, tmp_path / "full",
+                                 JudgeTrainingConfig(max_steps=6, batch_size=2, seed=0,
+                                                     resume_from_checkpoint=str(tmp_path / "full" / "checkpoint-4")),
+                                 registry=registry, callback=events)
+    assert ("message", f"resumed from {tmp_path / 'full' / 'checkpoint-4'} at step 4 of 6") in events.seen
+    assert [s for s, _ in resumed.losses] == [1, 2, 3, 4, 5, 6]
+    assert [v for _, v in resumed.losses] == pytest.approx([v for _, v in full.losses])
+    assert [e for e in events.seen if e[0] == "step"] == [("step", 5), ("step", 6)]
+
+
+def test_resume_refuses_what_it_cannot_continue(registry, tiny_base, records, tmp_path):
+    run_judge_training(MeanLoss, records, tiny_base, tmp_path / "out",
+                       JudgeTrainingConfig(max_steps=4, batch_size=2, seed=0, save_every=4), registry=registry)
+    with pytest.raises(ConfigError, match="past this run's 2 steps"):
+        run_judge_training(MeanLoss, records, tiny_base, tmp_path / "out",
+                           JudgeTrainingConfig(max_steps=2, batch_size=2, seed=0, resume_from_checkpoint="latest"),
+                           registry=registry)
+    with pytest.raises(ConfigError, match="no resumable checkpoint"):
+        run_judge_training(MeanLoss, records, tiny_base, tmp_path / "empty",
+                           JudgeTrainingConfig(max_steps=2, batch_size=2, resume_from_checkpoint="latest"),
+                           registry=registry)

@@ -119,3 +119,25 @@ def test_periodic_evaluation_and_unknown_task_errors(registry, tiny_base, toy_da
     bad = [{"task": "audio_generation", "candidates": [{"text": "a"}, {"text": "b"}], "label": "A"}]
     with pytest.raises(UniRewardError, match="audio_generation"):
         train_generative_judge(bad, tiny_base, None, config, registry=registry)
+
+
+@pytest.mark.parametrize("lora", [True, False])
+def test_generative_training_resumes_from_a_checkpoint(short_registry, tiny_base, tmp_path, lora):
+    """A LoRA or full fine-tuning run stopped at its checkpoint continues to the same losses as one that ran
+    through (the checkpoint holds the trained weights, optimizer, scheduler, random state and draw)."""
+    data = tmp_path / "data"
+    records = load_records(toy_records(data, 16, seed=0, template=SHORT_TEMPLATE_ID), base_dir=data)
+    settings = dict(max_steps=4, batch_size=4, learning_rate=5e-3, lora=lora, freeze_vision=False,
+                    lr_scheduler_type="linear", templates={"image_generation": {"pairwise": SHORT_TEMPLATE_ID}})
+    full = train_generative_judge(records, tiny_base, tmp_path / "out", JudgeTrainingConfig(**settings, save_every=2),
+                                  registry=short_registry)
+    resumed = train_generative_judge(records, tiny_base, tmp_path / "out",
+                                     JudgeTrainingConfig(**settings, resume_from_checkpoint="latest"),
+                                     registry=short_registry)
+    # "latest" is checkpoint-4, the end: nothing left to train, the losses are the checkpoint's
+    assert [v for _, v in resumed.losses] == pytest.approx([v for _, v in full.losses])
+    again = train_generative_judge(records, tiny_base, tmp_path / "out",
+                                   JudgeTrainingConfig(**settings,
+                                                       resume_from_checkpoint=str(tmp_path / "out" / "checkpoint-2")),
+                                   registry=short_registry)
+    assert [v for _, v in again.losses] == pytest.approx([v for _, v in full.losses], rel=1e-4)

@@ -27,6 +27,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--output-dir", type=Path, help="override the config's output_dir")
     p.add_argument("--max-steps", type=int, help="override [training] max_steps")
     p.add_argument("--device", help="override [training] device (cpu, cuda, cuda:1...)")
+    p.add_argument("--resume-from-checkpoint", metavar="PATH|latest",
+                   help="continue an interrupted run from a checkpoint-<step> folder that [training] save_every wrote "
+                        "(latest: the newest in the output folder)")
     p.add_argument("--no-progress", action="store_true", help="plain progress lines instead of a rich bar")
     return p
 
@@ -85,6 +88,9 @@ def run(args) -> int:
         changes["max_steps"] = args.max_steps
     if args.device:
         changes["device"] = args.device
+    if args.resume_from_checkpoint:
+        changes["resume_from_checkpoint"] = (args.resume_from_checkpoint if args.resume_from_checkpoint == "latest"
+                                             else str(Path(args.resume_from_checkpoint).resolve()))
     if changes:
         job = job.evolve(training=job.training.evolve(**changes))
     if args.mode:

@@ -82,6 +82,11 @@ def run_ablation(
     """
     train_fn = _trainer(judge, registry)
     config = config or JudgeTrainingConfig()
+    if config.resume_from_checkpoint not in (None, "latest"):
+        raise ConfigError("an ablation trains several judges, each in its own folder: one checkpoint path cannot "
+                          "resume them all", who="run_ablation",
+                          fix="Use resume_from_checkpoint = 'latest' (each judge continues from its own newest "
+                              "checkpoint)")
     train: list[TrainingRecord] = as_records(train_records)
     evals: list[TrainingRecord] = as_records(eval_records)
     present = tasks_in(train, TASK_ORDER)

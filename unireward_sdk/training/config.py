@@ -39,7 +39,7 @@ from typing import Any
 
 from attrs import field, frozen
 
-from ..config import HYPERPARAMETER_RENAMES, JobConfig, internal_field, model_field, path_field
+from ..config import HYPERPARAMETER_RENAMES, JobConfig, checkpoint_field, internal_field, model_field, path_field
 from ..errors import ConfigError
 
 # LoRA on the language model's projections only: the vision tower's layers share some of these names
@@ -112,6 +112,10 @@ class JudgeTrainingConfig(JobConfig):
     # output
     save: bool = True
     log_every: int = 10
+    # every N optimizer steps, a resumable checkpoint-<step> folder in the output folder (None: none)
+    save_every: int | None = None
+    # "latest" (the highest checkpoint-<step> in the output folder) or a checkpoint folder to continue from
+    resume_from_checkpoint: str | None = checkpoint_field(None)
 
     def __attrs_post_init__(self) -> None:
         problems = []
@@ -128,6 +132,8 @@ class JudgeTrainingConfig(JobConfig):
                                      ("mixed_precision", self.mixed_precision, PRECISIONS)):
             if value not in allowed:
                 problems.append(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
+        if self.save_every is not None and self.save_every < 1:
+            problems.append(f"save_every must be >= 1 or unset, got {self.save_every}")
         if self.eval_every < 0 or self.warmup_steps < 0:
             problems.append("eval_every and warmup_steps must be >= 0")
         if self.max_length is not None and self.max_length < 8:

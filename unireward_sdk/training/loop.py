@@ -3,7 +3,8 @@
 :func:`run_judge_training` does what does not depend on the head: reading the records, accelerate and the
 seed, loading the judge through a backend, drawing task-mixed batches (``mix`` ratios, seeded), the
 optimizer steps with gradient accumulation and clipping, evaluation every ``eval_every`` steps and at the
-end, progress callbacks, saving and the :class:`~unireward_sdk.training.report.TrainReport`. A head's
+end, progress callbacks, resumable checkpoints (``save_every``, ``resume_from_checkpoint``), saving and the
+:class:`~unireward_sdk.training.report.TrainReport`. A head's
 :class:`JudgeLoss` says what one training unit is, what it trains (model, optimizer), how a batch of units
 becomes a loss, which head evaluates, and what is saved. The generative SFT trainer
 (:mod:`unireward_sdk.training.sft`) and the built-in ``scalar`` head's value-head trainer are two such
@@ -25,6 +26,7 @@ from typing import Any, ClassVar
 
 import attrs
 
+from ..checkpoints import CHECKPOINT_PREFIX, find_checkpoint, restore_rng, rng_state
 from ..errors import ConfigError, UniRewardError
 from .callbacks import TrainingCallback
 from .config import JudgeTrainingConfig
@@ -182,8 +184,17 @@ def run_judge_training(
         callback.on_eval(run_name, step, scores)
         return scores
 
-    stream = mixture_stream([u.task for u in units], seed=config.seed, ratios=config.mix)
+    stream = _Counted(mixture_stream([u.task for u in units], seed=config.seed, ratios=config.mix))
     refused: set[int] = set()
+    losses: list[tuple[int, float]] = []
+    start = 0
+    if config.resume_from_checkpoint is not None:
+        if output_dir is None:
+            raise ConfigError("resume_from_checkpoint needs the output folder the checkpoints are in", who=who,
+                              fix="Give the run an output folder (the one whose checkpoint-<step> folders to use)")
+        folder = find_checkpoint(config.resume_from_checkpoint, output_dir, marker=LOOP_STATE, who=who)
+        start, losses = _resume(folder, plan, stream, refused, steps, who=who)
+        callback.on_message(run_name, f"resumed from {folder} at step {start} of {steps}")
 
     def micro_step() -> float:
         while True:
@@ -208,10 +219,9 @@ def run_judge_training(
                 plan.optimizer.zero_grad()
         return float(value.detach())
 
-    losses: list[tuple[int, float]] = []
     evaluations: list[tuple[int, Mapping[str, TaskScore]]] = []
     callback.on_start(run_name, steps)
-    for step in range(1, steps + 1):
+    for step in range(start + 1, steps + 1):
         micro = [micro_step() for _ in range(plan.micro_batches)]
         value = sum(micro) / len(micro)
         if not torch.isfinite(torch.tensor(value)):
@@ -221,6 +231,8 @@ def run_judge_training(
         callback.on_step(run_name, step, steps, value, loss.learning_rate(plan))
         if evals and config.eval_every and step % config.eval_every == 0 and step < steps:
             evaluations.append((step, evaluate(step)))
+        if output_dir is not None and config.save_every and step % config.save_every == 0:
+            _checkpoint(Path(output_dir) / f"{CHECKPOINT_PREFIX}{step}", step, plan, losses, stream.drawn, refused)
 
     loss.finish()
     if evals:
@@ -252,3 +264,83 @@ def _draw(stream: Iterator[int], size: int, excluded: set[int], available: int, 
         if index not in excluded:
             chosen.append(index)
     return chosen
+
+
+# --- resumable checkpoints ------------------------------------------------------------------------------
+#
+# A checkpoint holds what the optimizer trains (its parameters, in the optimizer's order, which the same
+# head's setup rebuilds), the optimizer's and scheduler's state, the random generators, the losses so far and
+# how far the task-mixed draw had gone. It works for any head's loss: whatever the head trains, its optimizer
+# holds it.
+
+LOOP_STATE = "trainer_state.json"
+PARAMETERS = "trained_parameters.safetensors"
+OPTIMIZER = "optimizer.pt"
+
+
+class _Counted:
+    """An iterator that counts what it has handed out (to replay a seeded draw up to the same point)."""
+
+    def __init__(self, inner: Iterator[int]):
+        self.inner, self.drawn = inner, 0
+
+    def __iter__(self) -> _Counted:
+        return self
+
+    def __next__(self) -> int:
+        self.drawn += 1
+        return next(self.inner)
+
+
+def _trained(plan: Optimization) -> list[Any]:
+    return [p for group in plan.optimizer.param_groups for p in group["params"]]
+
+
+def _checkpoint(folder: Path, step: int, plan: Optimization, losses: list[tuple[int, float]], drawn: int,
+                refused: set[int]) -> None:
+    import json
+
+    import torch
+    from safetensors.torch import save_file
+
+    folder.mkdir(parents=True, exist_ok=True)
+    save_file({f"{i}": p.detach().cpu().contiguous() for i, p in enumerate(_trained(plan))}, str(folder / PARAMETERS))
+    plain, tensors = rng_state()
+    torch.save({"optimizer": plan.optimizer.state_dict(),
+                "scheduler": plan.scheduler.state_dict() if plan.scheduler is not None else None,
+                "rng": tensors}, folder / OPTIMIZER)
+    # written last: a folder with this file is complete
+    (folder / LOOP_STATE).write_text(json.dumps({"step": step, "losses": losses, "drawn": drawn,
+                                                 "refused": sorted(refused), "rng": plain}), encoding="utf-8")
+
+
+def _resume(folder: Path, plan: Optimization, stream: _Counted, refused: set[int], steps: int, *,
+            who: str) -> tuple[int, list[tuple[int, float]]]:
+    """Load a checkpoint into the freshly set-up ``plan``; returns (its step, the losses so far)."""
+    import json
+
+    import torch
+    from safetensors.torch import load_file
+
+    state = json.loads((folder / LOOP_STATE).read_text(encoding="utf-8"))
+    params, saved = _trained(plan), load_file(str(folder / PARAMETERS))
+    if len(saved) != len(params) or any(saved[f"{i}"].shape != p.shape for i, p in enumerate(params)):
+        raise ConfigError(f"{folder} was written by another setup ({len(saved)} trained tensors, this run has "
+                          f"{len(params)})", who=who,
+                          fix="Resume with the settings the checkpoint was written with (same base model, head, "
+                              "lora settings)")
+    if state["step"] > steps:
+        raise ConfigError(f"{folder} is at step {state['step']}, past this run's {steps} steps", who=who,
+                          fix="Raise max_steps, or resume from an earlier checkpoint")
+    with torch.no_grad():
+        for i, p in enumerate(params):
+            p.copy_(saved[f"{i}"].to(p.device, p.dtype))
+    other = torch.load(folder / OPTIMIZER, weights_only=True)
+    plan.optimizer.load_state_dict(other["optimizer"])
+    if plan.scheduler is not None and other["scheduler"] is not None:
+        plan.scheduler.load_state_dict(other["scheduler"])
+    for _ in range(state["drawn"]):
+        next(stream)
+    refused.update(state["refused"])
+    restore_rng(state["rng"], other["rng"])
+    return state["step"], [(int(s), float(v)) for s, v in state["losses"]]
