@@ -80,3 +80,27 @@ def test_train_judge_command_trains_from_a_toml_file(tiny_base, toy_data, tmp_pa
     bad.write_text('mode = "generative"\nbase_model = "x"\noutput_dir = "o"\ntrain = "t.jsonl"\n[training]\nmax_steps = 0\n')
     assert main(["train-judge", "--config", str(bad)]) == 2  # bad usage
     assert "max_steps must be >= 1" in capsys.readouterr().err
+
+
+def test_train_judge_command_resumes_a_scalar_run(tiny_base, toy_data, tmp_path, capsys, monkeypatch, registry):
+    """`unireward train-judge --resume-from-checkpoint latest` continues the newest checkpoint-<step> that
+    [training] save_every wrote; the scalar head's own parameters are what its checkpoint carries."""
+    import unireward_sdk.registry as registry_module
+    from unireward_sdk.cli import main
+
+    monkeypatch.setattr(registry_module, "_default", registry)
+    config = tmp_path / "judge.toml"
+    config.write_text(
+        f'mode = "scalar"\nbase_model = "{tiny_base}"\noutput_dir = "out"\ntrain = ["{toy_data / "train.jsonl"}"]\n'
+        '[training]\nmax_steps = 4\nbatch_size = 4\nbootstrap = 0\ndevice = "cpu"\nsave_every = 2\n')
+    assert main(["train-judge", "--config", str(config), "--max-steps", "2", "--no-progress"]) == 0
+    assert (tmp_path / "out" / "checkpoint-2" / "trainer_state.json").is_file()
+    first = json.loads((tmp_path / "out" / "training_report.json").read_text())["losses"]
+    capsys.readouterr()
+    assert main(["train-judge", "--config", str(config), "--resume-from-checkpoint", "latest", "--no-progress"]) == 0
+    err = capsys.readouterr().err
+    assert f"resumed from {tmp_path / 'out' / 'checkpoint-2'} at step 2 of 4" in err
+    report = json.loads((tmp_path / "out" / "training_report.json").read_text())
+    assert report["steps"] == 4 and report["losses"][:2] == first
+    assert main(["train-judge", "--config", str(config), "--resume-from-checkpoint", str(tmp_path / "nowhere")]) == 2
+    assert "does not exist" in capsys.readouterr().err
