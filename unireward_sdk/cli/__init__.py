@@ -4,6 +4,9 @@ An SDK subcommand is one module here with ``add_parser`` and ``run``, listed in 
 A plugin adds one through the ``unireward_register_commands`` hook (a :class:`~unireward_sdk.specs.CommandSpec`),
 loaded with the host's per-plugin isolation: a command that cannot be set up is shown as unavailable
 with its reason, and every other command still works. Heavy imports belong inside ``run`` / the factory.
+
+Every command runs inside :func:`~unireward_sdk.quiet.quiet_libraries`: third-party progress bars, logging
+and known warnings are silenced unless ``--verbose`` is given (before or after the command name).
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ import sys
 from collections.abc import Sequence
 
 from ..errors import EXIT_FAILED, EXIT_USAGE, UniRewardError, exit_status
+
+VERBOSE_HELP = "show the libraries' own progress bars, log messages and warnings (silenced by default)"
 
 COMMANDS: tuple[str, ...] = (
     "plugins",
@@ -34,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(prog="unireward", description="UniReward SDK: unified multimodal reward models.")
     parser.add_argument("--version", action="version", version=f"unireward-sdk {__version__}")
+    parser.add_argument("--verbose", action="store_true", help=VERBOSE_HELP)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
         try:
@@ -44,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
             continue
         sub = module.add_parser(subparsers)
         sub.set_defaults(_run=module.run)
+        _accept_verbose(sub)
     _add_plugin_commands(subparsers)
     return parser
 
@@ -81,6 +88,18 @@ def _add_plugin_commands(subparsers) -> None:
             _unavailable_parser(subparsers, name, reason, f"Fix or disable {providers[0].plugin.name}")
             continue
         sub.set_defaults(_run=spec.factory)
+        _accept_verbose(sub)
+
+
+def _accept_verbose(parser: argparse.ArgumentParser) -> None:
+    """``--verbose`` after the command name too (and after a nested one), unless the command has its own."""
+    if "--verbose" not in parser._option_string_actions:
+        # SUPPRESS: given only before the command name, the top-level value is kept
+        parser.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS, help=VERBOSE_HELP)
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for nested in action.choices.values():
+                _accept_verbose(nested)
 
 
 def _unavailable_parser(subparsers, name: str, reason: str, fix: str) -> None:
@@ -125,9 +144,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "_run", None):
         parser.print_help()
         return EXIT_USAGE
+    from ..quiet import quiet_libraries
+
     try:
-        status = int(args._run(args) or 0)
-        sys.stdout.flush()  # inside the try: a closed pipe surfaces here, not as a traceback at exit
+        with quiet_libraries(verbose=bool(getattr(args, "verbose", False))):
+            status = int(args._run(args) or 0)
+            sys.stdout.flush()  # inside the try: a closed pipe surfaces here, not as a traceback at exit
         return status
     except UniRewardError as exc:
         print(f"unireward {args.command}: error: {exc}", file=sys.stderr)

@@ -64,34 +64,29 @@ def load_config(path: str | Path) -> Any:
 
 
 class _Progress:
-    """A rich progress bar on stderr showing loss and margin; a no-op when disabled."""
+    """The aligner's callback: a bar (or plain lines off a terminal) on stderr with loss and margin."""
 
     def __init__(self, enabled: bool):
         self.enabled = enabled
         self._bar = None
-        self._task = None
 
     def __enter__(self):
-        if self.enabled:
-            from rich.console import Console
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-            self._bar = Progress(TextColumn("[bold]align"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                                 TextColumn("{task.description}"), console=Console(stderr=True))
-            self._bar.__enter__()
         return self
 
     def __exit__(self, *exc):
         if self._bar is not None:
-            self._bar.__exit__(*exc)
+            self._bar.close()
 
     def __call__(self, metrics, total: int) -> None:
-        if self._bar is None:
+        if not self.enabled:
             return
-        if self._task is None:
-            self._task = self._bar.add_task("", total=total)
-        self._bar.update(self._task, completed=metrics.step,
-                         description=f"loss {metrics.loss:.4f}  margin {metrics.margin:+.3f}  acc {metrics.accuracy:.2f}")
+        if self._bar is None:
+            from ..progress import track
+
+            # optimizer steps are the same on every process: the main one shows them
+            self._bar = track("unireward align: step", total).__enter__()
+        self._bar.update(metrics.step, total=total, status=f"loss {metrics.loss:.4f}, margin {metrics.margin:+.3f}, "
+                         f"acc {metrics.accuracy:.2f}")
 
 
 def _print_summary(summary) -> None:

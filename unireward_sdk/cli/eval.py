@@ -176,9 +176,13 @@ def run(args) -> int:
     _log(f"{len(bench.examples)} examples from {bench.source}{skipped}")
     tasks = list(dict.fromkeys(ex.item.task for ex in bench.examples)) or [bench.info.task or "image_generation"]
     heads = build_heads(args, registry, tasks)
-    judged = evaluate_pairwise(heads, bench.examples, seed=args.seed, randomize_order=args.randomize,
-                               both_orders=args.both_orders, chunk_size=max(1, args.batch_size),
-                               progress=StderrProgress(), fail_fast=args.fail_fast, samples=args.samples)
+    progress = StderrProgress("unireward eval: judged")
+    try:
+        judged = evaluate_pairwise(heads, bench.examples, seed=args.seed, randomize_order=args.randomize,
+                                   both_orders=args.both_orders, chunk_size=max(1, args.batch_size),
+                                   progress=progress, fail_fast=args.fail_fast, samples=args.samples)
+    finally:
+        progress.close()
     run_info.update(protocol=args.protocol, samples=args.samples,
                     split=(args.split or bench.info.hub_split) if str(args.data).startswith("hf") else "local file",
                     data=bench.source, options=dict(bench.options), skipped=dict(bench.skipped),
@@ -216,8 +220,12 @@ def _run_pointwise(args, registry, out: Path, cache: Path, run_info: dict[str, A
     _log(f"{len(items)} pointwise items from {args.data}")
     tasks = list(dict.fromkeys(it.task for it in items))
     heads = build_heads(args, registry, tasks, mode="pointwise")
-    summary = evaluate_pointwise(heads, items, gold, chunk_size=max(1, args.batch_size), progress=StderrProgress(),
-                                 n_bootstrap=args.bootstrap, seed=args.seed)
+    progress = StderrProgress("unireward eval: scored")
+    try:
+        summary = evaluate_pointwise(heads, items, gold, chunk_size=max(1, args.batch_size), progress=progress,
+                                     n_bootstrap=args.bootstrap, seed=args.seed)
+    finally:
+        progress.close()
     run_info.update(template=_template_used(heads, "pointwise"), seconds=round(time.time() - started, 3))
     report = {"benchmark": {"name": POINTWISE, "title": "Pointwise scores (user file)", "kind": "correlation",
                             "notes": ["Failed scores are left out of the correlations and counted under failures."]},

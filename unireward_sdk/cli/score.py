@@ -284,18 +284,22 @@ def run(args) -> int:
         items = [item_from_flags(args, registry)]
     head = build_head(args, registry)
     judge = head.judge_pairwise if args.mode == "pairwise" else head.score_pointwise
-    done, failed = 0, 0
-    for start in range(0, len(items), args.batch_size):
-        chunk = items[start:start + args.batch_size]
-        for record in judge(chunk):
-            failed += not record.ok
-            sys.stdout.write(json.dumps(to_dict(record), ensure_ascii=False) + "\n")
-        sys.stdout.flush()
-        done += len(chunk)
-        print(f"unireward score: {done}/{len(items)} items judged ({failed} failed)", file=sys.stderr, flush=True)
+    from ..progress import track
+
+    failed = 0
+    with track("unireward score:", len(items), noun="items judged") as bar:
+        for start in range(0, len(items), args.batch_size):
+            chunk = items[start:start + args.batch_size]
+            for record in judge(chunk):
+                failed += not record.ok
+                sys.stdout.write(json.dumps(to_dict(record), ensure_ascii=False) + "\n")
+            sys.stdout.flush()
+            bar.advance(len(chunk), status=f"{failed} failed")
     status = items_status(len(items), failed, fail_on_error=args.fail_on_error)
     if status:
         why = "no item was judged successfully" if failed >= len(items) else "--fail-on-error and some items failed"
         print(f"unireward score: {failed} of {len(items)} items failed ({why}): exit status {status}; each "
               "failed line on stdout says why", file=sys.stderr)
+    else:
+        print(f"unireward score: {len(items)} items judged ({failed} failed)", file=sys.stderr)
     return status

@@ -4,7 +4,8 @@
     unireward train-judge --config judge.toml --max-steps 50 --output-dir runs/quick
 
 The TOML layout is documented in :mod:`unireward_sdk.training.config` and ``docs/training.md``. Progress
-(a rich bar, or plain lines with ``--no-progress``) and evaluations go to stderr; the final report
+(:mod:`unireward_sdk.progress`: a rich bar on a terminal, plain lines otherwise or with ``--no-progress``),
+evaluations with each judge's answer mix, and messages go to stderr; the final report
 (Markdown) goes to stdout and is also written next to the judge.
 """
 
@@ -34,46 +35,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     return p
 
 
-class RichCallback:
-    """A rich progress bar per run, with evaluations and messages printed above it."""
-
-    def __init__(self):
-        from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-        self.console = Console(stderr=True)
-        self.progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                 TextColumn("loss {task.fields[loss]}"), TimeElapsedColumn(), console=self.console)
-        self.bars: dict[str, Any] = {}
-
-    def __enter__(self) -> RichCallback:
-        self.progress.start()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.progress.stop()
-
-    def on_start(self, run: str, total_steps: int) -> None:
-        self.bars[run] = self.progress.add_task(run, total=total_steps, loss="—")
-
-    def on_step(self, run: str, step: int, total: int, loss: float, lr: float) -> None:
-        if run in self.bars:
-            self.progress.update(self.bars[run], completed=step, loss=f"{loss:.4f}")
-
-    def on_eval(self, run: str, step: int, scores) -> None:
-        parts = [f"{t} {'—' if s.accuracy is None else f'{100 * s.accuracy:.1f}%'} (n={s.n})" for t, s in scores.items()]
-        self.progress.console.print(f"[{run}] eval at step {step}: " + ", ".join(parts))
-
-    def on_message(self, run: str, text: str) -> None:
-        self.progress.console.print(f"[{run}] {text}")
-
-
 def run(args) -> int:
-    import contextlib
-
     from ..registry import get_registry
     from ..training import (
-        PrintCallback,
+        ProgressCallback,
         TrainJudgeConfig,
         load_records,
         run_ablation,
@@ -99,11 +64,8 @@ def run(args) -> int:
     output = args.output_dir or job.output_dir
     train = [r for path in job.train for r in load_records(path)]
     evals = [r for path in job.eval for r in load_records(path)]
-    if args.no_progress or not sys.stderr.isatty():
-        manager: Any = contextlib.nullcontext(PrintCallback(every=training.log_every))
-    else:
-        manager = RichCallback()
-    with manager as callback:
+    style = "plain" if args.no_progress else "auto"
+    with ProgressCallback(every=training.log_every, style=style) as callback:
         if mode == "ablation":
             report = run_ablation(train, evals, job.base_model, output, training, judge=job.ablation_judge,
                                   tasks=job.ablation_tasks, registry=registry, callback=callback)

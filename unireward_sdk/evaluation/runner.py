@@ -12,8 +12,6 @@ same ``item_id``), or a mapping ``task -> head`` when examples span tasks.
 from __future__ import annotations
 
 import random
-import sys
-import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -171,20 +169,25 @@ def evaluate_pairwise(
 
 
 class StderrProgress:
-    """Progress lines on stderr (``judged 48/200 (24%) 3.1 items/s``), at most one per ``every`` seconds."""
+    """A ``progress(done, total)`` callback drawn by :mod:`unireward_sdk.progress` on stderr (a rich bar on a
+    terminal, else lines such as ``judged 48/200 items 24%, 3.10/s``, at most one per tenth or ``every`` s)."""
 
-    def __init__(self, label: str = "judged", every: float = 2.0, stream=None):
+    def __init__(self, label: str = "judged", every: float = 10.0, stream=None):
         self.label = label
         self.every = every
-        self.stream = stream or sys.stderr
-        self.start = time.monotonic()
-        self.last = 0.0
+        self.stream = stream
+        self.bar = None
 
     def __call__(self, done: int, total: int) -> None:
-        now = time.monotonic()
-        if done < total and now - self.last < self.every:
-            return
-        self.last = now
-        rate = done / max(now - self.start, 1e-9)
-        pct = 100.0 * done / total if total else 100.0
-        print(f"{self.label} {done}/{total} ({pct:.0f}%) {rate:.2f} items/s", file=self.stream, flush=True)
+        from ..progress import track
+
+        if self.bar is None:
+            self.bar = track(self.label, total, noun="items", stream=self.stream, every_s=self.every).__enter__()
+        self.bar.update(done, total=total)
+        if done >= total:
+            self.close()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None

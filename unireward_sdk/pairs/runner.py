@@ -295,19 +295,21 @@ class PairJob:
         todo = [b for b in range(len(batches)) if b not in done]
         show = cfg.progress if progress is None else progress
         started = time.perf_counter()
-        with store, procs.share(todo) as mine, _progress(show and procs.is_main, sum(len(batches[b]) for b in mine),
-                                                         "building pairs") as advance:
-            for b in mine:
-                groups = source.groups(batches[b], b)
-                for stage in filters:
-                    groups = stage.apply(groups, judge)
-                if on_batch is not None:
-                    on_batch(b, groups)
-                rows = [group_row(g, batch=b, seed=cfg.seed, media=store.media) for g in groups]
-                store.commit(b, batches[b], rows)
-                advance(len(batches[b]))
-        self.timings["run_s"] = time.perf_counter() - started
-        procs.barrier()
+        # the main process shows the whole job: prompts committed by an earlier run and by every process
+        with _progress(show, root, batches, procs.world) as bar:
+            with store, procs.share(todo) as mine:
+                for b in mine:
+                    groups = source.groups(batches[b], b)
+                    for stage in filters:
+                        groups = stage.apply(groups, judge)
+                    if on_batch is not None:
+                        on_batch(b, groups)
+                    rows = [group_row(g, batch=b, seed=cfg.seed, media=store.media) for g in groups]
+                    store.commit(b, batches[b], rows)
+                    bar()
+            self.timings["run_s"] = time.perf_counter() - started
+            procs.barrier()
+            bar()
         dataset = PairDataset(root)
         summary = dataset.summary()
         if self.media_cache is not None:
@@ -327,13 +329,15 @@ def _json(data: Mapping[str, Any]) -> str:
 
 
 @contextlib.contextmanager
-def _progress(enabled: bool, total: int, label: str) -> Iterator[Callable[[int], None]]:
-    if not enabled or total == 0:
-        yield lambda _n: None
-        return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+def _progress(enabled: bool, root: Path, batches: Sequence[range], world: int) -> Iterator[Callable[[], None]]:
+    """A callable that shows the prompts committed so far by every process, read from the commit files."""
+    from ..progress import track
 
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("prompts"),
-                  TimeRemainingColumn(), transient=False) as bar:
-        task = bar.add_task(label, total=total)
-        yield lambda n: bar.advance(task, n)
+    def committed_prompts() -> int:
+        return sum(len(batches[b]) for b in committed(root) if b < len(batches))
+
+    total = sum(len(b) for b in batches)
+    noun = "prompts" if world == 1 else f"prompts (all {world} processes)"
+    with track("unireward pairs:", total, noun=noun, done=committed_prompts(),
+               style="auto" if enabled else "off") as bar:
+        yield (lambda: bar.update(committed_prompts())) if bar.style != "off" else (lambda: None)

@@ -12,7 +12,7 @@ Importing this package does not import torch; the trainers import it when called
 from __future__ import annotations
 
 from .ablation import run_ablation
-from .callbacks import PrintCallback, TrainingCallback
+from .callbacks import PrintCallback, ProgressCallback, TrainingCallback
 from .config import JudgeTrainingConfig, TrainJudgeConfig
 from .evaluate import TaskScore, evaluate_records
 from .examples import (
@@ -34,7 +34,7 @@ from .targets import render_checked, render_target
 
 __all__ = [
     "AblationReport", "AblationRow", "JudgeLoss", "JudgeRun", "JudgeTrainingConfig", "Optimization",
-    "PrintCallback", "TaskScore", "TrainJudgeConfig", "TrainReport", "TrainingCallback", "TrainingExample",
+    "PrintCallback", "ProgressCallback", "TaskScore", "TrainJudgeConfig", "TrainReport", "TrainingCallback", "TrainingExample",
     "TrainingRecord", "balanced_swaps", "build_examples", "chat_messages", "chat_rows", "evaluate_records",
     "load_records", "mixture_schedule", "mixture_stream", "position_balance", "record_from_dict", "record_to_dict",
     "render_checked", "render_target", "run_ablation", "run_judge_training", "train_generative_judge",

@@ -49,11 +49,70 @@ class PrintCallback(TrainingCallback):
             self._print(f"[{run}] step {step}/{total} loss {loss:.4f} lr {lr:.2e} ({seconds:.0f} s)")
 
     def on_eval(self, run: str, step: int, scores: Mapping[str, Any]) -> None:
-        parts = []
-        for task, s in scores.items():
-            acc = "—" if s.accuracy is None else f"{100 * s.accuracy:.1f}%"
-            parts.append(f"{task} {acc} (n={s.n})")
-        self._print(f"[{run}] eval at step {step}: " + ", ".join(parts))
+        self._print(eval_line(run, step, scores))
 
     def on_message(self, run: str, text: str) -> None:
         self._print(f"[{run}] {text}")
+
+
+class ProgressCallback(TrainingCallback):
+    """The command line's display (:mod:`unireward_sdk.progress`): one bar per run on a terminal, else plain
+    lines (every tenth of the run, every ``every`` steps and every 10 s); evaluations and messages as lines.
+
+    ``style``: ``auto`` (rich on a terminal), ``rich``, ``plain`` or ``off``. A context manager."""
+
+    def __init__(self, every: int | None = None, style: str = "auto", stream: Any = None):
+        self.every, self.style, self.stream = every, style, stream
+        self.bar: Any = None
+
+    def __enter__(self) -> ProgressCallback:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._close()
+
+    def _close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+    def _note(self, text: str) -> None:
+        from ..progress import track
+
+        if self.bar is not None:
+            self.bar.note(text)
+        else:  # between runs: the same rules (stream, rank) without a bar
+            track("", 0, style="plain" if self.style != "off" else "off", stream=self.stream).note(text)
+
+    def on_start(self, run: str, total_steps: int) -> None:
+        from ..progress import track
+
+        self._close()
+        self.bar = track(f"[{run}] step", total_steps, style=self.style, stream=self.stream, every_n=self.every)
+        self.bar.__enter__()
+
+    def on_step(self, run: str, step: int, total: int, loss: float, lr: float) -> None:
+        if self.bar is not None:
+            self.bar.update(step, total=total, status=f"loss {loss:.4f}, lr {lr:.2e}")
+
+    def on_eval(self, run: str, step: int, scores: Mapping[str, Any]) -> None:
+        self._note(eval_line(run, step, scores))
+
+    def on_message(self, run: str, text: str) -> None:
+        self._note(f"[{run}] {text}")
+
+
+def eval_line(run: str, step: int, scores: Mapping[str, Any]) -> str:
+    """``[joint] eval at step 50: image_generation 62.5% (n=16, answered A 7 / B 9 / tie 0 / failed 0)``."""
+    parts = []
+    for task, s in scores.items():
+        acc = "—" if s.accuracy is None else f"{100 * s.accuracy:.1f}%"
+        mix = getattr(s, "answers", None)
+        answered = f", answered {answer_mix_text(mix)}" if mix else ""
+        parts.append(f"{task} {acc} (n={s.n}{answered})")
+    return f"[{run}] eval at step {step}: " + ", ".join(parts)
+
+
+def answer_mix_text(mix: Mapping[str, int]) -> str:
+    """``A 3 / B 5 / tie 0 / failed 1``: a judge's answers to held-out pairs."""
+    return " / ".join(f"{answer} {count}" for answer, count in mix.items())

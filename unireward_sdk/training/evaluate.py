@@ -3,7 +3,9 @@
 Pairwise records become benchmark examples whose gold label is the record's ``truth`` (the testbed's
 oracle answer) when present, else its ``label``; the harness shows each pair in a seeded random order
 and scores accuracy (a tie is right only when the judge says tie), with a bootstrap interval and the rate
-at which decisive verdicts pick position A. Pointwise records are scored and correlated (Spearman) with
+at which decisive verdicts pick position A, with the answer mix (how many pairs the judge answered A, B,
+tie, or failed to answer) and the mean probability it gave its own answer, which explain an accuracy that
+looks wrong: a judge that answers ``tie`` to every pair scores the share of ties in the truth. Pointwise records are scored and correlated (Spearman) with
 their ``truth`` or ``score``.
 """
 
@@ -12,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from attrs import frozen
+from attrs import field, frozen
 
 from ..evaluation import metrics as M
 from ..evaluation.benchmarks import BenchmarkExample
@@ -31,6 +33,9 @@ class TaskScore:
     ci: tuple[float, float] | None = None
     failures: int = 0
     a_rate: float | None = None  # among decisive verdicts, the fraction picking A (about 0.5 when unbiased)
+    # pairs answered A / B / tie / failed (as shown to the judge); a dict, so kept out of the hash
+    answers: Mapping[str, int] | None = field(default=None, hash=False)
+    confidence: float | None = None  # mean probability of the judge's own answer, where the head reports one
     n_points: int = 0  # pointwise records scored
     spearman: float | None = None
     spearman_ci: tuple[float, float] | None = None
@@ -38,6 +43,7 @@ class TaskScore:
     def to_dict(self) -> dict[str, Any]:
         return {"task": self.task, "n": self.n, "accuracy": self.accuracy,
                 "ci": list(self.ci) if self.ci else None, "failures": self.failures, "a_rate": self.a_rate,
+                "answers": dict(self.answers) if self.answers is not None else None, "confidence": self.confidence,
                 "n_points": self.n_points, "spearman": self.spearman,
                 "spearman_ci": list(self.spearman_ci) if self.spearman_ci else None}
 
@@ -88,7 +94,8 @@ def evaluate_records(
             labels = [j.label for j in judged]
             values.update(
                 n=len(judged), accuracy=M.accuracy(predictions, labels), failures=M.failure_count(predictions),
-                a_rate=M.a_preference_rate(predictions),
+                a_rate=M.a_preference_rate(predictions), answers=answer_mix(predictions),
+                confidence=mean_confidence([j.verdict for j in judged]),
                 ci=M.bootstrap_metric(M.accuracy, [predictions, labels], n_resamples=bootstrap, seed=seed)
                 if bootstrap else None,
             )
@@ -103,3 +110,18 @@ def evaluate_records(
                           spearman_ci=tuple(spearman["ci"]) if spearman["ci"] else None)
         out[task] = TaskScore(**values)
     return out
+
+
+ANSWERS = ("A", "B", "tie", "failed")
+
+
+def answer_mix(predictions: Sequence[str | None]) -> dict[str, int]:
+    """How many pairs were answered A, B and tie, and how many failed (None), in that order."""
+    return {answer: sum((p if p is not None else "failed") == answer for p in predictions) for answer in ANSWERS}
+
+
+def mean_confidence(verdicts: Sequence[Any]) -> float | None:
+    """Mean probability a head gave its own answer, over the verdicts that carry probabilities (None: none do)."""
+    values = [float(v.probabilities[v.winner]) for v in verdicts
+              if v.ok and v.probabilities and v.winner in v.probabilities]
+    return sum(values) / len(values) if values else None

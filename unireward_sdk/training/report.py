@@ -13,11 +13,40 @@ from typing import Any
 from attrs import field, frozen
 
 from ..evaluation.metrics import as_percent
-from .evaluate import TaskScore
+from .evaluate import ANSWERS, TaskScore
 
 
 def _scores_dict(scores: Mapping[str, TaskScore]) -> dict[str, Any]:
     return {task: s.to_dict() for task, s in scores.items()}
+
+
+def _answers_text(score: TaskScore | None) -> str:
+    """``7 / 9 / 0 / 0``: the pairs the judge answered A / B / tie / failed."""
+    if score is None or not score.answers:
+        return "—"
+    return " / ".join(str(score.answers.get(a, 0)) for a in ANSWERS)
+
+
+def _confidence_text(score: TaskScore | None) -> str:
+    return "—" if score is None or score.confidence is None else f"{score.confidence:.4g}"
+
+
+def _one_answer_notes(label: str, scores: Mapping[str, TaskScore | None]) -> list[str]:
+    """A line for every task where the judge gave all held-out pairs one answer: that explains its accuracy."""
+    notes = []
+    for task, s in scores.items():
+        if s is None or not s.answers or not s.n:
+            continue
+        only = [a for a, count in s.answers.items() if count == s.n]
+        if only:
+            p = "" if s.confidence is None else f" (mean probability {s.confidence:.4g})"
+            if only[0] == "failed":
+                notes.append(f"- {label}{task}: the judge failed on every pair (see the failures), so its "
+                             "accuracy is 0")
+            else:
+                notes.append(f"- {label}{task}: the judge answered '{only[0]}' to every pair{p}, so its accuracy "
+                             "is the share of pairs whose truth is that answer, not a measure of judging")
+    return notes
 
 
 def _ci_text(score: TaskScore | None) -> str:
@@ -75,12 +104,17 @@ class TrainReport:
             first, last = self.losses[0][1], self.losses[-1][1]
             lines.append(f"- loss: {first:.4f} (step {self.losses[0][0]}) -> {last:.4f} (step {self.losses[-1][0]})")
         if self.final:
-            lines += ["", "| task | pairwise accuracy % [95% CI] | n | failures | A-rate | Spearman | n points |",
-                      "|---|---|---|---|---|---|---|"]
+            lines += ["", "| task | pairwise accuracy % [95% CI] | n | answered A / B / tie / failed | "
+                      "mean p(answer) | A-rate | Spearman | n points |",
+                      "|---|---|---|---|---|---|---|---|"]
             for task, s in self.final.items():
                 spearman = "—" if s.spearman is None else f"{s.spearman:.3f}"
                 a_rate = "—" if s.a_rate is None else f"{s.a_rate:.2f}"
-                lines.append(f"| {task} | {_ci_text(s)} | {s.n} | {s.failures} | {a_rate} | {spearman} | {s.n_points} |")
+                lines.append(f"| {task} | {_ci_text(s)} | {s.n} | {_answers_text(s)} | {_confidence_text(s)} | "
+                             f"{a_rate} | {spearman} | {s.n_points} |")
+            notes = _one_answer_notes("", self.final)
+            if notes:
+                lines += ["", *notes]
         return "\n".join(lines) + "\n"
 
     def write(self, folder: str | Path) -> Path:
@@ -135,12 +169,18 @@ class AblationReport:
                  f"Matched budget: every judge takes {b.get('steps')} optimizer steps of "
                  f"{b.get('examples_per_step')} examples (batch {b.get('batch_size')} x grad_accum "
                  f"{b.get('grad_accum')}), lr {b.get('lr')}, seed {b.get('seed')}.", "",
-                 "| task | single-task acc % [95% CI] | joint acc % [95% CI] | joint - single (pts) | n eval |",
-                 "|---|---|---|---|---|"]
+                 "| task | single-task acc % [95% CI] | joint acc % [95% CI] | joint - single (pts) | n eval | "
+                 "single answered A / B / tie / failed | joint answered A / B / tie / failed |",
+                 "|---|---|---|---|---|---|---|"]
         for r in self.rows:
             delta = "—" if r.delta is None else f"{100 * r.delta:+.1f}"
             n = (r.joint or r.single).n if (r.joint or r.single) else 0
-            lines.append(f"| {r.task} | {_ci_text(r.single)} | {_ci_text(r.joint)} | {delta} | {n} |")
+            lines.append(f"| {r.task} | {_ci_text(r.single)} | {_ci_text(r.joint)} | {delta} | {n} | "
+                         f"{_answers_text(r.single)} | {_answers_text(r.joint)} |")
+        notes = (_one_answer_notes("single-task judge, ", {r.task: r.single for r in self.rows})
+                 + _one_answer_notes("joint judge, ", {r.task: r.joint for r in self.rows}))
+        if notes:
+            lines += ["", *notes]
         return "\n".join(lines) + "\n"
 
     def plot(self, path: str | Path) -> Path:
