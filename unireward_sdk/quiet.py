@@ -25,14 +25,12 @@ from collections.abc import Callable, Iterator
 from types import ModuleType
 from typing import Any
 
-# the variable each library reads when it loads -> our quiet value
+# variables a library reads when it loads and has no switch for afterwards -> our quiet value. The ones with
+# a switch (bars, verbosity: ``SWITCHES``) are not set through the environment: a library first imported
+# inside the block would read them at import and keep them after it, so the switch is applied right after
+# the import instead, and undone at the end.
 ENVIRONMENT = {
-    "HF_HUB_DISABLE_PROGRESS_BARS": "1",
-    "HF_DATASETS_DISABLE_PROGRESS_BARS": "1",
-    "TRANSFORMERS_VERBOSITY": "error",
     "TRANSFORMERS_NO_ADVISORY_WARNINGS": "1",
-    "DATASETS_VERBOSITY": "error",
-    "DIFFUSERS_VERBOSITY": "error",
 }
 
 # (category, message regex): warnings about settings the SDK makes for the user, not ones the user made
@@ -46,8 +44,12 @@ class _Switch:
     """One library setting: how to read it, make it quiet and put it back; skipped when the user set ``env``."""
 
     def __init__(self, module: str, env: str, read: Callable[[ModuleType], Any],
-                 quiet: Callable[[ModuleType], None], restore: Callable[[ModuleType, Any], None]):
+                 quiet: Callable[[ModuleType], None], restore: Callable[[ModuleType, Any], None],
+                 follows_hub: bool = False):
         self.module, self.env, self.read, self.quiet, self.restore = module, env, read, quiet, restore
+        # the library takes its bars' first state from the hub's switch when it loads: loaded inside the block,
+        # it would read the hub's bars as we turned them off and keep them off after the block
+        self.follows_hub = follows_hub
 
 
 def _bars(enabled: Callable[[ModuleType], bool], on: str, off: str) -> tuple[Callable, Callable, Callable]:
@@ -66,13 +68,15 @@ SWITCHES = (
     _Switch("huggingface_hub.utils.tqdm", "HF_HUB_DISABLE_PROGRESS_BARS",
             *_bars(lambda m: not m.are_progress_bars_disabled(), "enable_progress_bars", "disable_progress_bars")),
     _Switch("transformers.utils.logging", "HF_HUB_DISABLE_PROGRESS_BARS",
-            *_bars(lambda m: m.is_progress_bar_enabled(), "enable_progress_bar", "disable_progress_bar")),
+            *_bars(lambda m: m.is_progress_bar_enabled(), "enable_progress_bar", "disable_progress_bar"),
+            follows_hub=True),
     _Switch("transformers.utils.logging", "TRANSFORMERS_VERBOSITY", *_verbosity()),
     _Switch("datasets.utils.tqdm", "HF_DATASETS_DISABLE_PROGRESS_BARS",
             *_bars(lambda m: not m.are_progress_bars_disabled(), "enable_progress_bars", "disable_progress_bars")),
     _Switch("datasets.utils.logging", "DATASETS_VERBOSITY", *_verbosity()),
     _Switch("diffusers.utils.logging", "HF_HUB_DISABLE_PROGRESS_BARS",
-            *_bars(lambda m: m.is_progress_bar_enabled(), "enable_progress_bar", "disable_progress_bar")),
+            *_bars(lambda m: m.is_progress_bar_enabled(), "enable_progress_bar", "disable_progress_bar"),
+            follows_hub=True),
     _Switch("diffusers.utils.logging", "DIFFUSERS_VERBOSITY", *_verbosity()),
 )
 
@@ -124,23 +128,30 @@ def quiet_libraries(verbose: bool = False) -> Iterator[None]:
     if verbose:
         yield
         return
-    user_env = {name for name in ENVIRONMENT if name in os.environ}
+    # a variable the user set is the user's choice: its switch is left alone
+    user_env = {name for name in {*ENVIRONMENT, *(s.env for s in SWITCHES)} if name in os.environ}
     switches = [s for s in SWITCHES if s.env not in user_env]
     saved_env = {name: os.environ.get(name) for name in ENVIRONMENT}
     undo: list[Callable[[], None]] = []
 
-    def apply(switch: _Switch, module: ModuleType) -> None:
+    hub_quieted: list[bool] = []  # set once the hub's bars were turned off here
+
+    def apply(switch: _Switch, module: ModuleType, loaded_inside: bool = False) -> None:
         try:
             before = switch.read(module)
+            if loaded_inside and switch.follows_hub and hub_quieted:
+                before = True  # what it would have read from the hub without us
             switch.quiet(module)
         except Exception:  # noqa: BLE001 - another version of the library: its output stays as it is
             return
         undo.append(lambda: switch.restore(module, before))
+        if switch.module == "huggingface_hub.utils.tqdm":
+            hub_quieted.append(True)
 
     def on_import(module: ModuleType) -> None:
         for switch in switches:
             if switch.module == module.__name__:
-                apply(switch, module)
+                apply(switch, module, loaded_inside=True)
 
     for name, value in ENVIRONMENT.items():
         if name not in user_env:

@@ -104,3 +104,26 @@ def test_train_judge_command_resumes_a_scalar_run(tiny_base, toy_data, tmp_path,
     assert report["steps"] == 4 and report["losses"][:2] == first
     assert main(["train-judge", "--config", str(config), "--resume-from-checkpoint", str(tmp_path / "nowhere")]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_train_judge_report_shows_what_the_judge_answered(tiny_base, toy_data, tmp_path, capsys, monkeypatch,
+                                                          registry):
+    """The printed report gives each task's answer mix (A / B / tie / failed), so an accuracy is explained
+    (a judge that gives every pair one answer scores that answer's share of the truth)."""
+    import unireward_sdk.registry as registry_module
+    from unireward_sdk.cli import main
+
+    monkeypatch.setattr(registry_module, "_default", registry)
+    config = tmp_path / "judge.toml"
+    config.write_text(
+        f'mode = "scalar"\nbase_model = "{tiny_base}"\noutput_dir = "out"\ntrain = ["{toy_data / "train.jsonl"}"]\n'
+        f'eval = ["{toy_data / "eval.jsonl"}"]\n'
+        '[training]\nmax_steps = 2\nbatch_size = 4\nbootstrap = 0\ndevice = "cpu"\neval_limit = 6\n')
+    assert main(["train-judge", "--config", str(config), "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "answered A / B / tie / failed" in out
+    row = next(line for line in out.splitlines() if line.startswith("| image_generation |"))
+    mix = [int(x) for x in row.split("|")[4].split("/")]
+    assert sum(mix) == 6
+    report = json.loads((tmp_path / "out" / "training_report.json").read_text())
+    assert sum(report["final"]["image_generation"]["answers"].values()) == 6
