@@ -17,7 +17,6 @@ from unireward_sdk import Candidate, ConfigError
 from unireward_sdk.pairs import ManifestSource, PairDataset, PairJob, PairJobConfig
 from unireward_sdk.pairs.sources import derive_seed
 from unireward_sdk.pairs.store import CRASH_VAR
-from unireward_sdk.testing.filter import HashJudge
 
 
 def fake_config(tmp_path, prompts=12, **extra) -> PairJobConfig:

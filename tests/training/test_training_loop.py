@@ -150,7 +150,7 @@ def test_a_run_interrupted_at_a_checkpoint_resumes_where_it_stopped(registry, ti
         def setup(self, units, steps):  # an optimizer with state of its own, which the checkpoint must carry
             import torch
 
-            plan = super().setup(units, steps)
+            super().setup(units, steps)  # makes the weight
             return Optimization(torch.optim.Adam([self.weight], lr=0.1), batch_size=2, trainable_parameters=1)
 
     full = run_judge_training(Momentum, records, tiny_base, tmp_path / "full",

@@ -16,7 +16,6 @@ raises :class:`~unireward_sdk.errors.ConfigError` naming its file and line: noth
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
