@@ -35,8 +35,9 @@ ENVIRONMENT = {
 
 # (category, message regex): warnings about settings the SDK makes for the user, not ones the user made
 KNOWN_WARNINGS: tuple[tuple[type[Warning], str], ...] = (
-    # trl's configs set gradient_checkpointing, which transformers renamed activation_checkpointing
-    (FutureWarning, r"`gradient_checkpointing(_kwargs)?` is deprecated"),
+    # trl's configs set gradient_checkpointing, which transformers renamed activation_checkpointing; trl also calls
+    # is_gradient_checkpointing and gradient_checkpointing_enable
+    (FutureWarning, r"`(is_)?gradient_checkpointing(_kwargs|_enable)?` is deprecated"),
 )
 
 
