@@ -106,17 +106,9 @@ def _prompt(data: Any, index: int, where: str, policy: Any) -> Prompt:
 
 
 def _settings(pairs: list[str]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for item in pairs:
-        key, sep, raw = item.partition("=")
-        if not sep or not key.strip():
-            raise ConfigError(f"--set {item!r} is not KEY=VALUE", who="unireward sample",
-                              fix="Write it as --set sample_steps=30")
-        try:
-            out[key.strip()] = json.loads(raw)
-        except json.JSONDecodeError:
-            out[key.strip()] = raw
-    return out
+    from .flags import key_values
+
+    return key_values(pairs, flag="--set", who="unireward sample", example="sample_steps=30")
 
 
 def _relative(path: str, folder: Path) -> str:

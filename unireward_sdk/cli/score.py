@@ -200,17 +200,10 @@ def _manifest_item(located: Any, task: str, mode: str, registry: Any, policy: An
 
 def backend_options(pairs: list[str]) -> dict[str, Any]:
     """``--backend-option KEY=VALUE`` flags as a dict (VALUE read as JSON when it parses, else kept as text)."""
-    out: dict[str, Any] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
-            raise ConfigError(f"--backend-option {pair!r} is not KEY=VALUE", who="unireward score",
-                              fix="Write it as --backend-option base_url=http://127.0.0.1:8000/v1")
-        try:
-            out[key.strip()] = json.loads(value)
-        except ValueError:
-            out[key.strip()] = value
-    return out
+    from .flags import key_values
+
+    return key_values(pairs, flag="--backend-option", who="unireward score",
+                      example="base_url=http://127.0.0.1:8000/v1")
 
 
 def build_head(args, registry: Any) -> Any:

@@ -87,23 +87,19 @@ def build(out: str | Path | None = None, *, scale: float = 1.0, only: tuple[str,
                         wrong_rate=cfg["wrong_rate"], world_seed=cfg["world_seed"], seed=cfg["seed"], lr=cfg["lr"],
                         log=_every(log, "qa_policy", 50))
 
-    def t2i_policy(target: Path) -> None:
-        from .policies import build_t2i_policy
+    def diffusion_policy(name: str, every: int) -> Callable[[Path], None]:
+        """The text-to-image or text-to-video policy's build step (same settings, same pretraining)."""
+        def run(target: Path) -> None:
+            from .policies import build_t2i_policy, build_t2v_policy
 
-        cfg = s["t2i_policy"]
-        build_t2i_policy(target, steps=_scaled(cfg["steps"], scale), world_seed=cfg["world_seed"],
-                         batch_size=cfg["batch_size"], lr=cfg["lr"], caption_dropout=cfg["caption_dropout"],
-                         wrong_colour_rate=cfg["wrong_colour_rate"], prediction_type=cfg["prediction_type"],
-                         seed=cfg["seed"], log=_every(log, "t2i_policy", 100))
+            cfg = s[name]
+            builder = build_t2i_policy if name == "t2i_policy" else build_t2v_policy
+            builder(target, steps=_scaled(cfg["steps"], scale), world_seed=cfg["world_seed"],
+                    batch_size=cfg["batch_size"], lr=cfg["lr"], caption_dropout=cfg["caption_dropout"],
+                    wrong_colour_rate=cfg["wrong_colour_rate"], prediction_type=cfg["prediction_type"],
+                    seed=cfg["seed"], log=_every(log, name, every))
 
-    def t2v_policy(target: Path) -> None:
-        from .policies import build_t2v_policy
-
-        cfg = s["t2v_policy"]
-        build_t2v_policy(target, steps=_scaled(cfg["steps"], scale), world_seed=cfg["world_seed"],
-                         batch_size=cfg["batch_size"], lr=cfg["lr"], caption_dropout=cfg["caption_dropout"],
-                         wrong_colour_rate=cfg["wrong_colour_rate"], prediction_type=cfg["prediction_type"],
-                         seed=cfg["seed"], log=_every(log, "t2v_policy", 50))
+        return run
 
     def train_judge(target: Path, tasks: tuple[str, ...], key: str) -> None:
         """One judge on the shared preference data of ``tasks`` (all four: the joint judge)."""
@@ -143,8 +139,8 @@ def build(out: str | Path | None = None, *, scale: float = 1.0, only: tuple[str,
     heldout: dict[str, dict] = {}  # each judge's held-out pairwise accuracy, recorded in the manifest
     step("base_vlm", base_vlm)
     step("qa_policy", qa_policy)
-    step("t2i_policy", t2i_policy)
-    step("t2v_policy", t2v_policy)
+    step("t2i_policy", diffusion_policy("t2i_policy", 100))
+    step("t2v_policy", diffusion_policy("t2v_policy", 50))
     step("judge", judge)
     step("judge_single", judge_single)
     _tidy(root)
