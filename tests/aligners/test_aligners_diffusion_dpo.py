@@ -325,3 +325,39 @@ def test_a_caption_corpus_makes_each_caption_word_one_token(tmp_path):
     assert len(plain(caption).input_ids) > 16
     assert taught.convert_ids_to_tokens(taught(caption).input_ids) == ["a", "Ġyellow", "Ġtriangle", "Ġmoving",
                                                                        "Ġdown"]
+
+
+# --- sample_upscale: samples written larger, read back exactly ------------------------------------
+
+
+def test_sample_upscale_writes_blocks_that_training_reads_back_exactly(tiny_t2i, tmp_path):
+    from PIL import Image
+
+    from unireward_builtins.aligners.diffusion_common.pixels import image_to_tensor
+
+    plain = diffusion_dpo.create(model=str(tiny_t2i), output_dir=str(tmp_path / "a"), **FAST)
+    big = diffusion_dpo.create(model=str(tiny_t2i), output_dir=str(tmp_path / "b"), sample_upscale=2, **FAST)
+    small_path = plain.sample(["a red circle"], 1, seed=3)[0][0].path
+    big_path = big.sample(["a red circle"], 1, seed=3)[0][0].path
+    small, large = Image.open(small_path).convert("RGB"), Image.open(big_path).convert("RGB")
+    assert small.size == (16, 16) and large.size == (32, 32)
+    # every pixel of the policy's 16-px output is a 2x2 block of the written file
+    assert list(large.resize((16, 16), Image.Resampling.NEAREST).getdata()) == list(small.getdata())
+    # training reads the 32-px file back as exactly the 16-px pixels (a bicubic filter would blur them)
+    assert torch.equal(image_to_tensor(large, (16, 16)), image_to_tensor(small, (16, 16)))
+
+
+def test_sample_upscale_writes_larger_clips(tiny_t2v, tmp_path):
+    aligner = video_diffusion_dpo.create(model=str(tiny_t2v), output_dir=str(tmp_path), num_frames=4, fps=4,
+                                         sample_upscale=2, **FAST)
+    import av
+
+    with av.open(aligner.sample(["a moving square"], 1, seed=0)[0][0].path) as container:
+        stream = container.streams.video[0]
+        assert (stream.width, stream.height) == (32, 32)
+
+
+@pytest.mark.parametrize("value", [0, -1, 1.5, True, "2"])
+def test_sample_upscale_must_be_a_whole_number(tiny_t2i, tmp_path, value):
+    with pytest.raises(ConfigError, match="sample_upscale must be a whole number"):
+        diffusion_dpo.create(model=str(tiny_t2i), output_dir=str(tmp_path), sample_upscale=value)

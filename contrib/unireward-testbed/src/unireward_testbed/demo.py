@@ -94,8 +94,11 @@ class Profile:
 # the text-to-image policy at guidance 1 and lowered it at guidance 2 (docs/testbed.md).
 _T2I = {"beta": 500.0, "learning_rate": 1e-4, "batch_size": 8, "max_steps": 40, "sample_steps": 8,
         "guidance_scale": 1.0}
+# the video policy draws 16-pixel frames and the video judges were trained on 32-pixel renders: clips are
+# written at 32 pixels (each pixel a 2x2 block), which the judges read (on 16-pixel clips most of their
+# answers failed to parse) and the aligner reduces back exactly for training
 _T2V = {"beta": 50.0, "learning_rate": 3e-5, "batch_size": 4, "max_steps": 30, "sample_steps": 8,
-        "guidance_scale": 1.0}
+        "guidance_scale": 1.0, "sample_upscale": 2}
 # DPO plus an SFT term on the chosen answer: pure DPO on answers one word apart lowers the chosen answer's
 # likelihood along with the rejected one's, and the testbed's policy then answers worse (docs/testbed.md)
 _QA = {"beta": 0.1, "loss_type": ("sigmoid", "sft"), "learning_rate": 3e-5, "batch_size": 8,
@@ -452,9 +455,10 @@ def _generation_results(gen: dict[str, Any], seeds: list[int], strategies: tuple
     names = list(strategies) + ([SFT] if any(k.startswith(f"{SFT}/") for k in gen["runs"]) else [])
     for name in names:
         runs = [gen["runs"][f"{name}/{s}"] for s in seeds]
+        answers = _summed_answers(runs)
         if any(r["after"] is None for r in runs):
             out["strategies"][name] = {"status": f"not trained ({runs[0].get('note', 'no pairs kept')})",
-                                       "pairs": [r["pairs"] for r in runs]}
+                                       "pairs": [r["pairs"] for r in runs], "judge_answers": answers}
             continue
         after[name] = [r["after"]["per_prompt"] for r in runs]
         agreement = [r["agreement"] for r in runs]
@@ -470,6 +474,7 @@ def _generation_results(gen: dict[str, Any], seeds: list[int], strategies: tuple
             "pair_precision": [a["precision"] for a in agreement],
             "agreement": agreement,
             "stopped": [{"kept_step": r["train"]["kept_step"], "steps_run": r["train"]["steps_run"]} for r in runs],
+            "judge_answers": answers,
         }
     # pair precision: how often the oracle says the chosen side is better, per strategy, over seeds
     precision = {name: [float(x) for r in (gen["runs"][f"{name}/{s}"] for s in seeds)
@@ -496,6 +501,17 @@ def _generation_results(gen: dict[str, Any], seeds: list[int], strategies: tuple
     if precision.get("two_stage") and precision.get("random"):
         out["claims"].append(_precision_claim(label, precision["two_stage"], precision["random"]))
     return out
+
+
+def _summed_answers(runs: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
+    """The judge's answers while building a strategy's pairs, and how many failed to parse, over seeds."""
+    total: dict[str, dict[str, int]] = {}
+    for run in runs:
+        for mode, counts in (run.get("judge_answers") or {}).items():
+            for key, value in counts.items():
+                total.setdefault(mode, {}).setdefault(key, 0)
+                total[mode][key] += value
+    return total
 
 
 def _precision_claim(label: str, two_stage: list[float], random_: list[float]) -> dict:

@@ -247,7 +247,8 @@ def run(
             pairs, summary, job_dir = built[strategy]
             run: dict[str, Any] = {"strategy": strategy, "objective": extra.get("objective", "dpo"), "seed": seed,
                                    "pairs": len(pairs), "dropped": summary.get("dropped", {}),
-                                   "pair_dir": str(job_dir), "agreement": P.pair_agreement(pairs, quality)}
+                                   "pair_dir": str(job_dir), "agreement": P.pair_agreement(pairs, quality),
+                                   "judge_answers": P.judge_answer_counts(summary)}
             if len(pairs) >= MIN_PAIRS:
                 train, val = validation_split(pairs)
                 policy_run = aligner(seed, out_dir / "runs" / f"{name}-seed{seed}", **extra)

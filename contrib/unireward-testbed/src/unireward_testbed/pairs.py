@@ -8,7 +8,7 @@ same candidates; each strategy then runs as its own PairJob with its own filter 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +53,14 @@ def build_pairs(task: str, pool: SharedPool, judge: Any, strategy: str, out_dir:
                   filters=stages(strategy, seed=seed, registry=registry))
     summary = job.run()
     return PairDataset(out_dir).pairs(), summary
+
+
+def judge_answer_counts(summary: Mapping[str, Any]) -> dict[str, dict[str, int]]:
+    """From a pair job's summary: per mode, how many answers the judge gave and how many of them failed to
+    parse (a strategy without a judge gave none)."""
+    failures = summary.get("parse_failures") or {}
+    return {mode: {"answers": int(summary.get(total) or 0), "unparsed": sum((failures.get(mode) or {}).values())}
+            for mode, total in (("pairwise", "verdicts"), ("pointwise", "scores"))}
 
 
 def pair_agreement(pairs: Sequence[PreferencePair], quality: Callable[[PreferencePair, str], float]) -> dict:

@@ -44,6 +44,12 @@ def _verdicts(mix: Mapping[str, int] | None) -> str:
 # --- tables ------------------------------------------------------------------------------------------
 
 
+def _unparsed(answers: Mapping[str, Mapping[str, int]] | None) -> str:
+    """'3 of 84; 17 of 146': the pair judge's answers that failed to parse, per mode ('—' without a judge)."""
+    parts = [f"{c['unparsed']} of {c['answers']}" for c in (answers or {}).values() if c.get("answers")]
+    return "; ".join(parts) if parts else "—"
+
+
 def tables(results: Mapping[str, Any]) -> list[tuple[str, list[str], list[list[str]], str]]:
     """(title, header, rows, note) for every results table."""
     out = []
@@ -111,18 +117,20 @@ def tables(results: Mapping[str, Any]) -> list[tuple[str, list[str], list[list[s
         gen = results.get(key)
         if not gen or not gen.get("strategies"):
             continue
-        rows = [["pretrained policy (no training)", _m(gen["before"]), "—", "—"]]
+        rows = [["pretrained policy (no training)", _m(gen["before"]), "—", "—", "—"]]
         for strategy, s in gen["strategies"].items():
+            answers = _unparsed(s.get("judge_answers"))
             if "after" not in s:
-                rows.append([STRATEGY_LABELS.get(strategy, strategy), s.get("status", "—"), "—", "—"])
+                rows.append([STRATEGY_LABELS.get(strategy, strategy), s.get("status", "—"), "—", "—", answers])
                 continue
             precision = (gen.get("pair_precision") or {}).get(strategy)
             pairs = sum(s["pairs"])
             rows.append([STRATEGY_LABELS.get(strategy, strategy), _m(s["after"]), _d(s["vs_before"]),
-                         f"{_m(precision)} of {pairs}" if precision else "—"])
+                         f"{_m(precision)} of {pairs}" if precision else "—", answers])
         label = "text-to-image" if key == "image_generation" else "text-to-video"
         out.append((f"Data-selection ablation ({label}, oracle score after training)",
-                    ["pairs from", "oracle score", "vs pretrained", "pairs the oracle agrees with (%)"], rows,
+                    ["pairs from", "oracle score", "vs pretrained", "pairs the oracle agrees with (%)",
+                     "judge answers unparsed: pairwise; pointwise"], rows,
                     f"same candidates for every strategy; CI: {gen['ci']}"))
     return out
 

@@ -38,6 +38,7 @@ from unireward_sdk.records import Candidate, Provenance
 
 from . import components as parts
 from .loss import DiffusionDPOOutput, denoising_error, diffusion_dpo_loss
+from .pixels import upscale_blocks
 from .resume import TRAINER_STATE, load_training_state, restore_random_state, save_training_state
 
 _TEXT_CACHE_SIZE = 4096
@@ -471,7 +472,7 @@ class DiffusionDPOBase:
                         uncond, cond = pred.chunk(2)
                         pred = uncond + guidance * (cond - uncond)
                     x = scheduler.step(pred, t, x).prev_sample
-                pixels = self._from_model_space(x).clamp(-1, 1).cpu()
+                pixels = upscale_blocks(self._from_model_space(x).clamp(-1, 1).cpu(), cfg.sample_upscale)
                 row = []
                 for j in range(n):
                     path = self._write(pixels[j], folder / f"p{pi:04d}_s{seed}_c{j}{self.file_suffix}")

@@ -18,6 +18,12 @@ class DiffusionDPOConfig(AlignerConfig):
     ``resolution``: training and sampling size in pixels (None: the UNet's sample size times the VAE's
     down-scaling). ``sample_steps`` / ``guidance_scale``: the DDIM sampler used by ``sample``.
 
+    ``sample_upscale``: ``sample`` writes each output this many times larger, every pixel a square block
+    (nearest neighbour). A judge trained on larger media then sees the policy's shapes with sharp edges,
+    where its processor would otherwise blur a small image up. Training reads such a file back exactly:
+    media whose size is a whole multiple of ``resolution`` is reduced by averaging blocks, which undoes the
+    blocks, so the policy learns from its own pixels.
+
     ``objective``: ``dpo`` (the default) or ``sft``, the supervised baseline: the plain denoising loss on
     the chosen sample of each pair, the rejected one unused. An ``sft`` run still logs the DPO margin and
     accuracy against the reference, so the two runs read alike; it tells what the preference adds.
@@ -37,6 +43,7 @@ class DiffusionDPOConfig(AlignerConfig):
     sample_steps: int = 20
     guidance_scale: float = 5.0
     sample_dir: str | None = None
+    sample_upscale: int = 1
     dataloader_workers: int = 0
 
     def __post_init__(self) -> None:
@@ -44,6 +51,9 @@ class DiffusionDPOConfig(AlignerConfig):
         if self.objective not in OBJECTIVES:
             raise ConfigError(f"unknown objective {self.objective!r}.{did_you_mean(self.objective, OBJECTIVES)}",
                               who=type(self).__name__, fix=f"Use one of: {', '.join(OBJECTIVES)}")
+        if not isinstance(self.sample_upscale, int) or isinstance(self.sample_upscale, bool) or self.sample_upscale < 1:
+            raise ConfigError(f"sample_upscale must be a whole number >= 1, got {self.sample_upscale!r}",
+                              who=type(self).__name__, fix="Set sample_upscale = 1 (no upscaling), 2, 3 ...")
         if self.beta <= 0:
             raise ConfigError(f"beta must be positive, got {self.beta!r}", who=type(self).__name__,
                               fix="Set beta > 0 (5000 for ε-prediction latent models)")
