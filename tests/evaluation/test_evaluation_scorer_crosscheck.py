@@ -247,7 +247,9 @@ class FourWayHead:
 
 
 @pytest.mark.parametrize("seed", range(12))
-def test_genai_matches_parse_response_on_generated_cases(seed):
+@pytest.mark.parametrize(("bench", "task"), [("genai-bench-image", "image_generation"),
+                                             ("genai-bench-edit", "image_editing")])
+def test_genai_matches_parse_response_on_generated_cases(seed, bench, task):
     rng = random.Random(seed)
     n = rng.randint(1, 30)
     votes = [rng.choice(["leftvote", "rightvote", "tievote", "bothbad_vote"]) for _ in range(n)]
@@ -255,9 +257,9 @@ def test_genai_matches_parse_response_on_generated_cases(seed):
                            "[[A=B=Bad]]", "no verdict"]) for _ in range(n)]
     gold = {"leftvote": "A", "rightvote": "B", "tievote": "tie", "bothbad_vote": "tie"}
     ids = [f"g{i}" for i in range(n)]
-    exs = [BenchmarkExample(item=_item(i, "image_generation"), label=gold[v], raw_label=v) for i, v in zip(ids, votes)]
+    exs = [BenchmarkExample(item=_item(i, task), label=gold[v], raw_label=v) for i, v in zip(ids, votes)]
     s = summarize(evaluate_pairwise(FourWayHead(dict(zip(ids, answers))), exs, seed=seed),
-                  benchmark_info("genai-bench-image"), n_bootstrap=0)
+                  benchmark_info(bench), n_bootstrap=0)
     peer = sum(genai_parse_response(f"Final verdict: {a}", v) for a, v in zip(answers, votes)) / n
     assert s["metrics"]["accuracy"]["value"] == pytest.approx(peer)
 

@@ -206,7 +206,7 @@ def run(args) -> int:
     tasks = list(dict.fromkeys(ex.item.task for ex in bench.examples)) or [bench.info.task or "image_generation"]
     if args.replay:
         heads = _replay_head(args, bench.examples)
-        run_info.update(head="replay", model=None, replay=args.replay)
+        run_info.update(head="replay", model=None, replay=args.replay, randomize_order=args.randomize)
     else:
         heads = build_heads(args, registry, tasks)
     progress = StderrProgress("unireward eval: judged")
@@ -219,7 +219,8 @@ def run(args) -> int:
     run_info.update(protocol=args.protocol, samples=args.samples,
                     split=(args.split or bench.info.hub_split) if str(args.data).startswith("hf") else "local file",
                     data=bench.source, options=dict(bench.options), skipped=dict(bench.skipped),
-                    template=_template_used(heads, "pairwise"), media_written=bench.media_written,
+                    template=None if args.replay else _template_used(heads, "pairwise"),
+                    media_written=bench.media_written,
                     seconds=round(time.time() - started, 3))
     if bench.info.name == "vl-rewardbench" and args.samples > 1:
         run_info["majority_selection"] = args.majority_selection
