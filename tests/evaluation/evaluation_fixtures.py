@@ -100,7 +100,7 @@ GENAI_EDIT_VOTES = ("leftvote", "tievote", "bothbad_vote", "rightvote")
 
 
 def genai_edit_rows(root: Path, embed: bool) -> list[dict]:
-    """GenAI-Bench image editing (config image_edition) rows: a source image, captions, the instruction, two edits."""
+    """GenAI-Bench image editing rows (config image_edition): source image, captions, instruction, two edits."""
     rows = []
     for i, vote in enumerate(GENAI_EDIT_VOTES):
         images = {}

@@ -180,6 +180,8 @@ def run(args) -> int:
     if args.symmetric:
         run_info["on_disagreement"] = args.on_disagreement
     if args.genai_leaderboard:
+        if args.benchmark or args.data:
+            _log("--genai-leaderboard combines finished reports; --benchmark and --data are ignored")
         return _run_genai_leaderboard(args, out)
     missing = [flag for flag, value in (("--benchmark", args.benchmark), ("--data", args.data)) if not value]
     if missing:
@@ -188,6 +190,11 @@ def run(args) -> int:
         raise ConfigError(f"{' and '.join(missing)} required", who="unireward eval",
                           fix="Pass --benchmark NAME --data PATH (or --genai-leaderboard REPORT... to combine reports)")
     if args.benchmark == POINTWISE:
+        if args.replay:
+            from ..errors import ConfigError
+
+            raise ConfigError("--replay replays pairwise verdicts; pointwise scores cannot be replayed",
+                              who="unireward eval", fix="Drop --replay, or replay a pairwise benchmark")
         return _run_pointwise(args, registry, out, cache, run_info, started)
 
     from ..evaluation import StderrProgress, build_report, evaluate_pairwise, load_benchmark, summarize, write_report

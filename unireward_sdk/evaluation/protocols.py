@@ -465,8 +465,9 @@ def benchmark_figures(judged: Sequence[JudgedExample], info: BenchmarkInfo, boot
 
 
 __all__ = [
-    "BENCHMARK", "CAL_PY_SEED", "DEFAULT_PROTOCOL", "MAJORITY_SELECTIONS", "PROTOCOLS", "PUBLISHED_PROTOCOL", "SCORERS", "UNIFIEDREWARD",
-    "benchmark_figures", "cal_py_orders", "check_protocol", "dimension_margin", "genai_figures", "genai_tie_kind",
-    "majority_ks", "published_protocol", "reward_margin", "scorer_name", "videogen_figures", "vlrb_figures", "vlrb_majority",
+    "BENCHMARK", "CAL_PY_SEED", "DEFAULT_PROTOCOL", "MAJORITY_SELECTIONS", "PROTOCOLS", "PUBLISHED_PROTOCOL",
+    "SCORERS", "UNIFIEDREWARD", "VIDEOGEN_LEADERBOARD", "benchmark_figures", "cal_py_orders", "check_protocol",
+    "dimension_margin", "genai_figures", "genai_tie_kind", "majority_ks", "majority_note", "published_protocol",
+    "reward_margin", "scorer_name", "videogen_averages", "videogen_figures", "vlrb_figures", "vlrb_majority",
     "vlrb_majority_from_predictions",
 ]

@@ -158,8 +158,8 @@ def summarize(
 
     unifiedreward = {"protocol": P.UNIFIEDREWARD, "scorer": P.scorer_name(info.name, P.UNIFIEDREWARD),
                      "metrics": figures, "categories": per_category, "dimensions": dimensions, "per_label": per_label}
-    sets = {P.BENCHMARK: P.benchmark_figures(judged, info, boot, unifiedreward,
-                                                   majority_selection=majority_selection), P.UNIFIEDREWARD: unifiedreward}
+    benchmark = P.benchmark_figures(judged, info, boot, unifiedreward, majority_selection=majority_selection)
+    sets = {P.BENCHMARK: benchmark, P.UNIFIEDREWARD: unifiedreward}
     chosen = sets[protocol]
     return {
         "n": n,
