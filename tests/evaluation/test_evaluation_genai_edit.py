@@ -285,6 +285,29 @@ def test_videogen_leaderboard_averages():
     assert "| 66.7 | 75.0 | 58.3 |" in md.split("## Leaderboard averages")[1]
 
 
+def test_videogen_averages_are_printed_by_eval(videogen_csv, tmp_path, capsys):
+    plugin = spec_plugin(BackendSpec(name="video-backend", factory=ToyBackend),
+                         RewardHeadSpec(name="always-a", factory=AlwaysA, modes=("pairwise",)), name="always_a")
+    with temporary_plugin(plugin, name="always_a"):
+        rc = _eval("--benchmark", "videogen-rewardbench", "--data", str(videogen_csv), "--out", str(tmp_path / "o"),
+                   "--model", "m", "--backend", "video-backend", "--head", "always-a", "--no-randomize")
+    out = capsys.readouterr().out
+    assert rc == 0
+    averages = json.loads((tmp_path / "o" / "report.json").read_text())["protocols"]["benchmark"]["averages"]
+    assert f"leaderboard Avg. {100 * averages['avg']:.1f}%" in out
+    assert "## Leaderboard averages" in (tmp_path / "o" / "report.md").read_text()
+
+
+class AlwaysA:
+    name = "always-a"
+
+    def __init__(self, backend, task, batch_size=16, registry=None, template=None, media=None):
+        pass
+
+    def judge_pairwise(self, items):
+        return [Verdict(item_id=it.id, winner="A", raw="A") for it in items]
+
+
 def test_videogen_averages_are_na_without_the_dimension_columns():
     exs = examples(["v0", "v1"], ["A", "B"], task="video_generation")
     s = summarize(evaluate_pairwise(RewardHead({"v0": (1.0, 0.0), "v1": (0.0, 1.0)}), exs, randomize_order=False),

@@ -281,6 +281,10 @@ def headline_line(title: str, summary: dict[str, Any]) -> str:
         note = f" (left out: {', '.join(f'{v} {k}' for k, v in left.items())})" if left else ""
         order = " (depends on item order)" if fig.get("order_dependent") else ""
         parts.append(f"{key} {_pct(fig['value'])}{note}{order}")
+    averages = summary["protocols"].get(summary["protocol"], {}).get("averages")
+    if averages and averages["avg"] is not None:  # VideoGen-RewardBench's leaderboard columns
+        parts.append(f"leaderboard Avg. {_pct(averages['avg'])} (w/o Ties {_pct(averages['avg_without_ties'])}, "
+                     f"w/ Ties {_pct(averages['avg_with_ties'])})")
     return (f"{title} [{summary['protocol']} protocol: {summary['scorer']}]: {', '.join(parts)}; "
             f"failures {summary['failures']['count']}/{summary['n']}")
 
