@@ -303,3 +303,20 @@ def test_metric_functions_on_the_issue_examples():
     assert M.majority_outcome(["agree", "reject"]) == "other"
     assert M.genai_vote_correct("tie", "bothbad_vote", "good") is False
     assert M.genai_vote_correct("tie", "bothbad_vote") is True
+
+
+def test_majority_with_an_even_number_of_samples_counts_all_of_them_last():
+    from unireward_sdk.evaluation.protocols import vlrb_majority
+
+    # one item, gold A, four judgments A, B, B, A: k = 1 and 3 follow cal.py's first two shuffles of the four
+    # records; the added k = 4 row counts all four (2 agree, 2 reject: a split vote, "other")
+    samples, golds, groups = [["A", "B", "B", "A"]], ["A"], ["general"]
+    table = vlrb_majority(samples, golds, groups, 4)
+    assert list(table) == ["1", "3", "4"]
+    orders = cal_py_shuffle_orders(4, [1, 3])
+    assert table["1"]["counts"]["agree"] == (samples[0][orders[1][0]] == "A")
+    three = [samples[0][i] for i in orders[3][:3]]
+    assert table["3"]["counts"]["agree"] == (three.count("A") >= 2)
+    assert table["4"]["counts"] == {"agree": 0, "reject": 0, "unparsed": 0, "other": 1}
+    with pytest.raises(Exception, match="unknown majority selection"):
+        vlrb_majority(samples, golds, groups, 4, selection="random")
