@@ -183,6 +183,7 @@ def test_replaying_genai_bench_outputs_gives_the_scorers_accuracy(genai_edit_par
     assert doc["metrics"]["accuracy"]["four_way_ties"] == {"bad": 2}
     assert doc["failures"]["count"] == 1 and doc["run"]["head"] == "replay" and doc["run"]["replay"] == str(outputs)
     assert doc["run"]["randomize_order"] is False and "accuracy 50.0%" in captured.out
+    assert f"judgments replayed from `{outputs}`" in (tmp_path / "o" / "report.md").read_text()
 
 
 def test_replaying_a_runs_predictions_gives_that_runs_figures(genai_edit_parquet, tmp_path):

@@ -94,7 +94,9 @@ def markdown(report: Mapping[str, Any]) -> str:
     """A human-readable page with the headline table, categories, failures, position bias, references."""
     bench, run = report["benchmark"], report["run"]
     lines = [f"# {bench['title']}: judge evaluation", ""]
-    lines += [f"- model: `{run.get('model')}`, head: `{run.get('head')}`"
+    judge = (f"- judgments replayed from `{run['replay']}` (no model run)" if run.get("replay") else
+             f"- model: `{run.get('model')}`, head: `{run.get('head')}`")
+    lines += [judge
               + (", symmetric" if run.get("symmetric") else "")
               + (f", template: {_templates(run['template'])}" if run.get("template") else ""),
               f"- data: `{run.get('data')}`" + (f" (split: {run['split']})" if run.get("split") else "")
