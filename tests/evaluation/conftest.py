@@ -9,6 +9,7 @@ import pytest
 from evaluation_fixtures import (
     GENAI_VOTES,
     VIDEOGEN_ROWS,
+    genai_edit_rows,
     genai_image_rows,
     vlrb_rows,
     write_jsonl,
@@ -27,6 +28,13 @@ def genai_image_jsonl(tmp_path) -> Path:
 def genai_image_parquet(tmp_path) -> Path:
     root = tmp_path / "genai_image_pq"
     return write_parquet(root / "data" / "test-00000-of-00001.parquet", genai_image_rows(root, embed=True))
+
+
+@pytest.fixture
+def genai_edit_parquet(tmp_path) -> Path:
+    """The hub's layout: image_edition/test_v1-00000-of-00001.parquet with the images embedded."""
+    root = tmp_path / "genai_edit"
+    return write_parquet(root / "image_edition" / "test_v1-00000-of-00001.parquet", genai_edit_rows(root, embed=True))
 
 
 @pytest.fixture

@@ -96,6 +96,26 @@ def genai_image_rows(root: Path, embed: bool) -> list[dict]:
     return rows
 
 
+GENAI_EDIT_VOTES = ("leftvote", "tievote", "bothbad_vote", "rightvote")
+
+
+def genai_edit_rows(root: Path, embed: bool) -> list[dict]:
+    """GenAI-Bench image editing rows (config image_edition): source image, captions, instruction, two edits."""
+    rows = []
+    for i, vote in enumerate(GENAI_EDIT_VOTES):
+        images = {}
+        for k, column in enumerate(("source_image", "left_output_image", "right_output_image")):
+            level = 100 + 3 * i + k
+            if embed:
+                images[column] = {"bytes": png_bytes(level), "path": f"{column}_{i}.png"}
+            else:
+                images[column] = str(write_png(root / "images" / f"{column}_{i}.png", level).relative_to(root))
+        rows.append({"source_prompt": f"a cat on a sofa {i}", "target_prompt": f"a dog on a sofa {i}",
+                     "instruct_prompt": f"turn the cat into a dog {i}", "left_model": "editor-1",
+                     "right_model": "editor-2", "vote_type": vote, **images})
+    return rows
+
+
 def vlrb_rows(root: Path, embed: bool) -> list[dict]:
     rows = []
     for i, (item_id, ranking, _) in enumerate(VLRB_ROWS):

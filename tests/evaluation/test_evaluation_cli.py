@@ -219,7 +219,8 @@ def test_protocol_switch_and_samples(toy, tmp_path, capsys, genai_image_jsonl, v
     captured = capsys.readouterr()
     assert rc == 0 and "judged 18/18" in captured.err
     doc = json.loads((tmp_path / "k" / "report.json").read_text())
-    assert doc["run"]["samples"] == doc["samples"] == 3
+    assert doc["run"]["samples"] == doc["samples"] == 3 and doc["run"]["majority_selection"] == "cal.py"
+    assert "random.seed(1234)" in doc["protocols"]["benchmark"]["majority_selection"]
     assert list(doc["protocols"]["benchmark"]["majority"]) == ["1", "3"]
     # a deterministic head repeats itself, so every k gives its single-sample figure
     assert doc["protocols"]["benchmark"]["majority"]["3"]["accuracy"] == pytest.approx(0.5)

@@ -111,7 +111,8 @@ def test_vlrb_majority_voting_over_k_samples():
     exs = examples(list(answers), ["A"] * 4)
     judged = evaluate_pairwise(Sampler(answers), exs, randomize_order=False, samples=3)
     assert [len(j.extra_samples) for j in judged] == [2] * 4
-    s = summarize(judged, benchmark_info("vl-rewardbench"), n_bootstrap=0)
+    # "first": the first k judgments of each item in judging order
+    s = summarize(judged, benchmark_info("vl-rewardbench"), n_bootstrap=0, majority_selection="first")
     major = s["protocols"]["benchmark"]["majority"]
     assert list(major) == ["1", "3"]
     assert major["1"]["counts"] == {"agree": 2, "reject": 1, "unparsed": 1, "other": 0}
@@ -119,6 +120,45 @@ def test_vlrb_majority_voting_over_k_samples():
     assert major["1"]["accuracy"] == pytest.approx(2 / 3) and major["3"]["accuracy"] == 1.0
     assert major["3"]["groups"] == {"general": None, "hallucination": 1.0, "reasoning": 1.0}
     assert s["samples"] == 3 and s["metrics"]["accuracy"]["value"] == major["1"]["accuracy"]
+
+    # "cal.py" (the default): the 12 records item by item (RLAIF 0-2, mathverse 3-5, wildvision 6-8, LRV 9-11),
+    # shuffled as cal.py's main shuffles them; k = 1 counts each item's first record in the shuffled order
+    order = cal_py_shuffle_orders(12, [1, 3])[1]
+    first = {}
+    for position in order:
+        first.setdefault(position // 3, position % 3)
+    picked = [answers[item_id][first[i]] for i, item_id in enumerate(answers)]
+    s = summarize(judged, benchmark_info("vl-rewardbench"), n_bootstrap=0)
+    major = s["protocols"]["benchmark"]["majority"]
+    assert major["1"]["counts"]["agree"] == picked.count("A") and major["1"]["counts"]["reject"] == picked.count("B")
+    assert major["1"]["counts"]["unparsed"] == picked.count(None)
+    # every record of an item is counted at k = 3, in whatever order: the same table as "first"
+    assert major["3"]["counts"] == {"agree": 2, "reject": 0, "unparsed": 1, "other": 1}
+    assert "random.seed(1234)" in s["protocols"]["benchmark"]["majority_selection"]
+
+
+def cal_py_shuffle_orders(n: int, ks):
+    """cal.py's main, written from its code: random.seed(1234) once; per k, shuffle_data on a fresh record list."""
+    import random
+
+    random.seed(1234)
+    orders = {}
+    for k in ks:
+        data = list(range(n))
+        for i in range(len(data)):
+            j = random.randint(0, len(data) - 1)
+            data[i], data[j] = data[j], data[i]
+        orders[k] = data
+    return orders
+
+
+def test_cal_py_shuffle_is_reproduced_exactly():
+    from unireward_sdk.evaluation.protocols import cal_py_orders
+
+    for n in (1, 2, 7, 40):
+        assert cal_py_orders(n, [1, 3, 5, 7, 9]) == cal_py_shuffle_orders(n, [1, 3, 5, 7, 9])
+    # a shorter k list (a run with fewer samples) gives the same orders for the k it has
+    assert cal_py_orders(12, [1, 3]) == {k: v for k, v in cal_py_shuffle_orders(12, [1, 3, 5]).items() if k < 5}
 
 
 # --- VideoGen-RewardBench (VideoAlign, w/ Ties tie-calibrated) -----------------------------------------
@@ -263,3 +303,20 @@ def test_metric_functions_on_the_issue_examples():
     assert M.majority_outcome(["agree", "reject"]) == "other"
     assert M.genai_vote_correct("tie", "bothbad_vote", "good") is False
     assert M.genai_vote_correct("tie", "bothbad_vote") is True
+
+
+def test_majority_with_an_even_number_of_samples_counts_all_of_them_last():
+    from unireward_sdk.evaluation.protocols import vlrb_majority
+
+    # one item, gold A, four judgments A, B, B, A: k = 1 and 3 follow cal.py's first two shuffles of the four
+    # records; the added k = 4 row counts all four (2 agree, 2 reject: a split vote, "other")
+    samples, golds, groups = [["A", "B", "B", "A"]], ["A"], ["general"]
+    table = vlrb_majority(samples, golds, groups, 4)
+    assert list(table) == ["1", "3", "4"]
+    orders = cal_py_shuffle_orders(4, [1, 3])
+    assert table["1"]["counts"]["agree"] == (samples[0][orders[1][0]] == "A")
+    three = [samples[0][i] for i in orders[3][:3]]
+    assert table["3"]["counts"]["agree"] == (three.count("A") >= 2)
+    assert table["4"]["counts"] == {"agree": 0, "reject": 0, "unparsed": 0, "other": 1}
+    with pytest.raises(Exception, match="unknown majority selection"):
+        vlrb_majority(samples, golds, groups, 4, selection="random")

@@ -36,6 +36,20 @@ def _cal_dataset(item_id: str) -> str:
             "wildvision": "wildvision-battle", "hallucination": "povid"}.get(prefix, "vlfeedback")
 
 
+def cal_py_main(records: list[dict], ks=(1, 3, 5, 7, 9)) -> dict[int, dict]:
+    """cal.py's main: random.seed(1234) once, then per k a fresh copy of the records (in file order) put
+    through shuffle_data (each position swapped with a uniformly drawn one) and scored."""
+    random.seed(1234)
+    out = {}
+    for k in ks:
+        data = list(records)
+        for i in range(len(data)):
+            j = random.randint(0, len(data) - 1)
+            data[i], data[j] = data[j], data[i]
+        out[k] = cal_py(data, k)
+    return out
+
+
 def cal_py(records: list[dict], k: int) -> dict:
     """cal.py's distribution -> classify -> distribution_dataset, on records in the order given."""
     dist: dict[str, dict] = {}
@@ -96,20 +110,29 @@ def test_vlrb_matches_cal_py_on_generated_cases(seed):
     ids = [f"{rng.choice(_VLRB_PREFIXES)}{i}" for i in range(n)]
     exs = [BenchmarkExample(item=_item(i, "image_understanding"), label=vlrb_label(r), raw_label=str(r),
                             category=vlrb_category(i)) for i, r in zip(ids, rankings)]
-    samples = rng.choice([1, 3, 5])
+    samples = rng.choice([1, 3, 5, 7, 9])
     judged = evaluate_pairwise(SampledHead(seed), exs, seed=seed, samples=samples)
     s = summarize(judged, benchmark_info("vl-rewardbench"), n_bootstrap=0)
-    # what cal.py reads: every judgment's raw text, the published ranking, and whether the pair was shown swapped
+    # what cal.py reads: every judgment's raw text, the published ranking, and whether the pair was shown swapped,
+    # item by item with its k judgments in a row (inference_hf.py's file)
     records = [{"id": j.example.id, "ranking": r, "random_number": int(j.swapped), "response": v.raw}
-               for round_ in range(samples) for j, r in zip(judged, rankings)
-               for v in [([j.verdict] + list(j.extra_samples))[round_]]]
-    peer = cal_py(records, 1)
+               for j, r in zip(judged, rankings) for v in [j.verdict, *j.extra_samples]]
+    # the headline figures are the first judgment's: cal.py on the first judgments alone
+    peer = cal_py([rec for n, rec in enumerate(records) if n % samples == 0], 1)
     assert s["metrics"]["accuracy"]["value"] == pytest.approx(peer["overall"])
     assert s["metrics"]["macro_accuracy"]["value"] == pytest.approx(peer["macro"])
     for group, value in peer["groups"].items():
         assert s["categories"][group]["value"] == pytest.approx(value)
     if samples > 1:
-        for k, row in s["protocols"]["benchmark"]["majority"].items():
+        peer_main = cal_py_main(records)  # cal.py's own k list, whatever the number of samples
+        majority = s["protocols"]["benchmark"]["majority"]
+        assert list(majority) == [str(k) for k in (1, 3, 5, 7, 9) if k <= samples]
+        for k, row in majority.items():
+            assert (row["accuracy"], row["macro_accuracy"]) == (pytest.approx(peer_main[int(k)]["overall"]),
+                                                                 pytest.approx(peer_main[int(k)]["macro"]))
+        # "first": the first k of each item in file order, i.e. cal.py without its shuffle
+        first = summarize(judged, benchmark_info("vl-rewardbench"), n_bootstrap=0, majority_selection="first")
+        for k, row in first["protocols"]["benchmark"]["majority"].items():
             peer_k = cal_py(records, int(k))
             assert (row["accuracy"], row["macro_accuracy"]) == (pytest.approx(peer_k["overall"]),
                                                                  pytest.approx(peer_k["macro"]))
@@ -224,7 +247,9 @@ class FourWayHead:
 
 
 @pytest.mark.parametrize("seed", range(12))
-def test_genai_matches_parse_response_on_generated_cases(seed):
+@pytest.mark.parametrize(("bench", "task"), [("genai-bench-image", "image_generation"),
+                                             ("genai-bench-edit", "image_editing")])
+def test_genai_matches_parse_response_on_generated_cases(seed, bench, task):
     rng = random.Random(seed)
     n = rng.randint(1, 30)
     votes = [rng.choice(["leftvote", "rightvote", "tievote", "bothbad_vote"]) for _ in range(n)]
@@ -232,9 +257,9 @@ def test_genai_matches_parse_response_on_generated_cases(seed):
                            "[[A=B=Bad]]", "no verdict"]) for _ in range(n)]
     gold = {"leftvote": "A", "rightvote": "B", "tievote": "tie", "bothbad_vote": "tie"}
     ids = [f"g{i}" for i in range(n)]
-    exs = [BenchmarkExample(item=_item(i, "image_generation"), label=gold[v], raw_label=v) for i, v in zip(ids, votes)]
+    exs = [BenchmarkExample(item=_item(i, task), label=gold[v], raw_label=v) for i, v in zip(ids, votes)]
     s = summarize(evaluate_pairwise(FourWayHead(dict(zip(ids, answers))), exs, seed=seed),
-                  benchmark_info("genai-bench-image"), n_bootstrap=0)
+                  benchmark_info(bench), n_bootstrap=0)
     peer = sum(genai_parse_response(f"Final verdict: {a}", v) for a, v in zip(answers, votes)) / n
     assert s["metrics"]["accuracy"]["value"] == pytest.approx(peer)
 
@@ -259,9 +284,14 @@ def test_vlrb_majority_from_saved_runs_matches_cal_py(tmp_path, seed):
         paths.append(out["predictions.jsonl"])
         records += [{"id": j.example.id, "ranking": r, "random_number": int(j.swapped), "response": j.verdict.raw}
                     for j, r in zip(judged, rankings)]
+    # the files read in turn are cal.py's record order (the five files concatenated into one)
     table = vlrb_majority_from_predictions(paths)
     assert list(table) == ["1", "3", "5"]
+    peer_main = cal_py_main(records)
     for k, row in table.items():
+        assert row["accuracy"] == pytest.approx(peer_main[int(k)]["overall"])
+        assert row["macro_accuracy"] == pytest.approx(peer_main[int(k)]["macro"])
+    for k, row in vlrb_majority_from_predictions(paths, selection="first").items():
         peer = cal_py(records, int(k))
         assert row["accuracy"] == pytest.approx(peer["overall"])
         assert row["macro_accuracy"] == pytest.approx(peer["macro"])

@@ -29,8 +29,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         description="Judge every pair of a benchmark with a reward head and report the benchmark's own metrics "
         "(tau/diff, overall/macro accuracy) with bootstrap intervals, failures and position bias.",
     )
-    p.add_argument("--benchmark", required=True, choices=[*BENCHMARKS, POINTWISE])
-    p.add_argument("--data", required=True,
+    # required unless --genai-leaderboard combines finished reports (checked in run)
+    p.add_argument("--benchmark", choices=[*BENCHMARKS, POINTWISE])
+    p.add_argument("--data",
                    help="local file or folder (parquet, jsonl, json, csv); 'hf' for the benchmark's hub id, "
                    "or hf:OWNER/NAME (needs network)")
     p.add_argument("--model", help="judge checkpoint: hub id or local folder (not needed by a head that declares "
@@ -72,6 +73,15 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--samples", type=int, default=1,
                    help="judge every pair k times, for VL-RewardBench's majority voting (the k judgments differ "
                    "only with a sampling head; default 1)")
+    p.add_argument("--majority-selection", default="cal.py", choices=("cal.py", "first"),
+                   help="which k of the samples VL-RewardBench's majority voting counts: cal.py's shuffle "
+                   "(default) or the first k in judging order")
+    p.add_argument("--replay", default=None, metavar="FILE",
+                   help="answer from saved judge outputs instead of a model: GenAI-Bench's pairwise.jsonl / .json "
+                   "(matched by row index) or a predictions.jsonl of an earlier run; --model and --head are unused")
+    p.add_argument("--genai-leaderboard", nargs="+", default=None, metavar="REPORT",
+                   help="combine finished GenAI-Bench reports (image generation, image editing, video generation) "
+                   "into the leaderboard's row and three-task average; writes OUT/leaderboard.json and .md")
     p.add_argument("--no-plots", dest="plots", action="store_false", help="skip the PNG plots")
     p.add_argument("--fail-fast", action="store_true", help="stop at the first head error instead of recording it")
     add_fail_on_error(p)
@@ -87,7 +97,18 @@ def build_heads(args, registry, tasks: list[str], mode: str = "pairwise") -> dic
     from ..errors import CapabilityError, ConfigError
 
     spec = registry.reward_head_spec(args.head)
+    installed = set(registry.names("task"))
     for task in tasks:
+        if task not in installed and task not in spec.tasks:
+            # a head for every task still judges through a task's prompts: with none installed it cannot (image
+            # editing: no built-in task); refused before a checkpoint loads
+            raise CapabilityError(
+                f"no installed task judges '{task}' (installed: {', '.join(sorted(installed)) or 'none'}), and "
+                f"reward head '{args.head}' does not name it",
+                who="unireward eval",
+                fix=f"Install a plugin that registers the task '{task}' or a head that names it, or score saved "
+                    "judge outputs with --replay FILE",
+            )
         if not spec.supports(task, mode):
             raise CapabilityError(
                 f"does not support {mode} judging of task '{task}' (modes: {', '.join(spec.modes)}; "
@@ -158,7 +179,22 @@ def run(args) -> int:
     }
     if args.symmetric:
         run_info["on_disagreement"] = args.on_disagreement
+    if args.genai_leaderboard:
+        if args.benchmark or args.data:
+            _log("--genai-leaderboard combines finished reports; --benchmark and --data are ignored")
+        return _run_genai_leaderboard(args, out)
+    missing = [flag for flag, value in (("--benchmark", args.benchmark), ("--data", args.data)) if not value]
+    if missing:
+        from ..errors import ConfigError
+
+        raise ConfigError(f"{' and '.join(missing)} required", who="unireward eval",
+                          fix="Pass --benchmark NAME --data PATH (or --genai-leaderboard REPORT... to combine reports)")
     if args.benchmark == POINTWISE:
+        if args.replay:
+            from ..errors import ConfigError
+
+            raise ConfigError("--replay replays pairwise verdicts; pointwise scores cannot be replayed",
+                              who="unireward eval", fix="Drop --replay, or replay a pairwise benchmark")
         return _run_pointwise(args, registry, out, cache, run_info, started)
 
     from ..evaluation import StderrProgress, build_report, evaluate_pairwise, load_benchmark, summarize, write_report
@@ -175,7 +211,11 @@ def run(args) -> int:
     skipped = f", skipped {bench.skipped}" if bench.skipped else ""
     _log(f"{len(bench.examples)} examples from {bench.source}{skipped}")
     tasks = list(dict.fromkeys(ex.item.task for ex in bench.examples)) or [bench.info.task or "image_generation"]
-    heads = build_heads(args, registry, tasks)
+    if args.replay:
+        heads = _replay_head(args, bench.examples)
+        run_info.update(head="replay", model=None, replay=args.replay, randomize_order=args.randomize)
+    else:
+        heads = build_heads(args, registry, tasks)
     progress = StderrProgress("unireward eval: judged")
     try:
         judged = evaluate_pairwise(heads, bench.examples, seed=args.seed, randomize_order=args.randomize,
@@ -186,14 +226,51 @@ def run(args) -> int:
     run_info.update(protocol=args.protocol, samples=args.samples,
                     split=(args.split or bench.info.hub_split) if str(args.data).startswith("hf") else "local file",
                     data=bench.source, options=dict(bench.options), skipped=dict(bench.skipped),
-                    template=_template_used(heads, "pairwise"), media_written=bench.media_written,
+                    template=None if args.replay else _template_used(heads, "pairwise"),
+                    media_written=bench.media_written,
                     seconds=round(time.time() - started, 3))
-    summary = summarize(judged, bench.info, n_bootstrap=args.bootstrap, seed=args.seed, protocol=args.protocol)
+    if bench.info.name == "vl-rewardbench" and args.samples > 1:
+        run_info["majority_selection"] = args.majority_selection
+    summary = summarize(judged, bench.info, n_bootstrap=args.bootstrap, seed=args.seed, protocol=args.protocol,
+                        majority_selection=args.majority_selection)
     report = build_report(summary, bench.info, run_info)
     files = write_report(out, report, judged, plots=args.plots)
     print(headline_line(bench.info.title, summary))
     print(f"report: {files['report.md']}")
     return _status(args, summary)
+
+
+def _replay_head(args, examples) -> Any:
+    """A head answering from saved outputs; the recorded judge saw the published order, so that order is kept."""
+    from ..evaluation.replay import ReplayHead, load_replay
+
+    if args.model:
+        _log("--replay answers from saved outputs; --model is ignored")
+    if args.randomize:
+        _log("--replay: the pairs keep the published order the saved judge saw (as with --no-randomize)")
+        args.randomize = False
+    if args.samples > 1 or args.both_orders or args.symmetric:
+        from ..errors import ConfigError
+
+        raise ConfigError("--replay holds one judgment per item on the published order",
+                          who="unireward eval", fix="Drop --samples, --both-orders and --symmetric with --replay")
+    return ReplayHead(load_replay(args.replay), examples)
+
+
+def _run_genai_leaderboard(args, out: Path) -> int:
+    from ..evaluation.leaderboard import genai_leaderboard, genai_leaderboard_markdown
+
+    row = genai_leaderboard(args.genai_leaderboard)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "leaderboard.json").write_text(json.dumps(row, indent=2) + "\n", encoding="utf-8")
+    (out / "leaderboard.md").write_text(genai_leaderboard_markdown(row), encoding="utf-8")
+    cells = ", ".join(f"{t} {v['percent']}" for t, v in row["tasks"].items())
+    average = "n/a (missing: " + ", ".join(row["missing"]) + ")" if row["average"] is None else row["average"]
+    print(f"GenAI-Bench leaderboard [{row['scorer']}]: {cells}; average {average}")
+    for caveat in row["caveats"]:
+        _log(f"caveat: {caveat}")
+    print(f"report: {out / 'leaderboard.md'}")
+    return 0
 
 
 def headline_line(title: str, summary: dict[str, Any]) -> str:
@@ -204,6 +281,10 @@ def headline_line(title: str, summary: dict[str, Any]) -> str:
         note = f" (left out: {', '.join(f'{v} {k}' for k, v in left.items())})" if left else ""
         order = " (depends on item order)" if fig.get("order_dependent") else ""
         parts.append(f"{key} {_pct(fig['value'])}{note}{order}")
+    averages = summary["protocols"].get(summary["protocol"], {}).get("averages")
+    if averages and averages["avg"] is not None:  # VideoGen-RewardBench's leaderboard columns
+        parts.append(f"leaderboard Avg. {_pct(averages['avg'])} (w/o Ties {_pct(averages['avg_without_ties'])}, "
+                     f"w/ Ties {_pct(averages['avg_with_ties'])})")
     return (f"{title} [{summary['protocol']} protocol: {summary['scorer']}]: {', '.join(parts)}; "
             f"failures {summary['failures']['count']}/{summary['n']}")
 

@@ -37,7 +37,9 @@ from .metrics import (
     spearman,
     swap_consistency,
 )
+from .leaderboard import genai_leaderboard
 from .pointwise import evaluate_pointwise, load_pointwise, summarize_pointwise
+from .replay import ReplayHead, load_replay
 from .report import build_report, markdown, plot_accuracy, plot_confusion, write_report
 from .runner import JudgedExample, StderrProgress, evaluate_pairwise, present
 from .sources import MediaResolver, read_rows
@@ -45,11 +47,12 @@ from .summary import summarize
 
 __all__ = [
     "BENCHMARKS", "BenchmarkExample", "BenchmarkInfo", "JudgedExample", "LabelError", "LoadedBenchmark",
-    "MediaResolver", "PublishedResult", "StderrProgress", "a_preference_rate", "accuracy",
+    "MediaResolver", "PublishedResult", "ReplayHead", "StderrProgress", "a_preference_rate", "accuracy",
     "accuracy_ties_counted_wrong", "accuracy_with_ties", "accuracy_without_ties", "benchmark_info",
     "benchmark_names", "bootstrap_ci", "build_report", "category_accuracy", "confusion_matrix",
-    "evaluate_pairwise", "evaluate_pointwise", "examples_from_rows", "genai_label", "load_benchmark",
-    "load_pointwise", "macro_accuracy", "markdown", "pairwise_accuracy_from_scores", "pearson",
+    "evaluate_pairwise", "evaluate_pointwise", "examples_from_rows", "genai_label", "genai_leaderboard",
+    "load_benchmark", "load_pointwise", "load_replay", "macro_accuracy", "markdown", "pairwise_accuracy_from_scores",
+    "pearson",
     "plot_accuracy", "plot_confusion", "present", "read_rows", "spearman", "summarize",
     "summarize_pointwise", "swap_consistency", "videogen_label", "vlrb_category", "vlrb_label",
     "write_report",

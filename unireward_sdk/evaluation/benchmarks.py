@@ -10,6 +10,8 @@ benchmark              fields                                          gold labe
 =====================  =============================================  ==========================
 genai-bench-image      prompt, left_image, right_image, vote_type      leftvote A, rightvote B,
 genai-bench-video      prompt, left_video, right_video, vote_type      tievote tie, bothbad_vote tie
+genai-bench-edit       instruct_prompt, source_image,                  as GenAI-Bench above
+                       left/right_output_image, vote_type
 videogen-rewardbench   prompt, path_A, path_B, Overall (+ VQ, MQ, TA)  A, B, same -> tie
 vl-rewardbench         id, query, image, response[2], human_ranking    [0, 1] -> A, [1, 0] -> B
 pairwise-jsonl         id, task, prompt/question, context, a, b, label  A, B, tie
@@ -136,12 +138,51 @@ def _genai(modality: str) -> Callable[..., tuple[list[BenchmarkExample], dict[st
                     Candidate(id=f"{item_id}:left", modality=modality, path=media(row[left], field=left, row=i)),
                     Candidate(id=f"{item_id}:right", modality=modality, path=media(row[right], field=right, row=i)),
                 ),
-                meta={"benchmark": name, **{k: str(v) for k, v in meta.items()}},
+                # "row": the row's index in the split, which GenAI-Bench's saved judge outputs call idx
+                meta={"benchmark": name, "row": str(i), **{k: str(v) for k, v in meta.items()}},
             )
             examples.append(BenchmarkExample(item=item, label=label, raw_label=str(row["vote_type"])))
         return examples, skipped
 
     return convert
+
+
+# The editing task's name in the SDK. No built-in task judges it (the UnifiedReward prompt catalogue has no
+# editing prompt): a plugin that registers this task can judge the items, or saved outputs can be replayed.
+IMAGE_EDITING_TASK = "image_editing"
+
+
+def _genai_edit(rows, media: MediaResolver, *, bothbad: str = "tie", **_ignored):
+    """GenAI-Bench image editing (config ``image_edition``): a source image, the editing instruction, two edits.
+
+    The item's prompt is the instruction (``instruct_prompt``), its context the source image; the
+    source and target captions are kept in ``meta``, as the benchmark's judge prompt also shows them.
+    """
+    name = "genai-bench-edit"
+    fields = ("instruct_prompt", "source_image", "left_output_image", "right_output_image", "vote_type")
+    examples, skipped = [], {}
+    for i, row in enumerate(rows):
+        _require(row, fields, i, name)
+        label = L.genai_label(row["vote_type"], bothbad=bothbad)
+        if label is None:
+            skipped[str(row["vote_type"])] = skipped.get(str(row["vote_type"]), 0) + 1
+            continue
+        item_id = _row_id(row, i, name)
+        meta = {k: str(row[k]) for k in ("source_prompt", "target_prompt", "left_model", "right_model")
+                if row.get(k) is not None}
+        item = JudgeItem(
+            id=item_id, task=IMAGE_EDITING_TASK, prompt=str(row["instruct_prompt"]),
+            context=(media(row["source_image"], field="source_image", row=i),),
+            candidates=(
+                Candidate(id=f"{item_id}:left", modality="image",
+                          path=media(row["left_output_image"], field="left_output_image", row=i)),
+                Candidate(id=f"{item_id}:right", modality="image",
+                          path=media(row["right_output_image"], field="right_output_image", row=i)),
+            ),
+            meta={"benchmark": name, "row": str(i), **meta},
+        )
+        examples.append(BenchmarkExample(item=item, label=label, raw_label=str(row["vote_type"])))
+    return examples, skipped
 
 
 def _videogen(rows, media: MediaResolver, **_ignored):
@@ -268,6 +309,7 @@ def _pairwise_example(row: Any, i: int, where: str, name: str, media: MediaResol
 
 # --- registry of benchmarks ------------------------------------------------------------------------
 
+_GENAI_LEADERBOARD = "GenAI-Bench leaderboard (v1), TIGER-AI-Lab/GenAI-Bench genaibench_results.txt"
 _TIE_NOTES = (
     "tau = accuracy with ties (a tie item is right only if the judge says tie); "
     "diff = accuracy over non-tie items (a judge tie there is wrong); failures are wrong in both.",
@@ -289,6 +331,15 @@ BENCHMARKS: dict[str, tuple[BenchmarkInfo, Callable[..., Any]]] = {
                    PublishedResult("VideoReward", {"tau": 50.2, "diff": 73.3})),
         notes=_TIE_NOTES + ("bothbad_vote counts as a tie unless --bothbad exclude.",),
     ), _genai("video")),
+    "genai-bench-edit": (BenchmarkInfo(
+        name="genai-bench-edit", title="GenAI-Bench (image editing)", kind="ties", task=IMAGE_EDITING_TASK,
+        hub_id="TIGER-Lab/GenAI-Bench", hub_config="image_edition", hub_split="test_v1",
+        published=(PublishedResult("GPT-4o", {"accuracy": 53.54}, source=_GENAI_LEADERBOARD),
+                   PublishedResult("random", {"accuracy": 25.9}, source=_GENAI_LEADERBOARD)),
+        notes=_TIE_NOTES + ("bothbad_vote counts as a tie unless --bothbad exclude.",
+                            "No built-in task judges image editing: judge with a plugin that registers the task "
+                            "'image_editing', or replay saved judge outputs (--replay).",),
+    ), _genai_edit),
     "videogen-rewardbench": (BenchmarkInfo(
         name="videogen-rewardbench", title="VideoGen-RewardBench", kind="ties", task="video_generation",
         hub_id="KwaiVGI/VideoGen-RewardBench", hub_split="eval",
@@ -314,6 +365,7 @@ BENCHMARKS: dict[str, tuple[BenchmarkInfo, Callable[..., Any]]] = {
 _MEDIA_COLUMNS = {
     "genai-bench-image": ("left_image", "right_image"),
     "genai-bench-video": ("left_video", "right_video"),
+    "genai-bench-edit": ("source_image", "left_output_image", "right_output_image"),
     "vl-rewardbench": ("image",),
 }
 

@@ -53,6 +53,11 @@ SCORERS: dict[str, dict[str, str]] = {
         BENCHMARK: "GenAI-Bench inference.py parse_response (TIGER-AI-Lab/GenAI-Bench)",
         UNIFIEDREWARD: "UnifiedReward GenAI-Bench evaluation scripts",
     },
+    "genai-bench-edit": {
+        BENCHMARK: "GenAI-Bench inference.py parse_response (TIGER-AI-Lab/GenAI-Bench)",
+        # the UnifiedReward scripts have no editing task: its figures are the SDK's tau / diff on the same verdicts
+        UNIFIEDREWARD: "the SDK's tau / diff definitions (the UnifiedReward scripts have no image-editing task)",
+    },
 }
 _NO_SCORER = "the SDK's definitions (this format has no scorer of its own)"
 
@@ -64,6 +69,9 @@ _NO_SCORER = "the SDK's definitions (this format has no scorer of its own)"
 PUBLISHED_PROTOCOL: dict[tuple[str, str], str] = {
     ("videogen-rewardbench", "VideoReward"): BENCHMARK,
     ("vl-rewardbench", "GPT-4o"): BENCHMARK,
+    # GenAI-Bench's own leaderboard: its four-way accuracy
+    ("genai-bench-edit", "GPT-4o"): BENCHMARK,
+    ("genai-bench-edit", "random"): BENCHMARK,
 }
 
 # GenAI-Bench's scorer reads the first [[...]] of a response (inference.py parse_response).
@@ -153,7 +161,8 @@ def _ratio(num: np.ndarray, den: np.ndarray) -> float | None:
     return float(num.sum()) / d if d else None
 
 
-def vlrb_figures(judged: Sequence[JudgedExample], boot: dict[str, Any]) -> dict[str, Any]:
+def vlrb_figures(judged: Sequence[JudgedExample], boot: dict[str, Any],
+                 majority_selection: str = "cal.py") -> dict[str, Any]:
     """VL-RewardBench as cal.py scores it (see :func:`metrics.grouped_agreement`)."""
     preds = [j.prediction for j in judged]
     golds = [j.label for j in judged]
@@ -198,34 +207,109 @@ def vlrb_figures(judged: Sequence[JudgedExample], boot: dict[str, Any]) -> dict[
     }
     k_max = 1 + min((len(j.extra_samples) for j in judged), default=0)
     if k_max > 1:
-        out["majority"] = vlrb_majority([j.sample_predictions for j in judged], golds, groups, k_max)
+        # the judgments of a --samples run, item by item in benchmark order: inference_hf.py's file layout
+        out["majority"] = vlrb_majority([j.sample_predictions for j in judged], golds, groups, k_max,
+                                        selection=majority_selection)
+        out["majority_selection"] = majority_note(majority_selection)
     return out
 
 
+# cal.py's main: random.seed(1234) once, then for k = 1, 3, 5, 7, 9 in turn it re-reads the records, shuffles
+# them with its shuffle_data (each position swapped with a uniformly drawn one, from the one generator) and
+# counts the first k records of each item in the shuffled order.
+CAL_PY_SEED = 1234
+MAJORITY_SELECTIONS: tuple[str, ...] = ("cal.py", "first")
+
+
+def majority_note(selection: str) -> str:
+    if selection == "cal.py":
+        return ("k judgments per item chosen as cal.py chooses them: records item by item (k consecutive per item, "
+                f"as inference_hf.py writes them), shuffled by cal.py's shuffle_data with random.seed({CAL_PY_SEED}) "
+                "once and one shuffle per k in the order 1, 3, 5, ...; the first k of each item in the shuffled order")
+    return "the first k judgments of each item in judging order"
+
+
+def majority_ks(k_max: int) -> list[int]:
+    """k = 1, 3, 5, ... up to ``k_max``, and ``k_max`` itself when even (cal.py's list is 1, 3, 5, 7, 9)."""
+    return list(range(1, k_max + 1, 2)) + ([k_max] if k_max % 2 == 0 else [])
+
+
+def cal_py_orders(n_records: int, ks: Sequence[int], seed: int = CAL_PY_SEED) -> dict[int, list[int]]:
+    """The record order cal.py counts in for each k: one ``random.Random(seed)`` (what ``random.seed(seed)``
+    sets up), and for each k in turn a fresh record list put through cal.py's swap shuffle. For
+    ``ks = [1, 3, 5, 7, 9]`` these are cal.py's orders exactly; a shorter prefix of that list gives its prefix."""
+    import random
+
+    rng = random.Random(seed)
+    orders = {}
+    for k in ks:
+        order = list(range(n_records))
+        for i in range(n_records):
+            j = rng.randint(0, n_records - 1)
+            order[i], order[j] = order[j], order[i]
+        orders[k] = order
+    return orders
+
+
+def _selected(samples: Sequence[Sequence[str | None]], record_items: Sequence[int], order: Sequence[int] | None,
+              k: int) -> list[list[str | None]]:
+    """Each item's judgments counted at k: its first k records in ``order`` (record positions), or in record order."""
+    nth: list[tuple[int, int]] = []  # record position -> (item, its index among that item's judgments)
+    seen = [0] * len(samples)
+    for item in record_items:
+        nth.append((item, seen[item]))
+        seen[item] += 1
+    picked: list[list[str | None]] = [[] for _ in samples]
+    for position in (order if order is not None else range(len(nth))):
+        item, index = nth[position]
+        if len(picked[item]) < k:
+            picked[item].append(samples[item][index])
+    return picked
+
+
 def vlrb_majority(samples: Sequence[Sequence[str | None]], golds: Sequence[str], groups: Sequence[str],
-                  k_max: int) -> dict[str, Any]:
-    """cal.py's majority voting: for k = 1, 3, 5, ... up to ``k_max``, each item's class from its first k
-    judgments (a strict majority of agree, reject or unparsed, else other), then the group figures."""
+                  k_max: int, *, selection: str = "cal.py",
+                  record_items: Sequence[int] | None = None) -> dict[str, Any]:
+    """cal.py's majority voting: for k = 1, 3, 5, ... up to ``k_max``, each item's class from k of its
+    judgments (a strict majority of agree, reject or unparsed, else other), then the group figures.
+
+    ``samples[i]`` are item i's judgments in record order; ``record_items`` gives the item of every record in
+    the order cal.py would read them (default: item by item, ``samples[0]`` first, as inference_hf.py writes
+    them). ``selection="cal.py"`` counts the k that cal.py's seeded shuffle picks (:func:`cal_py_orders`);
+    ``"first"`` the first k of each item in record order.
+    """
+    if selection not in MAJORITY_SELECTIONS:
+        raise ConfigError(f"unknown majority selection {selection!r}", who="evaluation",
+                          fix=f"Use one of {', '.join(MAJORITY_SELECTIONS)}")
+    if record_items is None:
+        record_items = [i for i, preds in enumerate(samples) for _ in preds]
+    ks = majority_ks(k_max)
+    orders = cal_py_orders(len(record_items), ks) if selection == "cal.py" else {}
     out = {}
-    for k in [k for k in range(1, k_max + 1, 2)] + ([k_max] if k_max % 2 == 0 else []):
-        outcomes = [M.majority_outcome([M.agreement(p, g) for p in preds[:k]]) for preds, g in zip(samples, golds)]
+    for k in ks:
+        chosen = _selected(samples, record_items, orders.get(k), k)
+        outcomes = [M.majority_outcome([M.agreement(p, g) for p in preds]) for preds, g in zip(chosen, golds)]
         t = M.grouped_agreement(outcomes, groups, required=L.VLRB_CATEGORIES)
         out[str(k)] = {"accuracy": t["overall"], "macro_accuracy": t["macro"], "counts": t["counts"],
                        "groups": {g: v["value"] for g, v in t["groups"].items()}}
     return out
 
 
-def vlrb_majority_from_predictions(paths: Sequence[str | Path], k_max: int | None = None) -> dict[str, Any]:
+def vlrb_majority_from_predictions(paths: Sequence[str | Path], k_max: int | None = None, *,
+                                   selection: str = "cal.py") -> dict[str, Any]:
     """cal.py's majority voting from saved judgments: ``predictions.jsonl`` files of VL-RewardBench runs.
 
     Give one file per sampled run, one file holding k lines per item (cal.py's layout), or the file of
-    a ``--samples k`` run (k judgments per line); an item's judgments are taken in file order. Each line's verdict is mapped back to the published order
-    (``swapped``), so runs with different presentation orders combine. ``k_max`` defaults to the
-    fewest judgments any item has; an item with fewer than ``k_max`` is an error.
+    a ``--samples k`` run (k judgments per line). The records are read in the order given -- the files in
+    turn, each line's judgments in turn -- which is the record order cal.py's shuffle starts from
+    (``selection="cal.py"``); ``"first"`` takes each item's first k in that order. Each line's verdict is
+    mapped back to the published order (``swapped``), so runs with different presentation orders combine.
+    ``k_max`` defaults to the fewest judgments any item has; an item with fewer than ``k_max`` is an error.
     """
     import json
 
     by_id: dict[str, list[tuple[str | None, str]]] = {}
+    record_ids: list[str] = []
     for path in paths:
         with Path(path).open(encoding="utf-8") as fh:
             for number, line in enumerate(fh, 1):
@@ -242,6 +326,7 @@ def vlrb_majority_from_predictions(paths: Sequence[str | Path], k_max: int | Non
                     verdict = one["verdict"] if one.get("status", "ok") == "ok" else None
                     verdict = L.mirror(verdict) if row["swapped"] else verdict
                     by_id.setdefault(str(row["id"]), []).append((verdict, gold))
+                    record_ids.append(str(row["id"]))
     if not by_id:
         raise ConfigError("no judgments found", who="predictions", fix="Pass non-empty predictions.jsonl files")
     fewest = min(len(v) for v in by_id.values())
@@ -251,9 +336,11 @@ def vlrb_majority_from_predictions(paths: Sequence[str | Path], k_max: int | Non
         raise ConfigError(f"k_max {k_max} but item '{short}' has {fewest} judgment(s)", who="predictions",
                           fix="Pass as many runs as the largest k, or a smaller k_max")
     ids = list(by_id)
+    index = {i: n for n, i in enumerate(ids)}
     golds = [by_id[i][0][1] for i in ids]
     groups = [L.VLRB_SOURCE_GROUP[L.vlrb_source(i)] for i in ids]
-    return vlrb_majority([[p for p, _ in by_id[i]] for i in ids], golds, groups, k_max)
+    return vlrb_majority([[p for p, _ in by_id[i]] for i in ids], golds, groups, k_max, selection=selection,
+                         record_items=[index[i] for i in record_ids])
 
 
 def videogen_figures(judged: Sequence[JudgedExample], boot: dict[str, Any]) -> dict[str, Any]:
@@ -306,6 +393,7 @@ def videogen_figures(judged: Sequence[JudgedExample], boot: dict[str, Any]) -> d
     return {
         "metrics": {"tau": overall["tau"], "diff": overall["diff"]},
         "categories": {}, "dimensions": dimensions,
+        "averages": videogen_averages(overall["tau"]["value"], overall["diff"]["value"], dimensions),
         "margin_sources": dict(sources),
         "notes": ["tau = VideoAlign's tie-calibrated accuracy with ties: the tie threshold on |reward difference| "
                   "that gives the best accuracy (items taken in benchmark order; with repeated margins, as every "
@@ -315,6 +403,26 @@ def videogen_figures(judged: Sequence[JudgedExample], boot: dict[str, Any]) -> d
                   "dimensions use a head's own per-dimension scores when it gives them (margin_source "
                   "dimension_scores), else the overall margin."],
     }
+
+
+VIDEOGEN_LEADERBOARD = "the VideoGen-RewardBench leaderboard (KwaiVGI/VideoGen-RewardBench space)"
+
+
+def videogen_averages(tau: float | None, diff: float | None, dimensions: dict[str, Any]) -> dict[str, Any]:
+    """The leaderboard's three averages: Avg. (w/o Ties) the mean of Overall, VQ, MQ and TA without ties,
+    Avg. (w/ Ties) the same four with ties (tie-calibrated), Avg. the mean of those eight figures. ``None``
+    (with what is missing) when a column or a figure is absent."""
+    with_ties = {"Overall": tau, **{d: dimensions.get(d, {}).get("tau") for d in L.VIDEOGEN_DIMENSIONS[1:]}}
+    without = {"Overall": diff, **{d: dimensions.get(d, {}).get("diff") for d in L.VIDEOGEN_DIMENSIONS[1:]}}
+    missing = [f"{d} ({kind})" for kind, table in (("w/o Ties", without), ("w/ Ties", with_ties))
+               for d, v in table.items() if v is None]
+
+    def mean(values) -> float | None:
+        values = list(values)
+        return float(np.mean(values)) if all(v is not None for v in values) else None
+
+    return {"avg": mean([*without.values(), *with_ties.values()]), "avg_without_ties": mean(without.values()),
+            "avg_with_ties": mean(with_ties.values()), "missing": missing, "source": VIDEOGEN_LEADERBOARD}
 
 
 def genai_figures(judged: Sequence[JudgedExample], boot: dict[str, Any]) -> dict[str, Any]:
@@ -343,10 +451,10 @@ def genai_figures(judged: Sequence[JudgedExample], boot: dict[str, Any]) -> dict
 
 
 def benchmark_figures(judged: Sequence[JudgedExample], info: BenchmarkInfo, boot: dict[str, Any],
-                      sdk_figures: dict[str, Any]) -> dict[str, Any]:
+                      sdk_figures: dict[str, Any], *, majority_selection: str = "cal.py") -> dict[str, Any]:
     """The ``benchmark`` protocol's figures for ``info``'s benchmark (``sdk_figures`` for a user file)."""
     if info.name == "vl-rewardbench":
-        out = vlrb_figures(judged, boot)
+        out = vlrb_figures(judged, boot, majority_selection)
     elif info.name == "videogen-rewardbench":
         out = videogen_figures(judged, boot)
     elif info.name.startswith("genai-bench"):
@@ -357,8 +465,9 @@ def benchmark_figures(judged: Sequence[JudgedExample], info: BenchmarkInfo, boot
 
 
 __all__ = [
-    "BENCHMARK", "DEFAULT_PROTOCOL", "PROTOCOLS", "PUBLISHED_PROTOCOL", "SCORERS", "UNIFIEDREWARD",
-    "benchmark_figures", "check_protocol", "dimension_margin", "genai_figures", "genai_tie_kind",
-    "published_protocol", "reward_margin", "scorer_name", "videogen_figures", "vlrb_figures", "vlrb_majority",
+    "BENCHMARK", "CAL_PY_SEED", "DEFAULT_PROTOCOL", "MAJORITY_SELECTIONS", "PROTOCOLS", "PUBLISHED_PROTOCOL",
+    "SCORERS", "UNIFIEDREWARD", "VIDEOGEN_LEADERBOARD", "benchmark_figures", "cal_py_orders", "check_protocol",
+    "dimension_margin", "genai_figures", "genai_tie_kind", "majority_ks", "majority_note", "published_protocol",
+    "reward_margin", "scorer_name", "videogen_averages", "videogen_figures", "vlrb_figures", "vlrb_majority",
     "vlrb_majority_from_predictions",
 ]

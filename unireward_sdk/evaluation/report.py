@@ -35,6 +35,7 @@ _BENCHMARK_METRIC_NAMES = {
     "videogen-rewardbench": {"tau": "w/ Ties (tie-calibrated accuracy)", "diff": "w/o Ties (accuracy without ties)"},
     "genai-bench-image": {"accuracy": "accuracy (four-way votes)"},
     "genai-bench-video": {"accuracy": "accuracy (four-way votes)"},
+    "genai-bench-edit": {"accuracy": "accuracy (four-way votes)"},
     "vl-rewardbench": {"accuracy": "overall accuracy (agree / (agree + reject))",
                        "macro_accuracy": "macro accuracy (mean of the three groups)"},
 }
@@ -93,7 +94,9 @@ def markdown(report: Mapping[str, Any]) -> str:
     """A human-readable page with the headline table, categories, failures, position bias, references."""
     bench, run = report["benchmark"], report["run"]
     lines = [f"# {bench['title']}: judge evaluation", ""]
-    lines += [f"- model: `{run.get('model')}`, head: `{run.get('head')}`"
+    judge = (f"- judgments replayed from `{run['replay']}` (no model run)" if run.get("replay") else
+             f"- model: `{run.get('model')}`, head: `{run.get('head')}`")
+    lines += [judge
               + (", symmetric" if run.get("symmetric") else "")
               + (f", template: {_templates(run['template'])}" if run.get("template") else ""),
               f"- data: `{run.get('data')}`" + (f" (split: {run['split']})" if run.get("split") else "")
@@ -158,6 +161,15 @@ def markdown(report: Mapping[str, Any]) -> str:
         for dim, d in report["dimensions"].items():
             lines.append(f"| {dim} | {as_percent(d['tau'])} | {as_percent(d['diff'])} | {d['n']} | {d['n_ties']} | "
                          f"{d.get('failed', '—')} | {d.get('margin_source', 'the same verdicts')} |")
+    averages = chosen.get("averages")
+    if averages:
+        lines += ["", "## Leaderboard averages", "",
+                  f"As {averages['source']} shows them: the mean of Overall, VQ, MQ and TA.", "",
+                  "| Avg. (%) | Avg. w/o Ties (%) | Avg. w/ Ties (%) |", "|---:|---:|---:|",
+                  f"| {_pct_or_na(averages['avg'])} | {_pct_or_na(averages['avg_without_ties'])} | "
+                  f"{_pct_or_na(averages['avg_with_ties'])} |"]
+        if averages["missing"]:
+            lines.append(f"\nn/a: no figure for {', '.join(averages['missing'])}.")
     f = report["failures"]
     lines += ["", "## Failures", "",
               f"{f['count']} of {report['n']} verdicts unusable ({as_percent(f['rate'])}%)"
@@ -193,6 +205,10 @@ def markdown(report: Mapping[str, Any]) -> str:
         title = "Notes" if protocol == P.UNIFIEDREWARD else "Notes on the data and the unifiedreward figures"
         lines += ["", f"## {title}", ""] + [f"- {n}" for n in bench["notes"]]
     return "\n".join(lines) + "\n"
+
+
+def _pct_or_na(value: float | None) -> str:
+    return "n/a" if value is None else as_percent(value)
 
 
 def _templates(value: Any) -> str:

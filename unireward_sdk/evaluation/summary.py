@@ -40,11 +40,14 @@ def summarize(
     seed: int = 0,
     confidence: float = 0.95,
     protocol: str = P.DEFAULT_PROTOCOL,
+    majority_selection: str = "cal.py",
 ) -> dict[str, Any]:
     """The report's figures: headline metrics with intervals, categories, labels, failures, bias, confusion.
 
     ``protocol`` picks which figures are the headline (``metrics``, ``categories``, ``dimensions``):
     ``"benchmark"`` (the benchmark's own scorer) or ``"unifiedreward"`` (the UnifiedReward scripts).
+    ``majority_selection``: which k samples VL-RewardBench's majority voting counts (``"cal.py"``: cal.py's
+    seeded shuffle; ``"first"``: the first k in judging order).
     """
     P.check_protocol(protocol)
     preds = [j.prediction for j in judged]
@@ -155,7 +158,8 @@ def summarize(
 
     unifiedreward = {"protocol": P.UNIFIEDREWARD, "scorer": P.scorer_name(info.name, P.UNIFIEDREWARD),
                      "metrics": figures, "categories": per_category, "dimensions": dimensions, "per_label": per_label}
-    sets = {P.BENCHMARK: P.benchmark_figures(judged, info, boot, unifiedreward), P.UNIFIEDREWARD: unifiedreward}
+    benchmark = P.benchmark_figures(judged, info, boot, unifiedreward, majority_selection=majority_selection)
+    sets = {P.BENCHMARK: benchmark, P.UNIFIEDREWARD: unifiedreward}
     chosen = sets[protocol]
     return {
         "n": n,
