@@ -181,6 +181,7 @@ def test_importing_the_sdk_and_its_commands_loads_no_server():
     import sys
 
     code = ("import sys, unireward_sdk; from unireward_sdk.registry import get_registry; "
-            "get_registry().command_spec('serve'); print(sorted(m for m in ('fastapi', 'uvicorn', 'pydantic', 'torch') if m in sys.modules))")
+            "get_registry().command_spec('serve'); "
+            "print(sorted(m for m in ('fastapi', 'uvicorn', 'pydantic', 'torch') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

@@ -237,7 +237,8 @@ class RewardService:
         try:
             data = base64.b64decode(raw.data, validate=True)
         except ValueError:
-            raise RequestError(400, f"{where}: 'data' is not base64", fix="Encode the file's bytes with base64") from None
+            raise RequestError(400, f"{where}: 'data' is not base64",
+                               fix="Encode the file's bytes with base64") from None
         path = folder / (hashlib.sha256(data).hexdigest() + suffix)
         if not path.exists():
             path.write_bytes(data)
