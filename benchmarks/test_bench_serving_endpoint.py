@@ -4,8 +4,9 @@ Two servers built by the command's own code (``build_server``, uvicorn on loopba
 backend and generative head: ``--batch-window 0`` (every request is its own head call) and
 ``--batch-window 0.02 --max-batch 64``. CONCURRENCY client threads send REQUESTS single-item pairwise
 requests (the way an RL trainer's workers ask for rewards); reported: requests/s of each, the ratio, and
-the head calls the server made (from /health). Rounds alternate between the two servers so machine noise
-hits both alike.
+the head calls the server made. Also the cost of the window to a lone client: the median latency of
+LONE sequential requests on each server. Rounds alternate between the two servers so machine noise hits
+both alike.
 
 The judge is a tiny Qwen2-VL taught for a few dozen steps to answer "Image k is better." and stop, so
 generation ends at end-of-turn as a trained checkpoint's does. Greedy decoding; one torch thread.
@@ -29,6 +30,7 @@ pytest.importorskip("fastapi")
 
 REQUESTS = 64
 CONCURRENCY = 16
+LONE = 16
 ROUNDS = 3
 WINDOW = 0.02
 TASK = "image_generation"
@@ -114,6 +116,13 @@ def test_bench_serve_requests_with_and_without_the_batching_window(benchmark, wo
             _send_all(server.url, bodies)
             wall[name].append(time.perf_counter() - start)
             calls[name].append(server.stats.model_calls - before)
+    lone: dict[str, list[float]] = {name: [] for name in servers}
+    with httpx.Client(timeout=600) as client:
+        for body in bodies[:LONE]:
+            for name, server in servers.items():
+                start = time.perf_counter()
+                assert client.post(server.url + "/v1/judge", json=body).status_code == 200
+                lone[name].append(time.perf_counter() - start)
     windowed = next(name for name in servers if name != "no window")
     benchmark.pedantic(_send_all, args=(servers[windowed].url, bodies), rounds=1, iterations=1)
 
@@ -123,9 +132,12 @@ def test_bench_serve_requests_with_and_without_the_batching_window(benchmark, wo
           f"generative head, batch size 16, tiny Qwen2-VL on the CPU, one torch thread, {rounds} rounds]")
     for name in servers:
         print(f"  {name}: {per_second[name]:.1f} requests/s (median of rounds; best "
-              f"{REQUESTS / min(wall[name]):.1f}), head calls per round {statistics.median(calls[name]):.0f}")
+              f"{REQUESTS / min(wall[name]):.1f}), head calls per round {statistics.median(calls[name]):.0f}; "
+              f"a lone request {1000 * statistics.median(lone[name]):.0f} ms")
     print(f"  window vs no window: {ratio:.2f}x")
     benchmark.extra_info.update({f"requests_per_s_{name.replace(' ', '_')}": round(v, 2)
                                  for name, v in per_second.items()})
+    benchmark.extra_info.update({f"lone_request_ms_{name.replace(' ', '_')}": round(1000 * statistics.median(v), 1)
+                                 for name, v in lone.items()})
     benchmark.extra_info.update(ratio_window_vs_none=round(ratio, 2), requests=REQUESTS, concurrency=CONCURRENCY,
                                 head_calls={name: statistics.median(v) for name, v in calls.items()})
