@@ -185,3 +185,39 @@ def test_importing_the_sdk_and_its_commands_loads_no_server():
             "print(sorted(m for m in ('fastapi', 'uvicorn', 'pydantic', 'torch') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_the_serve_command_serves_until_interrupted(trained_qwen2_vl, colour_images, tmp_path):
+    import os
+    import queue
+    import re
+    import signal
+    import subprocess
+    import sys
+    import threading
+
+    env = dict(os.environ, SERVE_TOKEN="t0ken")
+    command = [sys.executable, "-m", "unireward_sdk", "serve", "--task", "image_generation",
+               "--model", str(trained_qwen2_vl), "--template", PAIRWISE, "--port", "0", "--token-env", "SERVE_TOKEN"]
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path)
+    lines: queue.Queue = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in process.stderr], daemon=True).start()
+    try:
+        url = None
+        while url is None:
+            line = lines.get(timeout=120)
+            found = re.search(r"unireward serve: (http://\S+)", line)
+            url = found and found.group(1)
+        auth = {"Authorization": "Bearer t0ken"}
+        assert httpx.get(url + "/health").status_code == 401
+        assert httpx.get(url + "/v1/info", headers=auth).json()["task"] == "image_generation"
+        inline = [{"modality": "image", "data": base64.b64encode(colour_images[c].read_bytes()).decode()}
+                  for c in ("red", "blue")]
+        pair = {"mode": "pairwise", "items": [{"prompt": "a red square", "candidates": inline}]}
+        answer = httpx.post(url + "/v1/judge", json=pair, headers=auth, timeout=60)
+        assert answer.status_code == 200 and answer.json()["results"][0]["winner"] == "A", answer.text
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=60) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
