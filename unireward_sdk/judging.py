@@ -312,20 +312,20 @@ def win_rate_rewards(
     return [p / (group_size - 1) for p in points]
 
 
-def _text_of(content: Any) -> str:
+def text_of(content: Any) -> str:
     """Plain text of a trl prompt or completion: a string, or chat messages (string or typed-part content)."""
     if isinstance(content, str):
         return content
     if isinstance(content, Mapping):
         inner = content.get("content", content.get("text", ""))
-        return _text_of(inner)
+        return text_of(inner)
     if isinstance(content, Sequence):
         messages = list(content)
         if messages and all(isinstance(m, Mapping) and "role" in m for m in messages):
             # a prompt conversation: the last user turn is what is asked; a completion: its assistant turns
             users = [m for m in messages if m.get("role") == "user"]
             chosen = users[-1:] if users else [m for m in messages if m.get("role") == "assistant"] or messages
-            return "\n".join(_text_of(m.get("content", "")) for m in chosen)
+            return "\n".join(text_of(m.get("content", "")) for m in chosen)
         # typed content parts: keep the text parts, skip image/video placeholders
         texts = []
         for part in messages:
@@ -337,7 +337,8 @@ def _text_of(content: Any) -> str:
     raise TypeError(f"cannot read text from a {type(content).__name__}")
 
 
-def _context_of(extras: Mapping[str, Any], key: str | None) -> tuple[str, ...]:
+def context_of(extras: Mapping[str, Any], key: str | None) -> tuple[str, ...]:
+    """The media paths of a dataset row's ``key`` column (a path or a list of paths; none when absent)."""
     if key is None or extras.get(key) is None:
         return ()
     value = extras[key]
@@ -361,14 +362,14 @@ def default_make_item(
     (the image or video asked about) come from the dataset column ``context_key`` (a path or a list of
     paths, relative paths as given). Completions are judged as response texts.
     """
-    text = _text_of(prompt)
+    text = text_of(prompt)
     candidates = (
-        Candidate(id=f"{item_id}:A", text=_text_of(completion_a)),
-        Candidate(id=f"{item_id}:B", text=_text_of(completion_b)),
+        Candidate(id=f"{item_id}:A", text=text_of(completion_a)),
+        Candidate(id=f"{item_id}:B", text=text_of(completion_b)),
     )
     return JudgeItem(
         id=item_id, task=task, candidates=candidates, prompt=text, question=text,
-        context=_context_of(extras, context_key),
+        context=context_of(extras, context_key),
     )
 
 
@@ -503,6 +504,6 @@ def grpo_reward_function(head: Any, task: str, **options: Any) -> GRPORewardFunc
 
 __all__ = [
     "DISAGREEMENT_POLICIES", "ConsistencyReport", "GRPORewardFunction", "Symmetric", "combine_orders",
-    "consistency_report", "default_make_item", "grpo_reward_function", "group_pairs", "maybe_symmetric",
-    "win_rate_rewards",
+    "consistency_report", "context_of", "default_make_item", "grpo_reward_function", "group_pairs",
+    "maybe_symmetric", "text_of", "win_rate_rewards",
 ]

@@ -12,10 +12,12 @@ The judging fixtures (registry, the trained tiny judge, the colour items) are th
 
 from __future__ import annotations
 
+import argparse
 import base64
 import importlib.util
 import io
 import json
+import shutil
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -227,6 +229,49 @@ def start_judge_server(served_backend):
 
     def start(**kwargs) -> JudgeServer:
         servers.append(JudgeServer(served_backend, **kwargs))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.close()
+
+
+# --- `unireward serve` on a free loopback port (uvicorn in a thread), with the trained tiny judge -------------
+
+SERVE_PAIRWISE = "image_generation.pairwise_rank.qwen_v1"
+SERVE_POINTWISE = "image_generation.pointwise_score.qwen_v1"
+
+
+def serve_args(**overrides):
+    """`unireward serve`'s parsed flags: the tiny judge's templates, a free port, and ``overrides``."""
+    from unireward_builtins.serving.command import configure
+
+    parser = argparse.ArgumentParser()
+    configure(parser)
+    argv = ["--task", "image_generation", "--port", "0", "--template", SERVE_PAIRWISE,
+            "--pointwise-template", SERVE_POINTWISE]
+    for key, value in overrides.items():
+        argv += [f"--{key.replace('_', '-')}"] + ([] if value is True else [str(value)])
+    return parser.parse_args(argv)
+
+
+@pytest.fixture
+def media_root(tmp_path, colour_images):
+    root = tmp_path / "media"
+    root.mkdir()
+    for colour, path in colour_images.items():
+        shutil.copy(path, root / f"{colour}.png")
+    return root
+
+
+@pytest.fixture
+def start_server(registry, trained_qwen2_vl):
+    from unireward_builtins.serving.command import build_server
+
+    servers = []
+
+    def start(**overrides):
+        servers.append(build_server(serve_args(model=str(trained_qwen2_vl), **overrides), registry).start())
         return servers[-1]
 
     yield start

@@ -1,11 +1,10 @@
-"""`unireward serve` over HTTP: results equal the head's, concurrent requests share model calls, a bearer
-token is required when set, paths outside the media root are refused, bodies over the limit too."""
+"""`unireward serve` over HTTP (uvicorn on a free loopback port): results equal the head's, concurrent requests
+share model calls, a bearer token is required when set, nothing outside the media root is read, bodies over
+the limit are refused (declared or streamed), the schema is published, and serving stays an optional extra."""
 
 from __future__ import annotations
 
-import argparse
 import base64
-import shutil
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -14,41 +13,6 @@ httpx = pytest.importorskip("httpx")
 
 PAIRWISE = "image_generation.pairwise_rank.qwen_v1"
 POINTWISE = "image_generation.pointwise_score.qwen_v1"
-
-
-def _args(**overrides):
-    from unireward_builtins.serving.command import configure
-
-    parser = argparse.ArgumentParser()
-    configure(parser)
-    argv = ["--task", "image_generation", "--port", "0", "--template", PAIRWISE, "--pointwise-template", POINTWISE]
-    for key, value in overrides.items():
-        argv += [f"--{key.replace('_', '-')}"] + ([] if value is True else [str(value)])
-    return parser.parse_args(argv)
-
-
-@pytest.fixture
-def media_root(tmp_path, colour_images):
-    root = tmp_path / "media"
-    root.mkdir()
-    for colour, path in colour_images.items():
-        shutil.copy(path, root / f"{colour}.png")
-    return root
-
-
-@pytest.fixture
-def start_server(registry, trained_qwen2_vl):
-    from unireward_builtins.serving.command import build_server
-
-    servers = []
-
-    def start(**overrides):
-        servers.append(build_server(_args(model=str(trained_qwen2_vl), **overrides), registry).start())
-        return servers[-1]
-
-    yield start
-    for server in servers:
-        server.close()
 
 
 def _pair(a, b, n=0):
@@ -141,3 +105,119 @@ def test_client_and_grpo_rewards_end_to_end(start_server, media_root, served_bac
         client.close()
     with pytest.raises(ServeRequestError, match="401"):
         RewardClient(server.url).info()
+
+
+def test_nothing_outside_the_media_root_is_read(start_server, media_root, tmp_path):
+    outside = tmp_path / "secret.png"
+    outside.write_bytes((media_root / "red.png").read_bytes())
+    (media_root / "link.png").symlink_to(outside)
+    server = start_server(media_root=media_root)
+    answers = {
+        "symlink": dict(_pair("red", "blue"), candidates=[{"modality": "image", "path": "link.png"},
+                                                          {"modality": "image", "path": "red.png"}]),
+        "absolute": dict(_pair("red", "blue"), candidates=[{"modality": "image", "path": str(outside)},
+                                                           {"modality": "image", "path": "red.png"}]),
+        "context": dict(_pair("red", "blue"), context=["../secret.png"]),
+    }
+    for case, item in answers.items():
+        answer = httpx.post(server.url + "/v1/judge", json={"mode": "pairwise", "items": [item]})
+        assert answer.status_code == 403, case
+        assert "outside the media root" in answer.json()["error"]["message"], case
+    assert "symbolic link" in httpx.post(server.url + "/v1/judge", json={
+        "mode": "pairwise", "items": [answers["symlink"]]}).json()["error"]["message"]
+    group = {"groups": [{"prompt": "p", "candidates": [{"modality": "image", "path": "../secret.png"},
+                                                       {"modality": "image", "path": "red.png"}]}]}
+    assert httpx.post(server.url + "/v1/group_rewards", json=group).status_code == 403
+    assert httpx.get(server.url + "/health").json()["model_calls"] == 0
+
+
+def test_a_streamed_body_is_cut_at_the_limit(start_server, media_root):
+    server = start_server(media_root=media_root, max_body=4096)
+
+    def chunks():  # no Content-Length: the server must count as it reads
+        yield b'{"mode": "pairwise", "items": ['
+        for _ in range(1000):
+            yield b'{"candidates": []},'
+        yield b"{}]}"
+
+    answer = httpx.post(server.url + "/v1/judge", content=chunks(), headers={"Content-Type": "application/json"})
+    assert answer.status_code == 413 and "passed 4096 bytes" in answer.json()["error"]["message"]
+
+
+def test_the_schema_is_published_and_malformed_requests_are_refused(start_server, monkeypatch):
+    monkeypatch.setenv("SERVE_TOKEN", "t0ken")
+    server = start_server(token_env="SERVE_TOKEN")
+    assert httpx.get(server.url + "/openapi.json").status_code == 401  # no endpoint is exempt
+    auth = {"Authorization": "Bearer t0ken"}
+    schema = httpx.get(server.url + "/openapi.json", headers=auth).json()
+    assert {"/health", "/v1/info", "/v1/judge", "/v1/group_rewards"} <= set(schema["paths"])
+    assert {"JudgeRequest", "GroupRewardsRequest", "GroupRewardsResponse"} <= set(schema["components"]["schemas"])
+    misspelt = {"mode": "pairwise", "items": [{"prompt": "p", "candidates": [{"modality": "image", "pth": "a.png"}]}]}
+    answer = httpx.post(server.url + "/v1/judge", json=misspelt, headers=auth)
+    assert answer.status_code == 400 and "pth" in answer.json()["error"]["message"]
+    lone = {"groups": [{"prompt": "p", "candidates": [{"modality": "text", "text": "only one"}]}]}
+    answer = httpx.post(server.url + "/v1/group_rewards", json=lone, headers=auth)
+    assert answer.status_code == 400 and "at least 2" in answer.json()["error"]["message"]
+    assert httpx.get(server.url + "/v1/info", headers=auth).json()["auth"] is True
+
+
+def test_serving_without_fastapi_names_the_extra(monkeypatch, served_backend, registry):
+    import sys
+
+    from unireward_builtins.serving.app import create_app
+    from unireward_builtins.serving.service import RewardService
+    from unireward_sdk.errors import MissingDependencyError
+
+    monkeypatch.setitem(sys.modules, "fastapi", None)  # as if it were not installed
+    head = registry.reward_head("generative", backend=served_backend, task="image_generation", registry=registry)
+    service = RewardService(head, task="image_generation")
+    with pytest.raises(MissingDependencyError, match=r"unireward-sdk\[serve\]"):
+        create_app(service)
+    service.close()
+
+
+def test_importing_the_sdk_and_its_commands_loads_no_server():
+    import subprocess
+    import sys
+
+    code = ("import sys, unireward_sdk; from unireward_sdk.registry import get_registry; "
+            "get_registry().command_spec('serve'); "
+            "print(sorted(m for m in ('fastapi', 'uvicorn', 'pydantic', 'torch') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_the_serve_command_serves_until_interrupted(trained_qwen2_vl, colour_images, tmp_path):
+    import os
+    import queue
+    import re
+    import signal
+    import subprocess
+    import sys
+    import threading
+
+    env = dict(os.environ, SERVE_TOKEN="t0ken")
+    command = [sys.executable, "-m", "unireward_sdk", "serve", "--task", "image_generation",
+               "--model", str(trained_qwen2_vl), "--template", PAIRWISE, "--port", "0", "--token-env", "SERVE_TOKEN"]
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path)
+    lines: queue.Queue = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in process.stderr], daemon=True).start()
+    try:
+        url = None
+        while url is None:
+            line = lines.get(timeout=120)
+            found = re.search(r"unireward serve: (http://\S+)", line)
+            url = found and found.group(1)
+        auth = {"Authorization": "Bearer t0ken"}
+        assert httpx.get(url + "/health").status_code == 401
+        assert httpx.get(url + "/v1/info", headers=auth).json()["task"] == "image_generation"
+        inline = [{"modality": "image", "data": base64.b64encode(colour_images[c].read_bytes()).decode()}
+                  for c in ("red", "blue")]
+        pair = {"mode": "pairwise", "items": [{"prompt": "a red square", "candidates": inline}]}
+        answer = httpx.post(url + "/v1/judge", json=pair, headers=auth, timeout=60)
+        assert answer.status_code == 200 and answer.json()["results"][0]["winner"] == "A", answer.text
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=60) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()

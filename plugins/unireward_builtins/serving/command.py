@@ -73,7 +73,8 @@ def build_server(args, registry: Any = None):
 
 def run(args) -> int:
     server = build_server(args)
-    print(f"unireward serve: {server.url} (POST /v1/judge, GET /health, GET /v1/info)", file=sys.stderr, flush=True)
+    print(f"unireward serve: {server.url} (POST /v1/judge, POST /v1/group_rewards, GET /health, GET /v1/info; "
+          "schema at /openapi.json)", file=sys.stderr, flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
