@@ -361,3 +361,33 @@ def test_sample_upscale_writes_larger_clips(tiny_t2v, tmp_path):
 def test_sample_upscale_must_be_a_whole_number(tiny_t2i, tmp_path, value):
     with pytest.raises(ConfigError, match="sample_upscale must be a whole number"):
         diffusion_dpo.create(model=str(tiny_t2i), output_dir=str(tmp_path), sample_upscale=value)
+
+
+def test_sampled_clips_decode_to_the_policys_pixels(tmp_path):
+    """Lossless by default: a clip decodes to what the policy drew (after 4:2:0 chroma), not to an encoder's
+    approximation that changed from call to call."""
+    import av
+    import numpy as np
+
+    from unireward_builtins.aligners.video_diffusion_dpo.trainer import write_mp4
+
+    rng = np.random.default_rng(0)
+    y, x = np.mgrid[:32, :32]
+    frames = []
+    for t in range(8):  # a disc moving over a noisy background, like a small policy's output
+        frame = np.clip(200 + rng.normal(0, 12, (32, 32, 3)), 0, 255)
+        frame[(x - 6 - 2 * t) ** 2 + (y - 16) ** 2 < 36] = (220, 40, 30)
+        frames.append(frame.astype(np.uint8))
+    frames = np.stack(frames)
+    expected = np.stack([av.VideoFrame.from_ndarray(f, format="rgb24").reformat(format="yuv420p")
+                         .to_ndarray(format="rgb24") for f in frames])
+    for i in range(3):
+        with av.open(str(write_mp4(frames, tmp_path / f"clip{i}.mp4", 8))) as container:
+            decoded = np.stack([f.to_ndarray(format="rgb24") for f in container.decode(video=0)])
+        assert np.array_equal(decoded, expected)
+
+
+@pytest.mark.parametrize("value", [-1, 52, 1.5, True])
+def test_crf_must_be_an_x264_quality(tiny_t2v, tmp_path, value):
+    with pytest.raises(ConfigError, match="crf must be a whole number from 0 to 51"):
+        video_diffusion_dpo.create(model=str(tiny_t2v), output_dir=str(tmp_path), crf=value)
