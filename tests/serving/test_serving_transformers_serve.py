@@ -93,6 +93,20 @@ def test_video_frames_through_the_server_equal_in_process(registry, served_backe
     assert [(s.value, s.raw, s.status) for s in got_s] == [(s.value, s.raw, s.status) for s in want_s]
 
 
+def test_a_video_part_fails_on_transformers_serve_as_a_value(registry, transformers_serve, mp4_videos):
+    # transformers serve reads a video_url only from http(s) or its own disk, not base64: the item fails,
+    # with the server's status, and the job goes on (hence the "frames" default)
+    from unireward_sdk.media import MediaCache, VideoSampling
+
+    pairs, _ = _video_items(mp4_videos)
+    backend = _openai(registry, transformers_serve, video_transport="video_url", max_retries=0)
+    head = registry.reward_head("generative", backend=backend, task="video_generation", registry=registry,
+                                media=MediaCache(registry=registry, video_policy=VideoSampling(frames=4)))
+    verdicts = head.judge_pairwise(pairs)
+    assert [v.status for v in verdicts] == ["backend_error"] * len(pairs)
+    assert all("HTTP 500" in v.error and transformers_serve.base_url in v.error for v in verdicts)
+
+
 def test_pair_job_through_transformers_serve_equals_in_process(tmp_path, registry, trained_qwen2_vl,
                                                                transformers_serve, colour_images):
     from unireward_sdk.pairs import PairDataset, PairJob, PairJobConfig
