@@ -5,8 +5,10 @@
 
 Validation asks the registry whether every named component exists and whether they fit together: does
 the head support this task and mode, does the backend have the capabilities the head needs (a head
-declaring ``needs_backend=False`` needs none), does the template belong to the task, are the task's modalities
-installed, do the filters' judging needs match the head, does the aligner serve the task.
+declaring ``needs_backend=False`` needs none; with ``backend_options`` set, a backend whose instances differ,
+such as a served judge, is asked about the one these options build), does the template belong to the task,
+are the task's modalities installed, do the filters' judging needs match the head, does the aligner serve
+the task.
 """
 
 from __future__ import annotations
@@ -48,6 +50,9 @@ class Pipeline:
     filters: tuple[FilterStage, ...] = field(default=(), converter=filter_stages)
     aligner: str | None = None
     options: Mapping[str, Any] = field(factory=dict, converter=dict, hash=False)
+    # what the backend will be built with; None: unknown, so only the backend's spec is checked
+    backend_options: Mapping[str, Any] | None = field(default=None, converter=lambda v: None if v is None else dict(v),
+                                                      hash=False)
     registry: Any = field(default=None, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
@@ -137,7 +142,10 @@ class Pipeline:
                 )
         # a model-free head needs no backend; otherwise the backend must exist and offer what the head needs
         if head.needs_backend:
-            reg.check_head_backend(self.head, self.backend)
+            options = None
+            if self.backend_options is not None:
+                options = {**({"checkpoint": self.model} if self.model else {}), **self.backend_options}
+            reg.check_head_backend(self.head, self.backend, options)
         for attr, expected_mode in (("template", self.mode), ("pointwise_template", "pointwise")):
             template_id = getattr(self, attr)
             if template_id is None:

@@ -7,6 +7,7 @@ Unknown names get a "did you mean"; a conflicting name raises, listing every pro
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from typing import Any
 
 from .errors import CapabilityError, ConflictError, UnknownComponentError, did_you_mean
@@ -158,11 +159,13 @@ class Registry:
     def reward_head(self, name: str, /, **kwargs: Any) -> Any:
         return self.create("reward_head", name, **kwargs)
 
-    def check_head_backend(self, head: str, backend: str) -> None:
+    def check_head_backend(self, head: str, backend: str, options: Mapping[str, Any] | None = None) -> None:
         """Refuse a head on a backend whose spec lacks a capability the head's spec needs.
 
-        A head declaring ``needs_backend=False`` fits any backend (it ignores it). Unknown names raise the
-        usual did-you-mean error.
+        With ``options`` (what the backend will be built with), a backend spec that has a ``probe`` is also
+        asked whether an instance so configured really has them (a served judge may not), and refused,
+        naming both sides, when it does not. A head declaring ``needs_backend=False`` fits any backend (it
+        ignores it). Unknown names raise the usual did-you-mean error.
         """
         head_spec = self.reward_head_spec(head)
         if not head_spec.needs_backend:
@@ -177,6 +180,18 @@ class Registry:
                 fix=(f"Use a backend that offers it ({', '.join(able)})" if able else
                      "Install a backend plugin that offers it") + ", or pick another head (`unireward plugins --json` "
                 "lists capabilities and needs)",
+            )
+        if options is None or backend_spec.probe is None:
+            return
+        checked = self.validate_options("backend", backend, dict(options))
+        absent = backend_spec.probe(tuple(head_spec.backend_capabilities), checked)
+        if absent:
+            reasons = "; ".join(f"{capability}: {why}" for capability, why in absent.items())
+            raise CapabilityError(
+                f"reward head '{head}' needs a backend with {', '.join(absent)}, and backend '{backend}' as "
+                f"configured does not have it ({reasons})",
+                fix=f"Point backend '{backend}' at a service that offers {', '.join(absent)}, or pick a head that "
+                "does not need it (`unireward plugins --json` lists capabilities and needs)",
             )
 
     def backends_with(self, *capabilities: str) -> list[str]:

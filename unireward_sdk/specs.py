@@ -87,6 +87,14 @@ class BackendSpec(ComponentSpec):
     ``capabilities`` names what its backends can do, from :data:`unireward_sdk.interfaces.CAPABILITIES`
     (``generate``, ``score_continuations``, ``features``, ``trainable``); a head that needs one the
     backend lacks is refused when the pipeline is built.
+
+    ``probe``, for a backend whose instances may lack some of ``capabilities`` (a served judge: only a
+    server that returns log-probabilities can score continuations), is
+    ``probe(needed, options) -> {capability: why it is missing}``: the capabilities among ``needed`` that
+    an instance built with ``options`` would not have, each with a reason naming what was asked (the
+    server, the model). It may contact the service; it is called only when a head's needs are checked
+    against known options, so a job is refused before it writes anything. ``None``: every instance has
+    every capability of the spec.
     """
 
     kind: ClassVar[str] = "backend"
@@ -95,6 +103,8 @@ class BackendSpec(ComponentSpec):
     # True: ``model`` names a local folder or a hub id that this process loads, so a local folder that does not
     # exist is refused before any loading; False: a name passed on as it is (a served model's name)
     loads_checkpoints: bool = True
+    probe: Callable[[tuple[str, ...], dict[str, Any]], dict[str, str]] | None = field(default=None, eq=False,
+                                                                                      repr=False)
 
     def provides(self, capability: str) -> bool:
         return capability in self.capabilities

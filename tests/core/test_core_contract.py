@@ -137,6 +137,38 @@ def test_pipeline_refuses_a_head_whose_needs_the_backend_lacks(registry):
     assert "backend 'echo' offers generate" in message and "transformers" in message  # names one that fits
 
 
+def test_a_backend_whose_instances_differ_is_asked_before_a_pipeline_starts(registry):
+    # a spec may offer a capability only some instances have (a served judge): its probe says, per options
+    asked = []
+
+    def probe(needed, options):
+        asked.append((needed, dict(options)))
+        if SCORE_CONTINUATIONS in needed and options.get("server") == "plain":
+            return {SCORE_CONTINUATIONS: "the server at http://plain answered without log-probabilities"}
+        return {}
+
+    registry.host.register(spec_plugin(
+        BackendSpec(name="served", factory=lambda **kw: Echo(), capabilities=(GENERATE, SCORE_CONTINUATIONS),
+                    options=(Option("checkpoint", str, default=""), Option("server", str, default="")), probe=probe),
+    ), name="served_plugin")
+    # without options only the spec is checked, and nothing is asked
+    Pipeline(task="image_generation", mode="pairwise", head="fast", backend="served", registry=registry)
+    registry.check_head_backend("fast", "served")
+    assert asked == []
+    Pipeline(task="image_generation", mode="pairwise", head="fast", backend="served", model="m",
+             backend_options={"server": "rich"}, registry=registry)
+    assert asked == [((SCORE_CONTINUATIONS,), {"checkpoint": "m", "server": "rich"})]
+    with pytest.raises(CapabilityError) as info:
+        Pipeline(task="image_generation", mode="pairwise", head="fast", backend="served", model="m",
+                 backend_options={"server": "plain"}, registry=registry)
+    message = str(info.value)
+    assert "reward head 'fast' needs a backend with score_continuations" in message
+    assert "backend 'served' as configured" in message and "http://plain answered without" in message
+    registry.check_head_backend("generative", "served", {"server": "plain"})  # generating is fine there
+    with pytest.raises(ConfigError, match="server"):  # the options are checked against the schema first
+        registry.check_head_backend("fast", "served", {"server": 3})
+
+
 def test_a_model_free_head_needs_no_backend(registry):
     # the backend is not even looked up: a head that needs none fits any pipeline of its task
     Pipeline(task="image_generation", mode="pointwise", head="file_size", backend="nothing", registry=registry)

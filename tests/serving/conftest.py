@@ -17,9 +17,14 @@ import base64
 import importlib.util
 import io
 import json
+import os
 import shutil
+import socket
+import subprocess
+import sys
 import threading
 import time
+import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -67,10 +72,12 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, *args):  # keep the test output clean
         pass
 
-    def _send(self, status: int, payload) -> None:
+    def _send(self, status: int, payload, headers: dict | None = None) -> None:
         body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
@@ -90,6 +97,15 @@ def _image(url: str):
     head, data = url.split(",", 1)
     assert head == "data:image/png;base64", head
     return Image.open(io.BytesIO(base64.b64decode(data))).convert("RGB")
+
+
+def _video(url: str) -> list:
+    import av
+
+    head, data = url.split(",", 1)
+    assert head == "data:video/mp4;base64", head
+    with av.open(io.BytesIO(base64.b64decode(data))) as container:
+        return [frame.to_image() for frame in container.decode(video=0)]
 
 
 def _completion(content: str | None = None, logprobs=None, finish_reason: str = "stop") -> dict:
@@ -117,6 +133,8 @@ class JudgeServer(_Server):
         for part in messages[0]["content"]:
             if part["type"] == "text":
                 parts.append(("text", part["text"]))
+            elif part["type"] == "video_url":  # a video part, as vLLM takes it: every frame of the clip
+                parts.append(("video", _video(part["video_url"]["url"])))
             else:
                 parts.append(("image", _image(part["image_url"]["url"])))
         return JudgeRequest(parts, max_new_tokens=int(body.get("max_tokens", 16)))
@@ -160,7 +178,8 @@ class _JudgeHandler(_Handler):
 
 class FaultServer(_Server):
     """Answers POSTs from ``script`` (one action per request; the last repeats): ``drop``, ``429``, ``500``,
-    ``malformed``, ``stall``, ``filter``, ``ok`` (the completion ``content``)."""
+    ``malformed``, ``stall``, ``filter``, ``ok`` (the completion ``content``), and ``"<status> retry-after=<value>"``
+    (that status with a ``Retry-After`` header)."""
 
     def __init__(self, script, *, content: str = "Image 1 is better.", stall: float = 1.0):
         self.script = list(script)
@@ -187,6 +206,10 @@ class _FaultHandler(_Handler):
             return self._send(200, _completion(owner.content))
         if action in ("429", "500"):
             return self._send(int(action), {"error": {"message": f"server says {action}"}})
+        if " retry-after=" in action:  # "429 retry-after=<seconds or HTTP date>", "503 retry-after=..."
+            status, value = action.split(" retry-after=", 1)
+            return self._send(int(status), {"error": {"message": f"server says {status}"}},
+                              headers={"Retry-After": value})
         if action == "malformed":
             return self._send(200, b"{not json")
         if action == "filter":
@@ -277,3 +300,78 @@ def start_server(registry, trained_qwen2_vl):
     yield start
     for server in servers:
         server.close()
+
+
+# --- a real `transformers serve` -------------------------------------------------------------------
+
+_TRANSFORMERS_CLI = ("import sys; from transformers.cli.transformers import main; "
+                     "sys.argv[0] = 'transformers'; sys.exit(main())")
+_SERVE_START_LIMIT_S = 180  # loading the tiny judge takes seconds; a busy 2-core machine may take longer
+
+
+class TransformersServe:
+    """``transformers serve <folder>`` in a subprocess on a free loopback port: CPU, offline, pinned to the
+    folder (requests name the folder as their model)."""
+
+    def __init__(self, model_dir: Path, log_path: Path):
+        self.model = str(model_dir)
+        with socket.socket() as probe:  # a free port; the server binds it a moment later
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", CUDA_VISIBLE_DEVICES="")
+        self.log_path = log_path
+        self._log = open(log_path, "wb")
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", _TRANSFORMERS_CLI, "serve", self.model, "--device", "cpu",
+             "--host", "127.0.0.1", "--port", str(self.port)],
+            env=env, stdout=self._log, stderr=subprocess.STDOUT)
+        self._wait_healthy()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def _wait_healthy(self) -> None:
+        deadline = time.monotonic() + _SERVE_START_LIMIT_S
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                break
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/health", timeout=2) as answer:
+                    if answer.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.25)
+        self.close()
+        raise RuntimeError(f"transformers serve did not become healthy; its log:\n{self.log_path.read_text()[-3000:]}")
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._log.close()
+
+
+def _serving_stack_missing() -> str | None:
+    try:
+        from transformers.utils.import_utils import is_serve_available
+    except ImportError as exc:
+        return f"transformers has no serving module ({exc})"
+    if not is_serve_available():
+        return "the transformers serving extra (fastapi, uvicorn, openai) is not installed"
+    return None
+
+
+@pytest.fixture(scope="session")
+def transformers_serve(trained_qwen2_vl, tmp_path_factory):
+    """A real ``transformers serve`` running the trained tiny judge (skipped when its stack is missing)."""
+    missing = _serving_stack_missing()
+    if missing:
+        pytest.skip(f"`transformers serve` cannot run here: {missing}")
+    server = TransformersServe(Path(trained_qwen2_vl), tmp_path_factory.mktemp("transformers_serve") / "serve.log")
+    yield server
+    server.close()

@@ -202,3 +202,109 @@ def test_a_video_is_sent_as_its_sampled_frames(registry, fault_server, mp4_video
     assert verdict.status == ParseStatus.OK
     parts = server.requests[0]["body"]["messages"][0]["content"]
     assert [p["type"] for p in parts] == ["image_url"] * 8 + ["text"]  # 4 frames of each video, then the text
+
+
+def test_a_video_part_through_the_server_equals_in_process(registry, served_backend, judge_server, mp4_videos):
+    # video_transport="video_url": one video part per clip, the sampled frames as a lossless MP4; the server
+    # decodes it and judges a video, as in-process
+    from unireward_sdk.media import MediaCache, VideoSampling
+    from unireward_sdk.records import Candidate, JudgeItem
+
+    def candidate(colour):
+        return Candidate(colour, "video", path=str(mp4_videos[colour]))
+
+    pairs = [JudgeItem(id=f"{a}-{b}", task="video_generation", prompt="a red bar", candidates=[candidate(a), candidate(b)])
+             for a, b in (("red", "blue"), ("blue", "red"))]
+    points = [JudgeItem(id=c, task="video_generation", prompt="a red bar", candidates=[candidate(c)])
+              for c in ("red", "blue")]
+
+    def head(backend):
+        return registry.reward_head("generative", backend=backend, task="video_generation", registry=registry,
+                                    media=MediaCache(registry=registry, video_policy=VideoSampling(frames=4)))
+
+    start = len(judge_server.requests)
+    served = head(_openai(registry, judge_server, logprobs=False, video_transport="video_url"))
+    local = head(served_backend)
+    want_v, got_v = local.judge_pairwise(pairs), served.judge_pairwise(pairs)
+    assert [(v.winner, v.raw, v.status) for v in got_v] == [(v.winner, v.raw, v.status) for v in want_v]
+    assert all(v.raw for v in got_v)
+    want_s, got_s = local.score_pointwise(points), served.score_pointwise(points)
+    assert [(s.value, s.raw, s.status) for s in got_s] == [(s.value, s.raw, s.status) for s in want_s]
+    parts = judge_server.requests[start]["body"]["messages"][0]["content"]
+    assert [p["type"] for p in parts] == ["video_url", "video_url", "text"]
+    assert parts[0]["video_url"]["url"].startswith("data:video/mp4;base64,")
+
+
+def test_video_transport_is_checked(registry):
+    with pytest.raises(ConfigError, match="video_transport"):
+        registry.backend("openai", base_url="http://127.0.0.1:9/v1", model="m", logprobs=False,
+                         video_transport="gif")
+
+
+# --- a server that says when to come back ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("status", ["429", "503"])
+def test_retry_after_seconds_is_waited_instead_of_the_backoff(registry, fault_server, colour_items, status):
+    server = fault_server([f"{status} retry-after=1", "ok"])
+    verdict, backend = _judge_one(registry, server, colour_items, max_retries=2)  # backoff 0.01 s
+    assert verdict.status == ParseStatus.OK
+    assert backend.client.stats.waited == [1.0]  # the server's second, not 0.01-0.02
+
+
+def test_retry_after_is_capped_by_max_backoff(registry, fault_server, colour_items):
+    from email.utils import format_datetime
+    from datetime import datetime, timedelta, timezone
+
+    in_an_hour = format_datetime(datetime.now(timezone.utc) + timedelta(hours=1), usegmt=True)
+    server = fault_server([f"429 retry-after={in_an_hour}", "429 retry-after=3600", "ok"])
+    verdict, backend = _judge_one(registry, server, colour_items, max_retries=3, max_backoff=0.2)
+    assert verdict.status == ParseStatus.OK
+    assert backend.client.stats.waited == [0.2, 0.2]
+    assert len(server.requests) == 3
+
+
+def test_a_garbled_retry_after_falls_back_on_the_backoff(registry, fault_server, colour_items):
+    server = fault_server(["503 retry-after=soon", "ok"])
+    verdict, backend = _judge_one(registry, server, colour_items, max_retries=1)
+    assert verdict.status == ParseStatus.OK
+    (waited,) = backend.client.stats.waited
+    assert 0.01 <= waited < 0.02  # backoff 0.01 s times a jitter in [1, 2)
+
+
+def test_retry_after_reads_seconds_and_http_dates():
+    from datetime import datetime, timezone
+
+    from unireward_builtins.backends.openai_http import retry_after_seconds
+
+    now = datetime(2026, 10, 21, 7, 28, 0, tzinfo=timezone.utc)
+    assert retry_after_seconds("7", now=now) == 7.0
+    assert retry_after_seconds("Wed, 21 Oct 2026 07:28:30 GMT", now=now) == 30.0
+    assert retry_after_seconds("Wed, 21 Oct 2026 07:00:00 GMT", now=now) == 0.0  # already past
+    assert retry_after_seconds("-3", now=now) is None and retry_after_seconds("", now=now) is None
+    assert retry_after_seconds(None, now=now) is None
+
+
+# --- the capability a head needs is checked against the server before a job starts ----------------
+
+
+def test_pipeline_validation_asks_the_server(registry, judge_server, start_judge_server):
+    from unireward_sdk.pipeline import Pipeline
+
+    served = {"base_url": judge_server.base_url}
+    Pipeline(task="image_generation", mode="pairwise", head="fast", backend="openai", model="tiny-judge",
+             backend_options=served, registry=registry)  # this server returns log-probabilities
+    plain = start_judge_server(logprobs=False)
+    with pytest.raises(CapabilityError) as refused:
+        Pipeline(task="image_generation", mode="pairwise", head="fast", backend="openai", model="tiny-judge",
+                 backend_options={"base_url": plain.base_url}, registry=registry)
+    message = str(refused.value)
+    assert "reward head 'fast'" in message and "backend 'openai'" in message and plain.base_url in message
+    assert "HTTP 422" in message
+    with pytest.raises(CapabilityError, match="logprobs=false was set"):
+        Pipeline(task="image_generation", mode="pairwise", head="fast", backend="openai", model="tiny-judge",
+                 backend_options={**served, "logprobs": False}, registry=registry)
+    sent = len(plain.requests)
+    Pipeline(task="image_generation", mode="pairwise", head="generative", backend="openai", model="tiny-judge",
+             backend_options={"base_url": plain.base_url}, registry=registry)
+    assert len(plain.requests) == sent  # a generating head needs no probe

@@ -120,9 +120,10 @@ def build_heads(args, registry, tasks: list[str], mode: str = "pairwise") -> dic
         if not args.model:
             raise ConfigError(f"reward head '{args.head}' judges with a model, and no --model was given",
                               who="unireward eval", fix="Pass --model <hub id or local folder of the judge checkpoint>")
-        registry.check_head_backend(args.head, args.backend)  # before the checkpoint loads
         backend_kwargs = {k: v for k, v in (("device", args.device), ("dtype", args.dtype), ("family", args.family),
                                             ("batch_size", args.batch_size)) if v is not None}
+        # before the checkpoint loads; with the options, a served judge is asked what it can do
+        registry.check_head_backend(args.head, args.backend, {"checkpoint": args.model, **backend_kwargs})
         _log(f"loading backend '{args.backend}' with {args.model}")
         backend = registry.backend(args.backend, checkpoint=args.model, **backend_kwargs)
     elif args.model:

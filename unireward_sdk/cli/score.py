@@ -206,6 +206,18 @@ def backend_options(pairs: list[str]) -> dict[str, Any]:
                       example="base_url=http://127.0.0.1:8000/v1")
 
 
+def _backend_options(args) -> dict[str, Any]:
+    """What the flags give the backend: --model as its checkpoint, the shared flags, then --backend-option."""
+    options: dict[str, Any] = {"checkpoint": args.model, "batch_size": args.batch_size}
+    for key in ("device", "dtype", "family", "max_new_tokens"):
+        if getattr(args, key):
+            options[key] = getattr(args, key)
+    if args.trust_remote_code:
+        options["trust_remote_code"] = True
+    options.update(backend_options(args.backend_option))
+    return options
+
+
 def build_head(args, registry: Any) -> Any:
     """The backend and head the flags describe (heavy: loads the checkpoint; none for a model-free head)."""
     from ..media import MediaCache, VideoSampling
@@ -221,7 +233,8 @@ def build_head(args, registry: Any) -> Any:
             raise ConfigError(f"reward head '{args.head}' judges with a model, and no --model was given",
                               who="unireward score",
                               fix="Pass --model <hub id or local folder of the judge checkpoint>")
-        registry.check_head_backend(args.head, args.backend)  # before the checkpoint loads
+        # before the checkpoint loads; with the options, a served judge is asked what it can do
+        registry.check_head_backend(args.head, args.backend, _backend_options(args))
     if args.symmetric and args.mode != "pairwise":
         raise ConfigError("--symmetric applies to pairwise judging only", who="unireward score",
                           fix="Drop --symmetric, or pass --mode pairwise")
@@ -236,14 +249,7 @@ def build_head(args, registry: Any) -> Any:
                           fix="Pass --head scalar with --value-head")
     backend = None
     if spec.needs_backend:
-        options: dict[str, Any] = {"checkpoint": args.model, "batch_size": args.batch_size}
-        for key in ("device", "dtype", "family", "max_new_tokens"):
-            if getattr(args, key):
-                options[key] = getattr(args, key)
-        if args.trust_remote_code:
-            options["trust_remote_code"] = True
-        options.update(backend_options(args.backend_option))
-        backend = registry.backend(args.backend, **options)
+        backend = registry.backend(args.backend, **_backend_options(args))
     elif args.model:
         print(f"unireward score: reward head '{args.head}' needs no model; --model is ignored", file=sys.stderr)
     media = MediaCache(registry=registry, video_policy=VideoSampling(frames=args.frames))

@@ -126,9 +126,12 @@ class PairJobConfig(JobConfig):
         """The job as a validated :class:`~unireward_sdk.pipeline.Pipeline` (refuses what cannot work together)."""
         from ..pipeline import Pipeline
 
+        # the backend's options go along (unless a judge_factory replaces the backend), so a backend whose
+        # instances differ (a served judge without log-probabilities) is refused here, before the job writes
+        options = None if self.judge_factory else {"batch_size": self.judge_batch_size, **self.backend_options}
         return Pipeline(task=self.task, head=self.head, backend=self.backend, model=self.model,
                         template=self.template, pointwise_template=self.pointwise_template, filters=self.filters,
-                        registry=registry or self._registry())
+                        backend_options=options, registry=registry or self._registry())
 
     def fingerprint(self, source_fingerprint: str) -> str:
         """A hash of everything that determines the job's output, including the prompts' content."""

@@ -4,9 +4,11 @@ LMDeploy, ``transformers serve``).
 A request carries what the ``transformers`` backend gives its model: one user turn whose parts keep the
 request's order (media first), images as base64 PNG data URLs (lossless, so the server decodes the very
 pixels the media layer loaded), greedy decoding (``temperature`` 0) and the template's token budget as
-``max_tokens``. A video is sent as the frames the media layer sampled, one image part per frame: every
-server takes images, but the model then sees a sequence of images, not a video, so video verdicts may
-differ from in-process ones (docs/serving.md).
+``max_tokens``. A video goes as the frames the media layer sampled, either one image part per frame
+(``video_transport="frames"``, the default: every server takes images, but the model then sees a sequence
+of images, not a video) or as one ``video_url`` part holding those very frames as a lossless MP4
+(``"video_url"``: the model sees a video, as in-process; vLLM and SGLang take base64 video parts,
+``transformers serve`` does not). See docs/serving.md.
 
 - ``generate`` always.
 - ``score_continuations`` (the fast head) only where the server returns log-probabilities: the answer's
@@ -14,7 +16,9 @@ differ from in-process ones (docs/serving.md).
   ``max_tokens`` 1 and ``top_logprobs``; the choices are told apart by the returned tokens' text, one
   request per point where they part (``Image`` then `` 1`` / `` 2``). The backend object has the method
   only when the ``logprobs`` option says so or, with ``"auto"``, when a probe request at construction got
-  log-probabilities back; otherwise building the fast head on it raises a CapabilityError.
+  log-probabilities back; otherwise building the fast head on it raises a CapabilityError. The spec's
+  ``probe`` asks the same question before a job starts (:func:`missing_capabilities`), so a pipeline
+  with the fast head is refused against such a server before anything is written.
 
 Failures (refused connection, timeout after retries, HTTP errors, malformed answers, a content filter)
 raise :class:`~.openai_http.ServedJudgeError`; the heads' isolation turns them into per-item failure
@@ -46,6 +50,10 @@ BASE_URL_ENV = "UNIREWARD_OPENAI_BASE_URL"
 _CHAT = "/chat/completions"
 _MEMO_SIZE = 4096
 _MAX_READOUT_DEPTH = 16  # requests per readout at most (one per point where the choices part)
+VIDEO_TRANSPORTS = ("frames", "video_url")
+# the frame rate written into a video part: the sampled frames carry no timestamps, and 2 fps is the rate
+# Qwen-VL processors assume for a clip without metadata
+_CLIP_FPS = 2
 
 
 def image_data_url(image: Any) -> str:
@@ -59,14 +67,39 @@ def image_data_url(image: Any) -> str:
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def user_content(request: JudgeRequest) -> list[dict[str, Any]]:
-    """The request's parts as OpenAI content parts, in order (a video becomes its frames)."""
+def video_data_url(frames: Sequence[Any]) -> str:
+    """Sampled frames (PIL images or HxWx3 uint8 arrays) as a base64 MP4 data URL, losslessly encoded
+    (H.264 in RGB at QP 0: decoding gives back the very pixels, odd sizes included)."""
+    import av
+    import numpy as np
+
+    arrays = [np.asarray(frame.convert("RGB") if hasattr(frame, "convert") else frame, dtype=np.uint8)
+              for frame in frames]
+    if not arrays:
+        raise ConfigError("a video part has no frames", who="backend 'openai'",
+                          fix="Check the video file: the media layer sampled no frame from it")
+    height, width = arrays[0].shape[:2]
+    buffer = io.BytesIO()
+    with av.open(buffer, "w", format="mp4") as container:
+        stream = container.add_stream("libx264rgb", rate=_CLIP_FPS)
+        stream.width, stream.height, stream.pix_fmt = width, height, "rgb24"
+        stream.options = {"qp": "0"}
+        for array in arrays:
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(array, format="rgb24")))
+        container.mux(stream.encode())
+    return "data:video/mp4;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def user_content(request: JudgeRequest, video_transport: str = "frames") -> list[dict[str, Any]]:
+    """The request's parts as OpenAI content parts, in order (a video as its frames, or as one video part)."""
     content: list[dict[str, Any]] = []
     for kind, value in request.parts:
         if kind == "text":
             content.append({"type": "text", "text": value})
         elif kind == "image":
             content.append({"type": "image_url", "image_url": {"url": image_data_url(value)}})
+        elif kind == "video" and video_transport == "video_url":
+            content.append({"type": "video_url", "video_url": {"url": video_data_url(value)}})
         elif kind == "video":
             content.extend({"type": "image_url", "image_url": {"url": image_data_url(frame)}} for frame in value)
         else:
@@ -99,7 +132,9 @@ class OpenAIBackend:
         api_key_env: NAME of the environment variable holding the API key (sent as a bearer token).
         max_concurrency: requests in flight at once.
         timeout: seconds to wait for one answer.
-        max_retries / backoff: retries on connection errors, 429 and 5xx, waiting ``backoff * 2**n`` with jitter.
+        max_retries / backoff: retries on connection errors, 429 and 5xx, waiting ``backoff * 2**n`` with jitter,
+            or what a 429/503's ``Retry-After`` asks; ``max_backoff`` caps every wait.
+        video_transport: ``"frames"`` (one image part per sampled frame) or ``"video_url"`` (one video part).
         logprobs: ``True`` / ``False``: whether the server returns log-probabilities; ``"auto"`` probes once.
         top_logprobs: alternatives asked for per token in the log-probability readout.
         max_new_tokens: an upper bound on every request's token budget.
@@ -110,8 +145,9 @@ class OpenAIBackend:
 
     def __init__(self, base_url: Any = None, model: str | None = None, *, checkpoint: str | None = None,
                  family: str | None = None, api_key_env: str | None = None, max_concurrency: int = 8,
-                 timeout: float = 120.0, max_retries: int = 3, backoff: float = 0.5, logprobs: Any = "auto",
-                 top_logprobs: int = 20, max_new_tokens: int | None = None, batch_size: int = 16):
+                 timeout: float = 120.0, max_retries: int = 3, backoff: float = 0.5, max_backoff: float = 30.0,
+                 logprobs: Any = "auto", top_logprobs: int = 20, max_new_tokens: int | None = None,
+                 video_transport: str = "frames", batch_size: int = 16):
         who = "backend 'openai'"
         urls = self._base_urls(base_url, who)
         served = model or checkpoint
@@ -125,9 +161,14 @@ class OpenAIBackend:
             if value < low:
                 raise ConfigError(f"{option} must be >= {low}, got {value}", who=who,
                                   fix=f"Set {option} to an integer >= {low}")
-        if timeout <= 0 or backoff < 0:
-            raise ConfigError(f"timeout must be > 0 and backoff >= 0 (got {timeout}, {backoff})", who=who,
-                              fix="Set timeout to seconds per answer and backoff to seconds (0 disables waiting)")
+        if timeout <= 0 or backoff < 0 or max_backoff < 0:
+            raise ConfigError(f"timeout must be > 0, backoff and max_backoff >= 0 (got {timeout}, {backoff}, "
+                              f"{max_backoff})", who=who,
+                              fix="Set timeout to seconds per answer, backoff and max_backoff to seconds "
+                              "(0 disables waiting)")
+        if video_transport not in VIDEO_TRANSPORTS:
+            raise ConfigError(f"video_transport must be one of {', '.join(VIDEO_TRANSPORTS)}, not {video_transport!r}",
+                              who=who, fix='Set video_transport to "frames" (any server) or "video_url" (vLLM, SGLang)')
         self.model = str(served)
         self.checkpoint = self.model
         self.family = family or infer_family(self.model, "")
@@ -135,11 +176,15 @@ class OpenAIBackend:
         self.max_new_tokens = max_new_tokens
         self.top_logprobs = int(top_logprobs)
         self.max_concurrency = int(max_concurrency)
+        self.video_transport = video_transport
         self.client = ServedClient(urls, timeout=float(timeout), headers=self._headers(api_key_env, who),
-                                   retry=RetryPolicy(max_retries=int(max_retries), backoff=float(backoff)),
+                                   retry=RetryPolicy(max_retries=int(max_retries), backoff=float(backoff),
+                                                     max_backoff=float(max_backoff)),
                                    max_connections=self.max_concurrency)
         self._memo: OrderedDict[str, Any] = OrderedDict()
         self._memo_lock = threading.Lock()
+        # why the server cannot score continuations (None when it can): named by a refused fast head
+        self.no_logprobs_reason: str | None = None
         self.logprobs = self._decide_logprobs(logprobs, who)
 
     def __repr__(self) -> str:  # the key's variable is named, the key never shown
@@ -203,7 +248,8 @@ class OpenAIBackend:
         return self._map(self._generate_one, list(requests))
 
     def _generate_one(self, request: JudgeRequest) -> str:
-        body = {"model": self.model, "messages": [{"role": "user", "content": user_content(request)}],
+        body = {"model": self.model,
+                "messages": [{"role": "user", "content": user_content(request, self.video_transport)}],
                 "max_tokens": self._budget(request), "temperature": 0.0}
         choice = _first_choice(self._post(body), self._who(request))
         content = (choice.get("message") or {}).get("content")
@@ -237,15 +283,22 @@ class OpenAIBackend:
             ) from None
 
     def _decide_logprobs(self, logprobs: Any, who: str) -> bool:
+        served = f"the server at {', '.join(self.client.base_urls)} (model {self.model})"
         if logprobs in (True, False):
+            if not logprobs:
+                self.no_logprobs_reason = f"logprobs=false was set for {served}"
             return bool(logprobs)
         try:  # "auto": one short request tells whether the server continues an answer and returns them
             top = self._top_logprobs([{"type": "text", "text": "Say A."}], "A", who)
         except ServedJudgeError as exc:
             if exc.status is not None and 400 <= exc.status < 500:
-                return False  # the server refuses the fields (transformers serve: 422) or log-probabilities
+                # the server refuses the fields (transformers serve: 422) or log-probabilities
+                self.no_logprobs_reason = f"{served} refused the log-probability probe ({exc.what})"
+                return False
             raise ServedJudgeError(f"cannot probe the server for log-probabilities: {exc.what}", who=exc.who,
                                    fix="Start the server first, or set logprobs=True/False to skip the probe") from exc
+        if not top:
+            self.no_logprobs_reason = f"{served} answered the probe without log-probabilities"
         return bool(top)
 
 
@@ -271,7 +324,7 @@ class OpenAILogprobBackend(OpenAIBackend):
 
     def _readout(self, request: JudgeRequest, prefix: str, choices: Sequence[str]) -> ContinuationScores:
         who = self._who(request)
-        content = user_content(request)
+        content = user_content(request, self.video_transport)
         # a prefix's trailing space belongs to the next token in the usual BPE vocabularies ("Score:" " 5"):
         # the server would otherwise continue after a lone space token the model never wrote
         stem = prefix.rstrip()
@@ -308,6 +361,16 @@ class OpenAILogprobBackend(OpenAIBackend):
                                   "top_logprobs_bounded" if bounded else "top_logprobs")
 
 
+def missing_capabilities(needed: tuple[str, ...], options: dict[str, Any]) -> dict[str, str]:
+    """The spec's probe: ``{"score_continuations": why}`` when a head needs it and the server these options
+    name cannot (asked with the backend's own probe request); nothing is asked for a generating head."""
+    if SCORE_CONTINUATIONS not in needed:
+        return {}
+    backend = OpenAIBackend(**options)
+    backend.client.close()
+    return {} if backend.logprobs else {SCORE_CONTINUATIONS: str(backend.no_logprobs_reason)}
+
+
 def create(**options: Any) -> OpenAIBackend:
     """The backend object: with ``score_continuations`` only when the server returns log-probabilities."""
     if options.get("logprobs", "auto") is True:
@@ -335,11 +398,16 @@ OPTIONS: tuple[Option, ...] = (
     Option("max_retries", int, default=3, help="retries on connection errors, HTTP 429 and 5xx"),
     Option("backoff", (int, float), default=0.5,
            help="seconds before the first retry; doubled each retry, with jitter"),
+    Option("max_backoff", (int, float), default=30.0,
+           help="cap on any wait between retries, a server's Retry-After (429/503) included"),
     Option("logprobs", (bool, str), default="auto", choices=(True, False, "auto"),
            help="whether the server returns log-probabilities (the fast head); 'auto' probes once"),
     Option("top_logprobs", int, default=20, help="alternatives per token in the log-probability readout"),
     Option("max_new_tokens", (int, type(None)), default=None,
            help="upper bound on every request's token budget (default: the templates' budgets)"),
+    Option("video_transport", str, default="frames", choices=VIDEO_TRANSPORTS,
+           help="a video as its sampled frames, one image part each (any server), or as one video_url part "
+           "(vLLM, SGLang; not transformers serve)"),
     Option("batch_size", int, default=16, help="accepted for the command lines; concurrency is max_concurrency"),
 )
 
@@ -353,6 +421,7 @@ def unireward_register_backends():
         capabilities=(GENERATE, SCORE_CONTINUATIONS),
         options=OPTIONS,
         loads_checkpoints=False,  # the model is the served model's name: the server resolves it
+        probe=missing_capabilities,  # score_continuations only where the server returns log-probabilities
         requires=("serve",),
         summary="a judge served over the OpenAI chat-completions protocol (vLLM, SGLang, transformers serve); "
         "score_continuations only where the server returns log-probabilities",

@@ -3,8 +3,9 @@
 One :class:`ServedClient` per backend: an ``httpx.Client`` (thread-safe, pooled connections), the base
 URLs used round-robin (a retried request goes to the next one, so a dead replica is skipped), and
 exponential backoff with jitter on what a server may recover from: connection errors (refused, dropped,
-timed out), HTTP 429 and 5xx. Anything else (a 4xx, a body that is not JSON) fails at once: retrying a
-request the server rejected would only wait longer for the same answer.
+timed out), HTTP 429 and 5xx. A 429 or 503 carrying ``Retry-After`` (seconds, or an HTTP date) is waited
+out as the server asks instead, up to ``max_backoff``. Anything else (a 4xx, a body that is not JSON)
+fails at once: retrying a request the server rejected would only wait longer for the same answer.
 
 Every failure raises :class:`ServedJudgeError` naming the server, the status and the server's own message;
 the heads turn it into a per-item failure value.
@@ -18,6 +19,8 @@ import random
 import threading
 import time
 from collections.abc import Sequence
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import attrs
@@ -26,6 +29,7 @@ from attrs import frozen
 from unireward_sdk.errors import UniRewardError, require
 
 _RETRY_STATUSES = frozenset({429}) | frozenset(range(500, 600))
+_RETRY_AFTER_STATUSES = frozenset({429, 503})  # where RFC 9110 lets a server say when to come back
 _MESSAGE_CHARS = 300  # how much of a server's error body a failure quotes
 
 
@@ -45,8 +49,30 @@ class RetryPolicy:
     backoff: float = 0.5
     max_backoff: float = 30.0
 
-    def delay(self, retry: int) -> float:
+    def delay(self, retry: int, retry_after: float | None = None) -> float:
+        """Seconds to wait before retry number ``retry``: the server's ``Retry-After`` when it sent one
+        (capped at ``max_backoff``), else the jittered exponential backoff."""
+        if retry_after is not None:
+            return min(self.max_backoff, retry_after)
         return min(self.max_backoff, self.backoff * 2 ** (retry - 1)) * (1.0 + random.random())
+
+
+def retry_after_seconds(value: str | None, *, now: datetime | None = None) -> float | None:
+    """A ``Retry-After`` header as seconds from now: delay-seconds (``"3"``) or an HTTP date
+    (``"Wed, 21 Oct 2026 07:28:00 GMT"``; a past date is 0). None when absent or unreadable, so the
+    client falls back on its own backoff rather than trusting a garbled header."""
+    if value is None or not value.strip():
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:  # an HTTP date is GMT by definition
+        when = when.replace(tzinfo=timezone.utc)
+    return max(0.0, (when - (now or datetime.now(timezone.utc))).total_seconds())
 
 
 @attrs.define
@@ -55,6 +81,7 @@ class ClientStats:
 
     attempts: int = 0
     retries: int = 0
+    waited: list[float] = attrs.field(factory=list)  # seconds slept before each retry, in order
 
 
 def server_message(body: bytes | str) -> str:
@@ -107,9 +134,14 @@ class ServedClient:
         """The decoded JSON answer; raises :class:`ServedJudgeError` once retries are spent."""
         httpx = self._httpx
         last: ServedJudgeError | None = None
+        retry_after: float | None = None
         for attempt in range(self.retry.max_retries + 1):
             if attempt:
-                time.sleep(self.retry.delay(attempt))
+                wait = self.retry.delay(attempt, retry_after)
+                with self._lock:
+                    self.stats.waited.append(wait)
+                time.sleep(wait)
+            retry_after = None
             url = self._pick() + path
             self._count(retry=attempt > 0)
             try:
@@ -132,6 +164,8 @@ class ServedClient:
                 )
                 if response.status_code in _RETRY_STATUSES:
                     last = error
+                    if response.status_code in _RETRY_AFTER_STATUSES:
+                        retry_after = retry_after_seconds(response.headers.get("Retry-After"))
                     continue
                 raise error
             try:
