@@ -103,8 +103,9 @@ def test_a_video_part_fails_on_transformers_serve_as_a_value(registry, transform
     head = registry.reward_head("generative", backend=backend, task="video_generation", registry=registry,
                                 media=MediaCache(registry=registry, video_policy=VideoSampling(frames=4)))
     verdicts = head.judge_pairwise(pairs)
-    assert [v.status for v in verdicts] == ["backend_error"] * len(pairs)
-    assert all("HTTP 500" in v.error and transformers_serve.base_url in v.error for v in verdicts)
+    assert [v.status for v in verdicts] == ["backend_error"] * len(pairs), [v.error for v in verdicts]
+    assert all("HTTP 500" in v.error and transformers_serve.base_url in v.error for v in verdicts), [
+        v.error for v in verdicts]
 
 
 def test_pair_job_through_transformers_serve_equals_in_process(tmp_path, registry, trained_qwen2_vl,
