@@ -24,9 +24,9 @@ from __future__ import annotations
 
 import statistics
 import time
-from pathlib import Path
 
 import pytest
+from bench_media import write_squares
 
 torch = pytest.importorskip("torch")
 
@@ -37,20 +37,6 @@ REFERENCE_MAX_NEW_TOKENS = 1024
 ROUNDS = 5
 TASK = "image_generation"
 ANSWERS = ("Image 1 is better.", "Image 2 is better.")
-
-
-def _write_images(folder: Path, n: int) -> list[Path]:
-    """Deterministic 64x64 pictures: a coloured square on a plain background."""
-    from PIL import Image, ImageDraw
-
-    paths = []
-    for i in range(n):
-        image = Image.new("RGB", (64, 64), ((37 * i) % 256, (91 * i) % 256, (53 * i + 80) % 256))
-        ImageDraw.Draw(image).rectangle([8 + i % 16, 8, 40 + i % 16, 40], fill=(255 - (37 * i) % 256, 30, 200))
-        path = folder / f"img_{i:02d}.png"
-        image.save(path)
-        paths.append(path)
-    return paths
 
 
 def pointwise_answer(i: int) -> str:
@@ -67,7 +53,7 @@ def world(tmp_path_factory, one_thread):
     from unireward_sdk.testing.tiny import build_tiny_judge, train_tiny_judge_to_emit
 
     root = tmp_path_factory.mktemp("bench_judging")
-    images = _write_images(root, 2 * N_ITEMS)
+    images = write_squares(root, 2 * N_ITEMS)
     registry = get_registry()
     task = registry.task(TASK)
     templates = {mode: task.default_template(mode, "qwen_v1") for mode in ("pairwise", "pointwise")}

@@ -27,6 +27,7 @@ import time
 from pathlib import Path
 
 import pytest
+from bench_media import write_squares
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("httpx")
@@ -49,19 +50,6 @@ def _suite_servers():
     return module
 
 
-def _write_images(folder: Path, n: int) -> list[Path]:
-    from PIL import Image, ImageDraw
-
-    paths = []
-    for i in range(n):
-        image = Image.new("RGB", (64, 64), ((37 * i) % 256, (91 * i) % 256, (53 * i + 80) % 256))
-        ImageDraw.Draw(image).rectangle([8 + i % 16, 8, 40 + i % 16, 40], fill=(255 - (37 * i) % 256, 30, 200))
-        path = folder / f"img_{i:03d}.png"
-        image.save(path)
-        paths.append(path)
-    return paths
-
-
 @pytest.fixture(scope="module")
 def one_thread():
     before = torch.get_num_threads()
@@ -77,7 +65,7 @@ def world(tmp_path_factory, one_thread):
     from unireward_sdk.testing.tiny import build_tiny_judge, train_tiny_judge_to_emit
 
     root = tmp_path_factory.mktemp("bench_serving")
-    images = _write_images(root, 2 * N_ITEMS)
+    images = write_squares(root, 2 * N_ITEMS)
     registry = get_registry()
     task = registry.task(TASK)
     items = [JudgeItem(id=f"pair{i}", task=TASK, prompt=f"a coloured square, picture {i}",

@@ -20,9 +20,9 @@ import argparse
 import statistics
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
+from bench_media import write_squares
 
 torch = pytest.importorskip("torch")
 httpx = pytest.importorskip("httpx")
@@ -36,19 +36,6 @@ WINDOW = 0.02
 TASK = "image_generation"
 
 
-def _write_images(folder: Path, n: int) -> list[Path]:
-    from PIL import Image, ImageDraw
-
-    paths = []
-    for i in range(n):
-        image = Image.new("RGB", (64, 64), ((37 * i) % 256, (91 * i) % 256, (53 * i + 80) % 256))
-        ImageDraw.Draw(image).rectangle([8 + i % 16, 8, 40 + i % 16, 40], fill=(255 - (37 * i) % 256, 30, 200))
-        path = folder / f"img_{i:02d}.png"
-        image.save(path)
-        paths.append(path)
-    return paths
-
-
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     from unireward_builtins.serving.command import build_server, configure
@@ -59,7 +46,7 @@ def world(tmp_path_factory):
     before = torch.get_num_threads()
     torch.set_num_threads(1)  # a steady measure on a shared box (see test_bench_judging.py)
     root = tmp_path_factory.mktemp("bench_serving")
-    images = _write_images(root, 16)
+    images = write_squares(root, 16)
     registry = get_registry()
     task = registry.task(TASK)
     template = task.default_template("pairwise", "qwen_v1")
