@@ -210,7 +210,8 @@ class _JudgeHandler(_Handler):
 
 class FaultServer(_Server):
     """Answers POSTs from ``script`` (one action per request; the last repeats): ``drop``, ``429``, ``500``,
-    ``malformed``, ``stall``, ``filter``, ``ok`` (the completion ``content``), and ``"<status> retry-after=<value>"``
+    ``500 then close`` (the connection closed half a second after the answer, unannounced, as uvicorn does
+    after an unhandled exception), ``malformed``, ``stall``, ``filter``, ``ok`` (the completion ``content``), and ``"<status> retry-after=<value>"``
     (that status with a ``Retry-After`` header)."""
 
     def __init__(self, script, *, content: str = "Image 1 is better.", stall: float = 1.0):
@@ -236,6 +237,12 @@ class _FaultHandler(_Handler):
         if action == "stall":
             time.sleep(owner.stall)
             return self._send(200, _completion(owner.content))
+        if action == "500 then close":  # as uvicorn after an unhandled exception: the answer, then a late close
+            self._send(500, {"error": {"message": "server says 500"}})
+            time.sleep(0.5)
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return
         if action in ("429", "500"):
             return self._send(int(action), {"error": {"message": f"server says {action}"}})
         if " retry-after=" in action:  # "429 retry-after=<seconds or HTTP date>", "503 retry-after=..."

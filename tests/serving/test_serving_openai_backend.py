@@ -8,6 +8,7 @@ import socket
 
 import pytest
 
+from unireward_builtins.backends.openai_http import ServedJudgeError
 from unireward_sdk.errors import CapabilityError, ConfigError
 from unireward_sdk.records import ParseStatus
 
@@ -181,6 +182,20 @@ def test_refused_connection_is_a_value_and_other_items_survive(registry, fault_s
     assert "HTTP 500" in verdicts[1].error
     assert [v.winner for v in verdicts] == ["B", None, "B"]
     assert len(server.requests) == 4  # three, then the failed one again on its own
+
+
+def test_a_connection_closed_after_a_500_is_not_reused(registry, fault_server):
+    # uvicorn (vLLM, SGLang, transformers serve) answers an unhandled exception with 500 and closes the
+    # connection a moment later: the next request must not be sent on it (it would be reset unanswered and
+    # read as an unreachable server), even with no retries
+    from unireward_sdk.interfaces import JudgeRequest
+
+    server = fault_server(["500 then close", "ok"], content="Image 2 is better.")
+    backend = _openai(registry, server, logprobs=False, max_retries=0, max_concurrency=1)
+    with pytest.raises(ServedJudgeError, match="HTTP 500"):
+        backend.generate([JudgeRequest([("text", "first")])])
+    assert backend.generate([JudgeRequest([("text", "second")])]) == ["Image 2 is better."]
+    assert len(server.requests) == 2
 
 
 def test_fast_head_failures_become_values(registry, fault_server, colour_items):

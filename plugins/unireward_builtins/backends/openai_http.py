@@ -6,6 +6,7 @@ exponential backoff with jitter on what a server may recover from: connection er
 timed out), HTTP 429 and 5xx. A 429 or 503 carrying ``Retry-After`` (seconds, or an HTTP date) is waited
 out as the server asks instead, up to ``max_backoff``. Anything else (a 4xx, a body that is not JSON)
 fails at once: retrying a request the server rejected would only wait longer for the same answer.
+A connection that brought a 5xx is not reused (see :meth:`ServedClient._send`).
 
 Every failure raises :class:`ServedJudgeError` naming the server, the status and the server's own message;
 the heads turn it into a per-item failure value. When the server itself could not be reached (connections
@@ -140,6 +141,19 @@ class ServedClient:
             self.stats.attempts += 1
             self.stats.retries += int(retry)
 
+    def _send(self, url: str, body: dict[str, Any]) -> Any:
+        """POST ``body`` and read the whole answer. After a 5xx its connection is not kept for the next request:
+        uvicorn (under vLLM, SGLang and ``transformers serve``) closes a connection once it has answered an
+        unhandled exception with 500, a moment later and without saying so, and a request sent on it in that
+        moment is reset unanswered, which would read as an unreachable server."""
+        with self._client.stream("POST", url, json=body) as response:
+            response.read()
+            if response.status_code >= 500:
+                stream = response.extensions.get("network_stream")
+                if stream is not None:  # closed before the pool takes the connection back: the pool drops it
+                    stream.close()
+        return response
+
     def post_json(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         """The decoded JSON answer; raises :class:`ServedJudgeError` once retries are spent."""
         httpx = self._httpx
@@ -155,7 +169,7 @@ class ServedClient:
             url = self._pick() + path
             self._count(retry=attempt > 0)
             try:
-                response = self._client.post(url, json=body)
+                response = self._send(url, body)
             except httpx.TimeoutException as exc:
                 last = ServedJudgeError(f"no answer within the timeout ({type(exc).__name__})", who=url,
                                         fix="Raise the backend's 'timeout' option, or check the server's load")
