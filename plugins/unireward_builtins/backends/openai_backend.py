@@ -24,8 +24,9 @@ Failures (refused connection, timeout after retries, HTTP errors, malformed answ
 raise :class:`~.openai_http.ServedJudgeError`; the heads' isolation turns them into per-item failure
 values. A server that cannot be reached at all raises its subclass
 :class:`~.openai_http.ServerUnreachableError` (recorded as ``backend_unavailable``), on which a pair job
-stops, to be resumed when the server is back. Completed requests are remembered (greedy answers do not change), so when a head re-runs a batch
-item by item after one failure, only the failing request goes to the server again.
+stops, to be resumed when the server is back. Completed requests are remembered (greedy answers do not
+change), so when a head re-runs a batch item by item after one failure, only the failing request goes to
+the server again.
 """
 
 from __future__ import annotations
