@@ -86,6 +86,15 @@ class ModelLoadError(UniRewardError):
     """A judge or policy model could not be loaded."""
 
 
+class BackendUnavailableError(UniRewardError):
+    """The judge's backend itself cannot be reached (refused connection, no answer within the timeout, a
+    gateway with nothing behind it), after any retries: no fault of the item it was asked about.
+
+    A backend raises it (or a subclass) so the heads record :data:`~unireward_sdk.records.ParseStatus.BACKEND_UNAVAILABLE`
+    rather than a plain ``backend_error``, and a pair job whose whole batch got nothing else stops without
+    committing it, to be resumed once the backend is back (see :mod:`unireward_sdk.pairs.runner`)."""
+
+
 class MissingDependencyError(UniRewardError, ImportError):
     """An optional dependency needed by a component is not installed."""
 

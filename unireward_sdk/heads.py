@@ -28,7 +28,7 @@ import attrs
 
 from .errors import CapabilityError, ConfigError, MediaError
 from .interfaces import GENERATE, MODES, judging_mode, require_capabilities
-from .records import JudgeItem, ParseStatus, Provenance, Score, Verdict
+from .records import JudgeItem, ParseStatus, Provenance, Score, Verdict, failure_status
 
 
 class JudgeHeadBase:
@@ -192,7 +192,7 @@ class JudgeHeadBase:
             outcomes = self._run_isolated(mode, template_id, template, [r for _, r in ready], ids)
             for (i, _), outcome in zip(ready, outcomes):
                 if isinstance(outcome, BaseException):
-                    status = ParseStatus.MEDIA_ERROR if isinstance(outcome, MediaError) else ParseStatus.BACKEND_ERROR
+                    status = failure_status(outcome)
                     error = str(outcome) if isinstance(outcome, MediaError) else f"{type(outcome).__name__}: {outcome}"
                     results[i] = self._failure(mode, items[i].id, status, error, template_id)
                 else:

@@ -24,10 +24,23 @@ class ParseStatus:
     OUT_OF_RANGE = "out_of_range"  # a number was found but lies outside the template's scale
     AMBIGUOUS = "ambiguous"  # contradictory verdict phrases
     BACKEND_ERROR = "backend_error"  # the model call itself failed
+    BACKEND_UNAVAILABLE = "backend_unavailable"  # the backend could not be reached at all (server down, timed out)
     MEDIA_ERROR = "media_error"  # an input could not be loaded
     INCONSISTENT = "inconsistent"  # symmetric judging disagreed with itself
 
-    ALL = (OK, UNPARSED, OUT_OF_RANGE, AMBIGUOUS, BACKEND_ERROR, MEDIA_ERROR, INCONSISTENT)
+    ALL = (OK, UNPARSED, OUT_OF_RANGE, AMBIGUOUS, BACKEND_ERROR, BACKEND_UNAVAILABLE, MEDIA_ERROR, INCONSISTENT)
+
+
+def failure_status(exc: BaseException) -> str:
+    """The status a failed judge call records for ``exc``: a media error, an unreachable backend, or a
+    backend error (anything else the model call raised)."""
+    from .errors import BackendUnavailableError, MediaError
+
+    if isinstance(exc, MediaError):
+        return ParseStatus.MEDIA_ERROR
+    if isinstance(exc, BackendUnavailableError):
+        return ParseStatus.BACKEND_UNAVAILABLE
+    return ParseStatus.BACKEND_ERROR
 
 
 def _frozen_mapping(value: Mapping | None) -> Mapping:

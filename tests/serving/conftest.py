@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import importlib.util
 import io
 import json
@@ -45,29 +46,50 @@ _VLLM_FIELDS = ("continue_final_message", "add_generation_prompt", "logprobs", "
 
 
 class _Server:
-    """A ThreadingHTTPServer on a free loopback port, served from a daemon thread."""
+    """A ThreadingHTTPServer on a loopback port (a free one by default), served from a daemon thread."""
 
-    def __init__(self, handler_class):
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler_class)
+    def __init__(self, handler_class, port: int = 0):
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), handler_class)  # reuses the address: restartable
         self.httpd.daemon_threads = True
         self.httpd.owner = self
         self.requests: list[dict] = []
         self.lock = threading.Lock()
+        self.connections: set[socket.socket] = set()  # open ones, cut by close() as a dying server's are
         self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05},
                                        daemon=True)
         self.thread.start()
 
     @property
+    def port(self) -> int:
+        return self.httpd.server_address[1]
+
+    @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+        return f"http://127.0.0.1:{self.port}/v1"
 
     def close(self) -> None:
+        """Stop as a server that goes away does: no more listening, and kept-alive connections cut (a client's
+        pooled connection would otherwise still be answered by this process)."""
         self.httpd.shutdown()
         self.httpd.server_close()
+        with self.lock:
+            for connection in list(self.connections):
+                with contextlib.suppress(OSError):
+                    connection.shutdown(socket.SHUT_RDWR)
 
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+
+    def setup(self):
+        super().setup()
+        with self.server.owner.lock:
+            self.server.owner.connections.add(self.connection)
+
+    def finish(self):
+        with self.server.owner.lock:
+            self.server.owner.connections.discard(self.connection)
+        super().finish()
 
     def log_message(self, *args):  # keep the test output clean
         pass
@@ -118,12 +140,17 @@ def _completion(content: str | None = None, logprobs=None, finish_reason: str = 
 class JudgeServer(_Server):
     """Chat completions answered by a transformers backend (see the module docstring)."""
 
-    def __init__(self, backend, *, logprobs: bool = True, api_key: str | None = None):
+    def __init__(self, backend, *, logprobs: bool = True, api_key: str | None = None, port: int = 0,
+                 unanswered: str | None = None, goes_down: bool = True):
         self.backend = backend
         self.logprobs = logprobs
         self.api_key = api_key
+        # a request whose messages hold ``unanswered`` gets its connection dropped, no answer; with
+        # ``goes_down`` the server then goes away (as a crashed server does)
+        self.unanswered = unanswered
+        self.goes_down = goes_down
         self.model_lock = threading.Lock()  # one forward at a time, as a single-model server does
-        super().__init__(_JudgeHandler)
+        super().__init__(_JudgeHandler, port)
 
     def request_of(self, body: dict):
         from unireward_sdk.interfaces import JudgeRequest
@@ -168,6 +195,11 @@ class _JudgeHandler(_Handler):
     def do_POST(self):
         owner = self.server.owner
         body = self._body()
+        if owner.unanswered and owner.unanswered in json.dumps(body["messages"]):
+            self.close_connection = True
+            if owner.goes_down:  # from another thread: close() waits for the serving loop and cuts this one
+                threading.Thread(target=owner.close, daemon=True).start()
+            return
         if owner.api_key and self.headers.get("Authorization") != f"Bearer {owner.api_key}":
             return self._send(401, {"error": {"message": "invalid API key"}})
         refused = [f for f in _VLLM_FIELDS if f in body]
@@ -178,7 +210,8 @@ class _JudgeHandler(_Handler):
 
 class FaultServer(_Server):
     """Answers POSTs from ``script`` (one action per request; the last repeats): ``drop``, ``429``, ``500``,
-    ``malformed``, ``stall``, ``filter``, ``ok`` (the completion ``content``), and ``"<status> retry-after=<value>"``
+    ``500 then close`` (the connection closed half a second after the answer, unannounced, as uvicorn does
+    after an unhandled exception), ``malformed``, ``stall``, ``filter``, ``ok`` (the completion ``content``), and ``"<status> retry-after=<value>"``
     (that status with a ``Retry-After`` header)."""
 
     def __init__(self, script, *, content: str = "Image 1 is better.", stall: float = 1.0):
@@ -204,6 +237,12 @@ class _FaultHandler(_Handler):
         if action == "stall":
             time.sleep(owner.stall)
             return self._send(200, _completion(owner.content))
+        if action == "500 then close":  # as uvicorn after an unhandled exception: the answer, then a late close
+            self._send(500, {"error": {"message": "server says 500"}})
+            time.sleep(0.5)
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return
         if action in ("429", "500"):
             return self._send(int(action), {"error": {"message": f"server says {action}"}})
         if " retry-after=" in action:  # "429 retry-after=<seconds or HTTP date>", "503 retry-after=..."

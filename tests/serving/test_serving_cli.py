@@ -42,3 +42,16 @@ def test_a_malformed_backend_option_is_refused(capsys):
             "image_generation", "--mode", "pairwise", "--prompt", "p", "--media", "a.png", "b.png"]
     assert main(argv) == 2
     assert "is not KEY=VALUE" in capsys.readouterr().err
+
+
+def test_serve_refuses_the_fast_head_against_a_server_without_logprobs(capsys, start_judge_server):
+    # the server refuses vLLM's fields (as transformers serve does): `unireward serve` says so, naming the
+    # server and its 422, before it loads a head or listens
+    server = start_judge_server(logprobs=False)
+    argv = ["serve", "--task", "image_generation", "--head", "fast", "--backend", "openai", "--model", "tiny-judge",
+            "--backend-option", f"base_url={server.base_url}", "--port", "0"]
+    assert main(argv) == 2
+    error = capsys.readouterr().err
+    assert "reward head 'fast' needs a backend with score_continuations" in error
+    assert f"the server at {server.base_url}" in error and "HTTP 422" in error
+    assert len(server.requests) == 1  # the probe alone: no backend built after the refusal

@@ -8,6 +8,7 @@ import socket
 
 import pytest
 
+from unireward_builtins.backends.openai_http import ServedJudgeError
 from unireward_sdk.errors import CapabilityError, ConfigError
 from unireward_sdk.records import ParseStatus
 
@@ -146,17 +147,20 @@ def test_a_stall_past_the_timeout_is_retried_then_answered(registry, fault_serve
     assert backend.client.stats.retries == 1
 
 
-@pytest.mark.parametrize("action, expected, attempts", [
-    ("500", "HTTP 500: server says 500 (after 3 attempts)", 3),
-    ("429", "HTTP 429: server says 429 (after 3 attempts)", 3),
-    ("stall", "no answer within the timeout", 3),
-    ("malformed", "the answer is not JSON", 1),
-    ("filter", "content filter", 1),
+@pytest.mark.parametrize("action, expected, attempts, status", [
+    ("500", "HTTP 500: server says 500 (after 3 attempts)", 3, ParseStatus.BACKEND_ERROR),
+    ("429", "HTTP 429: server says 429 (after 3 attempts)", 3, ParseStatus.BACKEND_ERROR),
+    # a gateway with nothing behind it, and a server that never answers: the server is unreachable
+    ("503 retry-after=0", "HTTP 503: server says 503 (after 3 attempts)", 3, ParseStatus.BACKEND_UNAVAILABLE),
+    ("stall", "no answer within the timeout", 3, ParseStatus.BACKEND_UNAVAILABLE),
+    ("malformed", "the answer is not JSON", 1, ParseStatus.BACKEND_ERROR),
+    ("filter", "content filter", 1, ParseStatus.BACKEND_ERROR),
 ])
-def test_persistent_faults_become_failure_values(registry, fault_server, colour_items, action, expected, attempts):
+def test_persistent_faults_become_failure_values(registry, fault_server, colour_items, action, expected, attempts,
+                                                 status):
     server = fault_server([action], stall=0.6)
     verdict, _ = _judge_one(registry, server, colour_items, max_retries=2, timeout=0.2)
-    assert verdict.status == ParseStatus.BACKEND_ERROR
+    assert verdict.status == status
     assert expected in verdict.error
     # an HTTP-level failure names the URL; a well-formed answer the server withheld names the item
     assert (server.base_url if action != "filter" else "item red-blue-0") in verdict.error
@@ -168,7 +172,8 @@ def test_refused_connection_is_a_value_and_other_items_survive(registry, fault_s
         s.bind(("127.0.0.1", 0))
         dead = f"http://127.0.0.1:{s.getsockname()[1]}/v1"
     verdict, _ = _judge_one(registry, dead, colour_items, max_retries=1)
-    assert verdict.status == ParseStatus.BACKEND_ERROR and "connection failed" in verdict.error
+    # nothing listens: the server is unreachable, not the item at fault
+    assert verdict.status == ParseStatus.BACKEND_UNAVAILABLE and "connection failed" in verdict.error
     # one bad request in a batch: only its item fails, and the good ones are not sent twice
     server = fault_server(["ok", "500", "ok", "500", "ok"], content="Image 2 is better.")
     backend = _openai(registry, server, logprobs=False, max_retries=0, max_concurrency=1)
@@ -177,6 +182,20 @@ def test_refused_connection_is_a_value_and_other_items_survive(registry, fault_s
     assert "HTTP 500" in verdicts[1].error
     assert [v.winner for v in verdicts] == ["B", None, "B"]
     assert len(server.requests) == 4  # three, then the failed one again on its own
+
+
+def test_a_connection_closed_after_a_500_is_not_reused(registry, fault_server):
+    # uvicorn (vLLM, SGLang, transformers serve) answers an unhandled exception with 500 and closes the
+    # connection a moment later: the next request must not be sent on it (it would be reset unanswered and
+    # read as an unreachable server), even with no retries
+    from unireward_sdk.interfaces import JudgeRequest
+
+    server = fault_server(["500 then close", "ok"], content="Image 2 is better.")
+    backend = _openai(registry, server, logprobs=False, max_retries=0, max_concurrency=1)
+    with pytest.raises(ServedJudgeError, match="HTTP 500"):
+        backend.generate([JudgeRequest([("text", "first")])])
+    assert backend.generate([JudgeRequest([("text", "second")])]) == ["Image 2 is better."]
+    assert len(server.requests) == 2
 
 
 def test_fast_head_failures_become_values(registry, fault_server, colour_items):

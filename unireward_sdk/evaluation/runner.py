@@ -17,8 +17,8 @@ from typing import Any
 
 from attrs import field, frozen
 
-from ..errors import ConfigError, MediaError, PluginError, UniRewardError
-from ..records import JudgeItem, ParseStatus, Verdict
+from ..errors import ConfigError, PluginError, UniRewardError
+from ..records import JudgeItem, Verdict, failure_status
 from .benchmarks import BenchmarkExample
 from .labels import mirror
 
@@ -91,7 +91,7 @@ def _judge_chunk(head: Any, items: Sequence[JudgeItem], *, fail_fast: bool) -> l
         if fail_fast:
             raise
         error = f"head '{name}' raised {type(exc).__name__}: {exc}"
-        status = ParseStatus.MEDIA_ERROR if isinstance(exc, MediaError) else ParseStatus.BACKEND_ERROR
+        status = failure_status(exc)
         return [Verdict.failure(it.id, status, error) for it in items]
     if len(verdicts) != len(items):
         raise UniRewardError(f"judge_pairwise returned {len(verdicts)} verdicts for {len(items)} items",

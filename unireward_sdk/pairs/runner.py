@@ -21,9 +21,9 @@ from typing import Any
 
 import attrs
 
-from ..errors import ConfigError, UniRewardError, raise_all
+from ..errors import BackendUnavailableError, ConfigError, UniRewardError, raise_all
 from ..interfaces import CandidateGroup
-from ..records import Candidate, to_dict
+from ..records import Candidate, ParseStatus, to_dict
 from .config import PairJobConfig
 from .preflight import collect, model_problem
 from .sources import ManifestSource, SamplerSource, batch_ranges, prompts_only
@@ -150,6 +150,54 @@ def build_source(config: PairJobConfig, registry: Any = None, sampler: Any = Non
 def build_filters(config: PairJobConfig, registry: Any) -> list[Any]:
     """The config's stages, built in order (each with its options)."""
     return [registry.filter(stage.name, **stage.options) for stage in config.filters]
+
+
+# --- an unreachable backend ------------------------------------------------------------------------
+
+
+class _WatchedJudge:
+    """The job's judge, noting every verdict and score of the current batch (whatever stage or wrapper asked),
+    so the job can tell an outage from bad items: when every judgment of a batch failed because the backend
+    could not be reached, the batch's prompts are not at fault and must not be recorded as dropped."""
+
+    _JUDGING = ("judge_pairwise", "score_pointwise")
+
+    def __init__(self, judge: Any) -> None:
+        self._judge = judge
+        self.results: list[Any] = []
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._judge, name)  # a head without a mode keeps lacking it
+        if name not in self._JUDGING:
+            return attribute
+
+        def judged(items: Any) -> list[Any]:
+            results = list(attribute(items))
+            self.results.extend(results)
+            return results
+
+        return judged
+
+    def outage(self) -> str | None:
+        """The first failure's error when every judgment since the last call failed as unreachable, else None
+        (and the notes start over)."""
+        results, self.results = self.results, []
+        if results and all(getattr(r, "status", None) == ParseStatus.BACKEND_UNAVAILABLE for r in results):
+            return str(results[0].error)
+        return None
+
+
+def outage_error(batch: int, prompts: range, committed_batches: int, error: str) -> BackendUnavailableError:
+    """What a job stopped by an unreachable backend says: which batch, the backend's own error (it names the
+    server), and how to continue."""
+    kept = (f"the {committed_batches} batch(es) committed before it are kept" if committed_batches
+            else "nothing was committed yet")
+    return BackendUnavailableError(
+        f"stopped at batch {batch} (prompts {prompts.start}-{prompts.stop - 1}): the judge's backend could not be "
+        f"reached for any of its judgments ({error.rstrip('.')})", who="pair job",
+        fix=f"Nothing of batch {batch} was recorded and {kept}. Once the backend answers again, run the same "
+        "command with --resume (PairJob.run(resume=True)) to finish the job",
+    )
 
 
 # --- records ----------------------------------------------------------------------------------------
@@ -297,11 +345,15 @@ class PairJob:
         started = time.perf_counter()
         # the main process shows the whole job: prompts committed by an earlier run and by every process
         with _progress(show, root, batches, procs.world) as bar:
+            watched = _WatchedJudge(judge)
             with store, procs.share(todo) as mine:
                 for b in mine:
                     groups = source.groups(batches[b], b)
                     for stage in filters:
-                        groups = stage.apply(groups, judge)
+                        groups = stage.apply(groups, watched)
+                    outage = watched.outage()
+                    if outage is not None:  # not the prompts' fault: leave the batch for --resume
+                        raise outage_error(b, batches[b], len(committed(root)), outage)
                     if on_batch is not None:
                         on_batch(b, groups)
                     rows = [group_row(g, batch=b, seed=cfg.seed, media=store.media) for g in groups]

@@ -22,8 +22,11 @@ of images, not a video) or as one ``video_url`` part holding those very frames a
 
 Failures (refused connection, timeout after retries, HTTP errors, malformed answers, a content filter)
 raise :class:`~.openai_http.ServedJudgeError`; the heads' isolation turns them into per-item failure
-values. Completed requests are remembered (greedy answers do not change), so when a head re-runs a batch
-item by item after one failure, only the failing request goes to the server again.
+values. A server that cannot be reached at all raises its subclass
+:class:`~.openai_http.ServerUnreachableError` (recorded as ``backend_unavailable``), on which a pair job
+stops, to be resumed when the server is back. Completed requests are remembered (greedy answers do not
+change), so when a head re-runs a batch item by item after one failure, only the failing request goes to
+the server again.
 """
 
 from __future__ import annotations

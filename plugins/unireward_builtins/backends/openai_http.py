@@ -6,9 +6,12 @@ exponential backoff with jitter on what a server may recover from: connection er
 timed out), HTTP 429 and 5xx. A 429 or 503 carrying ``Retry-After`` (seconds, or an HTTP date) is waited
 out as the server asks instead, up to ``max_backoff``. Anything else (a 4xx, a body that is not JSON)
 fails at once: retrying a request the server rejected would only wait longer for the same answer.
+A connection that brought a 5xx is not reused (see :meth:`ServedClient._send`).
 
 Every failure raises :class:`ServedJudgeError` naming the server, the status and the server's own message;
-the heads turn it into a per-item failure value.
+the heads turn it into a per-item failure value. When the server itself could not be reached (connections
+refused or timed out, a gateway's 502/503/504, every retry spent) it is a :class:`ServerUnreachableError`,
+which the heads record as ``backend_unavailable``: not a fault of the item.
 """
 
 from __future__ import annotations
@@ -26,10 +29,12 @@ from typing import Any
 import attrs
 from attrs import frozen
 
-from unireward_sdk.errors import UniRewardError, require
+from unireward_sdk.errors import BackendUnavailableError, UniRewardError, require
 
 _RETRY_STATUSES = frozenset({429}) | frozenset(range(500, 600))
 _RETRY_AFTER_STATUSES = frozenset({429, 503})  # where RFC 9110 lets a server say when to come back
+# a gateway or load balancer in front of a judge answers these when nothing behind it answers
+_UNREACHABLE_STATUSES = frozenset({502, 503, 504})
 _MESSAGE_CHARS = 300  # how much of a server's error body a failure quotes
 
 
@@ -39,6 +44,12 @@ class ServedJudgeError(UniRewardError):
     def __init__(self, what: str, *, who: str | None = None, fix: str | None = None, status: int | None = None):
         self.status = status
         super().__init__(what, who=who, fix=fix)
+
+
+class ServerUnreachableError(ServedJudgeError, BackendUnavailableError):
+    """The server could not be reached after every retry: refused or dropped connections, no answer within
+    the timeout, or a gateway's 502/503/504. The heads record it as ``backend_unavailable``, and a pair job
+    whose whole batch got only this stops, to be resumed when the server is back."""
 
 
 @frozen
@@ -130,6 +141,19 @@ class ServedClient:
             self.stats.attempts += 1
             self.stats.retries += int(retry)
 
+    def _send(self, url: str, body: dict[str, Any]) -> Any:
+        """POST ``body`` and read the whole answer. After a 5xx its connection is not kept for the next request:
+        uvicorn (under vLLM, SGLang and ``transformers serve``) closes a connection once it has answered an
+        unhandled exception with 500, a moment later and without saying so, and a request sent on it in that
+        moment is reset unanswered, which would read as an unreachable server."""
+        with self._client.stream("POST", url, json=body) as response:
+            response.read()
+            if response.status_code >= 500:
+                stream = response.extensions.get("network_stream")
+                if stream is not None:  # closed before the pool takes the connection back: the pool drops it
+                    stream.close()
+        return response
+
     def post_json(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         """The decoded JSON answer; raises :class:`ServedJudgeError` once retries are spent."""
         httpx = self._httpx
@@ -145,7 +169,7 @@ class ServedClient:
             url = self._pick() + path
             self._count(retry=attempt > 0)
             try:
-                response = self._client.post(url, json=body)
+                response = self._send(url, body)
             except httpx.TimeoutException as exc:
                 last = ServedJudgeError(f"no answer within the timeout ({type(exc).__name__})", who=url,
                                         fix="Raise the backend's 'timeout' option, or check the server's load")
@@ -181,5 +205,7 @@ class ServedClient:
                                        fix="Point base_url at an OpenAI-compatible chat-completions server")
             return data
         assert last is not None
-        raise ServedJudgeError(f"{last.what} (after {self.retry.max_retries + 1} attempts)", who=last.who,
-                               fix=last.fix, status=last.status)
+        unreachable = last.status is None or last.status in _UNREACHABLE_STATUSES  # no status: no answer at all
+        kind = ServerUnreachableError if unreachable else ServedJudgeError
+        raise kind(f"{last.what} (after {self.retry.max_retries + 1} attempts)", who=last.who,
+                   fix=last.fix, status=last.status)

@@ -50,9 +50,11 @@ def build_server(args, registry: Any = None):
         if not args.model:
             raise ConfigError(f"reward head '{args.head}' judges with a model, and no --model was given",
                               who="unireward serve", fix="Pass --model <checkpoint or served model name>")
-        registry.check_head_backend(args.head, args.backend)
-        backend = registry.backend(args.backend, checkpoint=args.model, batch_size=args.batch_size,
-                                   **backend_options(args.backend_option))
+        options = {"checkpoint": args.model, "batch_size": args.batch_size, **backend_options(args.backend_option)}
+        # with the options, a served judge is asked what it can do: a head it cannot support is refused,
+        # naming the server's reason, before anything loads or listens
+        registry.check_head_backend(args.head, args.backend, options)
+        backend = registry.backend(args.backend, **options)
     token = None
     if args.token_env:
         token = os.environ.get(args.token_env)
