@@ -119,3 +119,14 @@ def test_verl_reward_functions_end_to_end(start_server, media_root, local_head, 
                       "judge_error": "alone in its group: no other response to the same prompt"}
     with pytest.raises(ConfigError, match="extra_info has no 'question'"):
         verl_reward.compute_score("colours", solutions[0], None, {"prompt": "a red square"}, modality="image")
+
+
+def test_a_group_request_too_large_to_judge_is_refused_before_any_judging(start_server, media_root):
+    # 12 candidates are 66 pairwise judgments; with --max-batch 1 the server takes at most 64 per request
+    server = start_server(media_root=media_root, max_batch=1)
+    group = {"prompt": "a red square", "candidates": [{"id": str(i), "modality": "text", "text": f"answer {i}"}
+                                                       for i in range(12)]}
+    answer = httpx.post(server.url + "/v1/group_rewards", json={"groups": [group]}, timeout=60)
+    assert answer.status_code == 413, answer.text
+    assert "66 pairwise judgments" in answer.json()["error"]["message"]
+    assert httpx.get(server.url + "/health").json()["items"] == 0

@@ -5,6 +5,7 @@ the limit are refused (declared or streamed), the schema is published, and servi
 from __future__ import annotations
 
 import base64
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -221,3 +222,33 @@ def test_the_serve_command_serves_until_interrupted(trained_qwen2_vl, colour_ima
     finally:
         if process.poll() is None:
             process.kill()
+
+
+def test_a_request_that_timed_out_does_not_stop_the_batcher():
+    """A request whose wait timed out cancels its future while the head is busy; the batcher thread must
+    go on judging the next requests (it used to die on the cancelled future, and the server hung)."""
+    import threading
+    from concurrent.futures import CancelledError
+
+    from unireward_builtins.serving.service import Batcher, ServerStats
+
+    release = threading.Event()
+
+    class SlowHead:
+        def judge_pairwise(self, items):
+            release.wait(10)
+            return [f"judged {item}" for item in items]
+
+    batcher = Batcher(SlowHead(), window=0.0, max_batch=8, stats=ServerStats())
+    try:
+        busy = batcher.submit("pairwise", ["first"])  # the head is now busy with it
+        time.sleep(0.2)
+        late = batcher.submit("pairwise", ["late"])  # waits in the queue ...
+        assert late.cancel()  # ... and its request times out
+        release.set()
+        assert busy.result(timeout=10) == ["judged first"]
+        assert batcher.submit("pairwise", ["next"]).result(timeout=10) == ["judged next"]
+        with pytest.raises(CancelledError):
+            late.result(timeout=0)
+    finally:
+        batcher.close()

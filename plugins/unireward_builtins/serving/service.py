@@ -29,6 +29,10 @@ from unireward_sdk.records import Candidate, JudgeItem, Verdict, to_dict
 INLINE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".mp4", ".webm", ".mov", ".avi", ".mkv")
 
 
+# a group-rewards request may ask for at most this many model batches of judgments
+PAIRS_PER_BATCH = 64
+
+
 class RequestError(UniRewardError):
     """A request the server refuses; ``status`` is the HTTP status it answers with."""
 
@@ -92,6 +96,11 @@ class Batcher:
                     self._run(mode, jobs)
 
     def _run(self, mode: str, jobs: list) -> None:
+        # a request that timed out cancelled its future: skip its items, and mark the others running so
+        # that no later cancel can make set_result raise and kill this thread (the server would hang)
+        jobs = [job for job in jobs if job[2].set_running_or_notify_cancel()]
+        if not jobs:
+            return
         items = [item for _, job_items, _ in jobs for item in job_items]
         judge = self.head.judge_pairwise if mode == "pairwise" else self.head.score_pointwise
         results: list[Any] = []
@@ -128,6 +137,7 @@ class RewardService:
                                 allow_hint="send the file inline (base64 in 'data')")
         self.batch_window = batch_window
         self.max_batch = max_batch
+        self.max_pairs = max_batch * PAIRS_PER_BATCH
         self.max_body = max_body
         self.timeout = timeout
         self.stats = ServerStats()
@@ -156,6 +166,13 @@ class RewardService:
         return [self.item(raw, request.mode, n, folder) for n, raw in enumerate(request.items)]
 
     def read_groups(self, request: Any, folder: Path) -> list[tuple[str, list[Candidate], list[JudgeItem]]]:
+        # a group of G candidates is G(G-1)/2 judgments: bound them before building any, since the body
+        # limit bounds bytes, not pairs (20,000 short texts fit in 1 MB and would be 2e8 judgments)
+        pairs = sum(len(raw.candidates) * (len(raw.candidates) - 1) // 2 for raw in request.groups)
+        if pairs > self.max_pairs:
+            raise RequestError(413, f"the request's groups make {pairs} pairwise judgments, more than the server's "
+                                    f"limit of {self.max_pairs} per request (--max-batch x {PAIRS_PER_BATCH})",
+                               fix="Send fewer or smaller groups per request, or raise --max-batch")
         return [self.group(raw, g, folder) for g, raw in enumerate(request.groups)]
 
     def submit(self, mode: str, items: list[JudgeItem]) -> Future:
