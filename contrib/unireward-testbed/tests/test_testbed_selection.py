@@ -104,3 +104,16 @@ def test_two_level_interval_is_wider_when_seeds_disagree():
     assert disagree["ci"][0] < 0.3 and disagree["ci"][1] > 0.7
     with pytest.raises(ValueError):
         S.mean_ci([[1.0, 2.0], [1.0]])
+
+
+def test_the_report_counts_only_answers_the_parser_could_not_read():
+    from unireward_testbed.pairs import judge_answer_counts
+    from unireward_testbed.report import _unparsed
+
+    summary = {"verdicts": 84, "scores": 10,
+               "parse_failures": {"pairwise": {"unparsed": 5, "ambiguous": 1, "backend_error": 7}, "pointwise": {}}}
+    counts = judge_answer_counts(summary)
+    assert counts == {"pairwise": {"answers": 84, "unparsed": 6}, "pointwise": {"answers": 10, "unparsed": 0}}
+    assert _unparsed(counts) == "6 of 84; 0 of 10"
+    assert _unparsed({"pairwise": {"answers": 0, "unparsed": 0}, "pointwise": {"answers": 4, "unparsed": 1}}) == "—; 1 of 4"
+    assert _unparsed(judge_answer_counts({})) == "—"  # random pairs: no judge

@@ -56,11 +56,16 @@ def build_pairs(task: str, pool: SharedPool, judge: Any, strategy: str, out_dir:
 
 
 def judge_answer_counts(summary: Mapping[str, Any]) -> dict[str, dict[str, int]]:
-    """From a pair job's summary: per mode, how many answers the judge gave and how many of them failed to
-    parse (a strategy without a judge gave none)."""
+    """From a pair job's summary: per mode, how many answers the judge gave and how many of them could not be
+    read (unparsed, ambiguous, a score out of range); other failures (a backend or media error) are not
+    the judge's answers. A strategy without a judge gave none."""
     failures = summary.get("parse_failures") or {}
-    return {mode: {"answers": int(summary.get(total) or 0), "unparsed": sum((failures.get(mode) or {}).values())}
+    return {mode: {"answers": int(summary.get(total) or 0),
+                   "unparsed": sum(n for status, n in (failures.get(mode) or {}).items() if status in UNREAD)}
             for mode, total in (("pairwise", "verdicts"), ("pointwise", "scores"))}
+
+
+UNREAD = ("unparsed", "ambiguous", "out_of_range")  # the statuses of an answer the parser could not read
 
 
 def pair_agreement(pairs: Sequence[PreferencePair], quality: Callable[[PreferencePair, str], float]) -> dict:

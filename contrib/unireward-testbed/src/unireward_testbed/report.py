@@ -46,8 +46,10 @@ def _verdicts(mix: Mapping[str, int] | None) -> str:
 
 def _unparsed(answers: Mapping[str, Mapping[str, int]] | None) -> str:
     """'3 of 84; 17 of 146': the pair judge's answers that failed to parse, per mode ('—' without a judge)."""
-    parts = [f"{c['unparsed']} of {c['answers']}" for c in (answers or {}).values() if c.get("answers")]
-    return "; ".join(parts) if parts else "—"
+    if not any(c.get("answers") for c in (answers or {}).values()):
+        return "—"
+    return "; ".join(f"{c['unparsed']} of {c['answers']}" if c.get("answers") else "—"
+                     for c in (answers.get(mode) or {} for mode in ("pairwise", "pointwise")))
 
 
 def tables(results: Mapping[str, Any]) -> list[tuple[str, list[str], list[list[str]], str]]:
