@@ -306,6 +306,32 @@ def test_the_sft_objective_trains_on_the_chosen_side_only(tiny_t2i, tmp_path):
     assert not torch.allclose(grads("dpo", losers), grads("dpo", other))
 
 
+def test_sft_weight_adds_the_chosen_error_to_the_dpo_loss(tiny_t2i, tmp_path):
+    """sft_weight = w: the loss is the DPO loss plus w times the chosen sample's denoising error, on the same
+    noise draws; margin and accuracy are the DPO ones."""
+    pairs = pickapic_rows(decided=2, ties=0)
+    aligner = diffusion_dpo.create(model=str(tiny_t2i), output_dir=str(tmp_path), batch_size=2, beta=500.0)
+    dataset, _ = aligner._dataset(read_pairs(pairs))
+    batch = next(iter(aligner._loader(dataset, shuffle=False, seed=0)))
+
+    def outputs(**kwargs):
+        with torch.no_grad():
+            return aligner._dpo_outputs(aligner.unet, batch, generator=torch.Generator().manual_seed(0), **kwargs)
+
+    dpo, sft = outputs(), outputs(objective="sft")
+    mixed = outputs(sft_weight=125.0)
+    assert torch.allclose(mixed.loss, dpo.loss + 125.0 * sft.loss)
+    assert torch.equal(mixed.implicit_reward_margin, dpo.implicit_reward_margin)
+    assert not torch.allclose(mixed.loss, dpo.loss)
+
+
+def test_sft_weight_is_checked(tiny_t2i, tmp_path):
+    with pytest.raises(ConfigError, match="sft_weight must be a number >= 0"):
+        diffusion_dpo.create(model=str(tiny_t2i), output_dir=str(tmp_path), sft_weight=-1)
+    with pytest.raises(ConfigError, match="objective 'sft' has none"):
+        diffusion_dpo.create(model=str(tiny_t2i), output_dir=str(tmp_path), objective="sft", sft_weight=1.0)
+
+
 def test_unknown_objective_and_bad_beta_are_refused(tiny_t2i, tmp_path):
     with pytest.raises(ConfigError, match="unknown objective 'stf'. Did you mean 'sft'"):
         diffusion_dpo.create(model=str(tiny_t2i), output_dir=str(tmp_path), objective="stf")

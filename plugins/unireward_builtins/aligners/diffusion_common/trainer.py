@@ -239,10 +239,11 @@ class DiffusionDPOBase:
     # --- the Diffusion-DPO step -----------------------------------------------------------------
 
     def _dpo_outputs(self, unet: Any, batch: Sequence[Any], *, generator: torch.Generator | None = None,
-                     reduction: str = "mean", objective: str = "dpo") -> DiffusionDPOOutput:
+                     reduction: str = "mean", objective: str = "dpo", sft_weight: float = 0.0) -> DiffusionDPOOutput:
         """Loss, margin and accuracy for one batch of (captions, winners, losers); grads flow to ``unet``.
-        ``objective="sft"`` makes the loss the chosen side's denoising error (``evaluate`` always measures
-        the DPO loss, so runs of either objective compare)."""
+        ``objective="sft"`` makes the loss the chosen side's denoising error; ``sft_weight`` adds that error,
+        so weighted, to the DPO loss (``evaluate`` always measures the plain DPO loss, so runs of any
+        objective compare)."""
         captions, winners, losers = batch
         device = self.accelerator.device
         half = winners.shape[0]
@@ -277,9 +278,13 @@ class DiffusionDPOBase:
             ref_err = denoising_error(ref_prediction, target)
         out = diffusion_dpo_loss(model_err[:half], model_err[half:], ref_err[:half], ref_err[half:],
                                  self.config.beta, reduction=reduction)
+        chosen_err = model_err[:half] if reduction == "none" else model_err[:half].mean()
         if objective == "sft":
             # the supervised baseline: denoise the chosen sample; margin and accuracy stay the DPO ones
-            out = out._replace(loss=model_err[:half] if reduction == "none" else model_err[:half].mean())
+            out = out._replace(loss=chosen_err)
+        elif sft_weight:
+            # DPO plus an SFT term on the chosen sample (see DiffusionDPOConfig.sft_weight)
+            out = out._replace(loss=out.loss + sft_weight * chosen_err)
         return out
 
     def _prepare_training(self) -> None:
@@ -308,7 +313,8 @@ class DiffusionDPOBase:
         self._prepare_training()
         acc = self.accelerator
         with acc.accumulate(self._train_unet):
-            out = self._dpo_outputs(self._train_unet, batch, objective=getattr(self.config, "objective", "dpo"))
+            out = self._dpo_outputs(self._train_unet, batch, objective=getattr(self.config, "objective", "dpo"),
+                                    sft_weight=getattr(self.config, "sft_weight", 0.0))
             acc.backward(out.loss)
             if acc.sync_gradients and self.config.max_grad_norm:
                 acc.clip_grad_norm_(self._train_unet.parameters(), self.config.max_grad_norm)

@@ -28,6 +28,12 @@ class DiffusionDPOConfig(AlignerConfig):
     the chosen sample of each pair, the rejected one unused. An ``sft`` run still logs the DPO margin and
     accuracy against the reference, so the two runs read alike; it tells what the preference adds.
 
+    ``sft_weight``: with ``objective = "dpo"``, add this many times the chosen sample's denoising error to
+    the DPO loss (0, the default: pure Diffusion-DPO). It is the diffusion counterpart of DPO plus an SFT
+    term on the chosen answer (trl's ``rpo_alpha``): the preference says which sample is better, the SFT
+    term also pulls the policy towards drawing the chosen one. The DPO gradient is about β/4 times the
+    gradient of the error difference, so a weight near β/4 gives the two terms a comparable pull.
+
     β and the prediction type: the error each step compares is the mean squared error of the UNet's output
     against its target, so its size depends on what the UNet predicts. The paper's β = 5000 is for
     ε-prediction in Stable Diffusion's latent space. A UNet that predicts the clean sample
@@ -38,6 +44,7 @@ class DiffusionDPOConfig(AlignerConfig):
 
     beta: float = 5000.0
     objective: str = "dpo"
+    sft_weight: float = 0.0
     learning_rate: float = 1e-5
     resolution: int | None = None
     sample_steps: int = 20
@@ -54,6 +61,12 @@ class DiffusionDPOConfig(AlignerConfig):
         if not isinstance(self.sample_upscale, int) or isinstance(self.sample_upscale, bool) or self.sample_upscale < 1:
             raise ConfigError(f"sample_upscale must be a whole number >= 1, got {self.sample_upscale!r}",
                               who=type(self).__name__, fix="Set sample_upscale = 1 (no upscaling), 2, 3 ...")
+        if not isinstance(self.sft_weight, (int, float)) or isinstance(self.sft_weight, bool) or self.sft_weight < 0:
+            raise ConfigError(f"sft_weight must be a number >= 0, got {self.sft_weight!r}", who=type(self).__name__,
+                              fix="Set sft_weight = 0 (pure Diffusion-DPO) or a positive weight")
+        if self.sft_weight and self.objective != "dpo":
+            raise ConfigError(f"sft_weight adds an SFT term to the DPO loss; objective {self.objective!r} has none",
+                              who=type(self).__name__, fix="Use objective = 'dpo' with sft_weight, or drop sft_weight")
         if self.beta <= 0:
             raise ConfigError(f"beta must be positive, got {self.beta!r}", who=type(self).__name__,
                               fix="Set beta > 0 (5000 for ε-prediction latent models)")
