@@ -50,7 +50,14 @@ def test_smoke_run_writes_the_report(smoke):
     assert set(on_disk["image_generation"]["before"]["attributes"]) == {"colour", "shape", "position", "count"}
     assert set(on_disk["video_generation"]["before"]["attributes"]) == {"colour", "shape", "direction"}
     assert on_disk["understanding"]["objective"] == "sigmoid + sft"
+    # which objective each generation run minimised and how its length was decided are recorded and shown
+    assert on_disk["image_generation"]["objective"] == "dpo + sft (weight 125)"
+    assert on_disk["image_generation"]["stop_on"] == "budget"
+    assert on_disk["video_generation"]["objective"] == "dpo" and on_disk["video_generation"]["stop_on"] == "loss"
+    assert on_disk["image_generation"]["runs"]["sft_on_chosen/0"]["objective"] == "sft"
+    assert on_disk["image_generation"]["runs"]["two_stage/0"]["objective"] == "dpo + sft (weight 125)"
     markdown = (out / "results.md").read_text()
+    assert "objective dpo + sft (weight 125), β 500.0, 1 step on every pair" in markdown
     assert "Judge accuracy per task" in markdown and "trained live" in markdown
     assert "joint answered A / B / tie / failed" in markdown
     for name in ("judge_accuracy.png", "results.md"):

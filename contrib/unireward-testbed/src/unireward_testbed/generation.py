@@ -146,7 +146,7 @@ def validation_split(pairs: Sequence[Any], share: float = 0.25) -> tuple[list[An
 # What a check compares on the held-out pairs (``aligner.evaluate``), and which way is better. The mean
 # DPO loss is convex in the margin, so it rises when the held-out margins merely spread out, with their
 # mean unchanged; the mean margin and the accuracy are not biased that way. On the testbed's few held-out
-# pairs none of the three followed the oracle (docs/testbed.md, "Stopping"), so a run can instead train
+# pairs none of the three followed the oracle (docs/testbed.md, "Objective and stopping"), so a run can instead train
 # its whole step budget on every pair: ``stop_on = "budget"``.
 STOP_CRITERIA = {"loss": -1.0, "margin": 1.0, "accuracy": 1.0}
 
@@ -249,7 +249,8 @@ def run(
     before = evaluator(base, "before")
     results: dict[str, Any] = {"before": before, "runs": {}, "eval_captions": len(held_out),
                                "train_captions": len(setting.truths) - len(held_out), "eval_samples": eval_samples,
-                               "max_steps": max_steps, "beta": options.get("beta"), "stop_on": stop_on}
+                               "max_steps": max_steps, "beta": options.get("beta"), "stop_on": stop_on,
+                               "objective": objective_label(options)}
     for seed in seeds:
         prompts, truth = training_prompts(setting, seed, n_prompts)
         base.config.sample_dir = str(out_dir / "candidates" / f"seed{seed}")
@@ -260,7 +261,8 @@ def run(
 
         runs = [(s, s, {}) for s in strategies]
         if sft_baseline and "two_stage" in strategies:
-            runs.append((SFT, "two_stage", {"objective": "sft"}))
+            # the baseline is SFT alone: no DPO term, so no SFT weight on one either
+            runs.append((SFT, "two_stage", {"objective": "sft", "sft_weight": 0.0}))
         built: dict[str, Any] = {}
         for name, strategy, extra in runs:
             if strategy not in built:
@@ -269,7 +271,7 @@ def run(
                 built[strategy] = (*P.build_pairs(setting.task, pool, judge, strategy, job_dir, seed=seed,
                                                   registry=registry), job_dir)
             pairs, summary, job_dir = built[strategy]
-            run: dict[str, Any] = {"strategy": strategy, "objective": extra.get("objective", "dpo"), "seed": seed,
+            run: dict[str, Any] = {"strategy": strategy, "objective": objective_label({**options, **extra}), "seed": seed,
                                    "pairs": len(pairs), "dropped": summary.get("dropped", {}),
                                    "pair_dir": str(job_dir), "agreement": P.pair_agreement(pairs, quality),
                                    "judge_answers": P.judge_answer_counts(summary)}
@@ -290,6 +292,13 @@ def run(
             results["runs"][f"{name}/{seed}"] = run
         results.setdefault("candidates", {})[seed] = _candidate_quality(pool, truth)
     return results
+
+
+def objective_label(options: dict[str, Any]) -> str:
+    """What a run minimises, as the report names it: ``dpo``, ``sft``, or ``dpo + sft (weight w)``."""
+    objective = options.get("objective", "dpo")
+    weight = float(options.get("sft_weight") or 0.0)
+    return f"{objective} + sft (weight {weight:g})" if objective == "dpo" and weight else objective
 
 
 def _candidate_quality(pool: Any, truth: dict[str, Any]) -> dict[str, float]:

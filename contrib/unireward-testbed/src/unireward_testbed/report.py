@@ -71,7 +71,8 @@ def tables(results: Mapping[str, Any]) -> list[tuple[str, list[str], list[list[s
         if gen and gen.get("method"):
             m = gen["method"]
             label = "text-to-image" if key == "image_generation" else "text-to-video"
-            rows.append([f"{label} (oracle score), DPO", _m(m["before"]), _m(m["after"]), _d(m["delta"])])
+            objective = "DPO" if (gen.get("objective") or "dpo") == "dpo" else "DPO + SFT term"
+            rows.append([f"{label} (oracle score), {objective}", _m(m["before"]), _m(m["after"]), _d(m["delta"])])
             if m.get("sft"):
                 rows.append([f"{label} (oracle score), SFT baseline", _m(m["before"]), _m(m["sft"]["after"]),
                              _d(m["sft"]["vs_before"])])
@@ -94,8 +95,8 @@ def tables(results: Mapping[str, Any]) -> list[tuple[str, list[str], list[list[s
         for key in ("image_generation", "video_generation"):
             gen = results.get(key)
             if gen:
-                note.append(f"{key.replace('_', ' ')}: {gen['eval']}; β {gen.get('beta')}, at most "
-                            f"{gen.get('max_steps')} steps, stopped on held-out pairs")
+                note.append(f"{key.replace('_', ' ')}: {gen['eval']}; objective {gen.get('objective') or 'dpo'}, "
+                            f"β {gen.get('beta')}, {_stopping(gen)}")
         if und:
             note.append(f"QA: objective {und.get('objective')}; held-out questions; CI: {und['ci']}")
         out.append(("Aligned policies: before / after (0–100), DPO and the supervised baseline",
@@ -336,3 +337,12 @@ def write_report(results: dict[str, Any], out: Path) -> dict[str, Path]:
     paths["markdown"] = out / "results.md"
     paths["markdown"].write_text(markdown(results))
     return paths
+
+
+def _stopping(gen: dict) -> str:
+    """How a generation run's length was decided (generation.train_with_early_stopping)."""
+    steps = gen.get("max_steps")
+    steps_text = f"{steps} step{'' if steps == 1 else 's'}"
+    if gen.get("stop_on") == "budget":
+        return f"{steps_text} on every pair (no early stopping)"
+    return f"at most {steps_text}, stopped on the held-out pairs' {gen.get('stop_on') or 'loss'}"
