@@ -294,6 +294,11 @@ def run(
     return results
 
 
+def aligner_settings(options: dict[str, Any]) -> dict[str, Any]:
+    """A profile's generation options without the testbed's own keys (``stop_on``), for the aligner."""
+    return {k: v for k, v in options.items() if k != "stop_on"}
+
+
 def objective_label(options: dict[str, Any]) -> str:
     """What a run minimises, as the report names it: ``dpo``, ``sft``, or ``dpo + sft (weight w)``."""
     objective = options.get("objective", "dpo")

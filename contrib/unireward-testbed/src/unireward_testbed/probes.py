@@ -110,9 +110,9 @@ def oracle_pairs(policy: str | Path, *, prompts: int = 24, samples: int = 2, opt
     from unireward_sdk.registry import get_registry
 
     from .demo import _T2I
-    from .generation import IMAGE, TASK, Evaluator, oracle_score, split, training_prompts
+    from .generation import IMAGE, TASK, Evaluator, aligner_settings, oracle_score, split, training_prompts
 
-    settings = {**_T2I, **(options or {})}
+    settings = aligner_settings({**_T2I, **(options or {})})
     registry = get_registry()
     with tempfile.TemporaryDirectory(prefix="unireward-probe-") as tmp:
         root = Path(out) if out is not None else Path(tmp)
@@ -161,13 +161,15 @@ def learnability(policy: str | Path, *, video: bool = False, steps: int = 60, sa
     from unireward_sdk.registry import get_registry
 
     from .demo import _T2I, _T2V
-    from .generation import IMAGE, VIDEO, Evaluator, split
+    from .generation import IMAGE, VIDEO, Evaluator, aligner_settings, split
     from .media import save_image, save_video
     from .policies import T2V_FRAME_SIZE
     from .world import perturb_motion, render_motion
 
     setting = VIDEO if video else IMAGE
-    settings = {**(_T2V if video else _T2I), "max_steps": steps, **(options or {}), "objective": "sft"}
+    # SFT alone: no DPO term, so no SFT weight on one
+    settings = aligner_settings({**(_T2V if video else _T2I), "max_steps": steps, **(options or {}),
+                                 "objective": "sft", "sft_weight": 0.0})
     registry = get_registry()
     with tempfile.TemporaryDirectory(prefix="unireward-probe-") as tmp:
         root = Path(out) if out is not None else Path(tmp)
