@@ -146,8 +146,8 @@ def validation_split(pairs: Sequence[Any], share: float = 0.25) -> tuple[list[An
 # What a check compares on the held-out pairs (``aligner.evaluate``), and which way is better. The mean
 # DPO loss is convex in the margin, so it rises when the held-out margins merely spread out, with their
 # mean unchanged; the mean margin and the accuracy are not biased that way. On the testbed's few held-out
-# pairs none of the three followed the oracle (docs/testbed.md, "Objective and stopping"), so a run can instead train
-# its whole step budget on every pair: ``stop_on = "budget"``.
+# pairs none of the three followed the oracle (docs/testbed.md, "Objective and stopping"), so a run can
+# instead train its whole step budget on every pair: ``stop_on = "budget"``.
 STOP_CRITERIA = {"loss": -1.0, "margin": 1.0, "accuracy": 1.0}
 
 
@@ -271,8 +271,8 @@ def run(
                 built[strategy] = (*P.build_pairs(setting.task, pool, judge, strategy, job_dir, seed=seed,
                                                   registry=registry), job_dir)
             pairs, summary, job_dir = built[strategy]
-            run: dict[str, Any] = {"strategy": strategy, "objective": objective_label({**options, **extra}), "seed": seed,
-                                   "pairs": len(pairs), "dropped": summary.get("dropped", {}),
+            run: dict[str, Any] = {"strategy": strategy, "objective": objective_label({**options, **extra}),
+                                   "seed": seed, "pairs": len(pairs), "dropped": summary.get("dropped", {}),
                                    "pair_dir": str(job_dir), "agreement": P.pair_agreement(pairs, quality),
                                    "judge_answers": P.judge_answer_counts(summary)}
             if len(pairs) >= MIN_PAIRS:
