@@ -174,3 +174,35 @@ class ScriptedHead:
 def oracle(gold_by_first: dict[str, str]):
     """A default for ScriptedHead that knows the gold label keyed by the *first* candidate id shown."""
     return lambda item: gold_by_first[item.candidates[0].id]
+
+
+# --- a stand-in for the `datasets` module -----------------------------------------------------------
+
+
+def stand_in_datasets(splits: dict[str, list[dict]], image_columns: Sequence[str], calls: dict):
+    """A module with ``load_dataset`` and ``Image`` enough for the hub loaders: each split holds ``rows``,
+    its ``image_columns`` are ``Image`` features. ``calls`` records ``load`` (hub id, config) and every
+    ``cast`` (column, decode)."""
+    import types
+
+    class Image:  # named like datasets.Image: the loaders cast columns of this feature type
+        def __init__(self, decode=True):
+            self.decode = decode
+
+    class Split:
+        def __init__(self, rows):
+            self.rows = rows
+            self.features = {**{c: Image() for c in image_columns}, "prompt": object()}
+
+        def cast_column(self, column, feature):
+            calls.setdefault("cast", []).append((column, feature.decode))
+            return self
+
+        def __iter__(self):
+            return iter(self.rows)
+
+    def load_dataset(hub_id, config=None):
+        calls["load"] = (hub_id, config)
+        return {name: Split(rows) for name, rows in splits.items()}
+
+    return types.SimpleNamespace(load_dataset=load_dataset, Image=Image)

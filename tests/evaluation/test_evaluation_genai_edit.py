@@ -7,12 +7,11 @@ import json
 import os
 import re
 import sys
-import types
 from pathlib import Path
 
 import numpy as np
 import pytest
-from evaluation_fixtures import GENAI_EDIT_VOTES, genai_edit_rows, png_bytes, write_jsonl
+from evaluation_fixtures import GENAI_EDIT_VOTES, genai_edit_rows, png_bytes, stand_in_datasets, write_jsonl
 from test_evaluation_cli import ToyBackend
 from test_evaluation_protocols import RewardHead, examples
 
@@ -68,27 +67,9 @@ def test_editing_row_without_its_source_image_is_refused(tmp_path):
 def test_editing_from_the_hub_reads_image_edition_test_v1(monkeypatch, tmp_path):
     calls = {}
 
-    class Image:
-        def __init__(self, decode=True):
-            self.decode = decode
-
-    class Split:
-        def __init__(self, rows):
-            self.rows = rows
-            self.features = {c: Image() for c in ("source_image", "left_output_image", "right_output_image")}
-
-        def cast_column(self, column, feature):
-            calls.setdefault("cast", []).append((column, feature.decode))
-            return self
-
-        def __iter__(self):
-            return iter(self.rows)
-
-    def load_dataset(hub_id, config=None):
-        calls["load"] = (hub_id, config)
-        return {"test": Split([]), "test_v1": Split(genai_edit_rows(tmp_path, embed=True))}
-
-    monkeypatch.setitem(sys.modules, "datasets", types.SimpleNamespace(load_dataset=load_dataset, Image=Image))
+    splits = {"test": [], "test_v1": genai_edit_rows(tmp_path, embed=True)}
+    columns = ("source_image", "left_output_image", "right_output_image")
+    monkeypatch.setitem(sys.modules, "datasets", stand_in_datasets(splits, columns, calls))
     bench = load_benchmark("genai-bench-edit", "hf", cache_dir=tmp_path / "cache")
     assert calls["load"] == ("TIGER-Lab/GenAI-Bench", "image_edition")
     assert {c for c, _ in calls["cast"]} == {"source_image", "left_output_image", "right_output_image"}

@@ -165,34 +165,12 @@ def test_parquet_rows_round_trip(tmp_path):
 
 def test_hub_path_through_a_stand_in_datasets_module(monkeypatch, tmp_path):
     """The `datasets` code path, with a stand-in module: split choice, undecoded image columns, ids."""
-    import types
-
-    from evaluation_fixtures import genai_image_rows
+    from evaluation_fixtures import genai_image_rows, stand_in_datasets
 
     calls = {}
-
-    class Image:  # named like datasets.Image: the loader casts columns of this feature type
-        def __init__(self, decode=True):
-            self.decode = decode
-
-    class FakeSplit:
-        def __init__(self, rows):
-            self.rows = rows
-            self.features = {"left_image": Image(), "right_image": Image(), "prompt": object()}
-
-        def cast_column(self, column, feature):
-            calls.setdefault("cast", []).append((column, feature.decode))
-            return self
-
-        def __iter__(self):
-            return iter(self.rows)
-
-    def load_dataset(hub_id, config=None):
-        calls["load"] = (hub_id, config)
-        # GenAI-Bench's own scorer reads test_v1 (the v1 leaderboard), which the loader picks by default
-        return {"train": FakeSplit([]), "test": FakeSplit([]), "test_v1": FakeSplit(genai_image_rows(tmp_path, embed=True))}
-
-    monkeypatch.setitem(sys.modules, "datasets", types.SimpleNamespace(load_dataset=load_dataset, Image=Image))
+    # GenAI-Bench's own scorer reads test_v1 (the v1 leaderboard), which the loader picks by default
+    splits = {"train": [], "test": [], "test_v1": genai_image_rows(tmp_path, embed=True)}
+    monkeypatch.setitem(sys.modules, "datasets", stand_in_datasets(splits, ("left_image", "right_image"), calls))
     bench = load_benchmark("genai-bench-image", "hf", cache_dir=tmp_path / "cache")
     assert calls["load"] == ("TIGER-Lab/GenAI-Bench", "image_generation")
     assert calls["cast"] == [("left_image", False), ("right_image", False)]

@@ -230,9 +230,9 @@ def run(
     from . import pairs as P
 
     out_dir = Path(out_dir)
-    options = dict(aligner_options)
+    stop_on = aligner_options.get("stop_on", "loss")
+    options = aligner_settings(aligner_options)
     max_steps = int(options.pop("max_steps"))
-    stop_on = options.pop("stop_on", "loss")  # the testbed's setting, not the aligner's
     if stop_on != "budget" and stop_on not in STOP_CRITERIA:
         raise ValueError(f"stop_on must be 'budget' or one of {sorted(STOP_CRITERIA)}, got {stop_on!r}")
 
