@@ -57,7 +57,11 @@ def test_smoke_run_writes_the_report(smoke):
     assert on_disk["image_generation"]["runs"]["sft_on_chosen/0"]["objective"] == "sft"
     assert on_disk["image_generation"]["runs"]["two_stage/0"]["objective"] == "dpo + sft (weight 125)"
     markdown = (out / "results.md").read_text()
-    assert "objective dpo + sft (weight 125), β 500.0, 1 step on every pair" in markdown
+    # which weights each run trained: text-to-image LoRA on the cross-attention, video every weight
+    assert on_disk["image_generation"]["update"] == "LoRA r8 on attn2.to_k, attn2.to_v"
+    assert on_disk["video_generation"]["update"] == "full fine-tuning"
+    assert ("objective dpo + sft (weight 125), LoRA r8 on attn2.to_k, attn2.to_v, β 500.0, 1 step on every pair"
+            in markdown)
     assert "Judge accuracy per task" in markdown and "trained live" in markdown
     assert "joint answered A / B / tie / failed" in markdown
     for name in ("judge_accuracy.png", "results.md"):

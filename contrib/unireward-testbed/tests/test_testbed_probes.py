@@ -7,7 +7,7 @@ import random
 import pytest
 
 from unireward_testbed import checkpoints as C
-from unireward_testbed.probes import oracle_pairs, perception, verification
+from unireward_testbed.probes import learnability, oracle_pairs, perception, verification
 from unireward_testbed.world import World, perturb_scene
 
 
@@ -48,8 +48,19 @@ def test_oracle_pairs_trains_on_the_best_and_worst_candidates(tmp_path):
     result = oracle_pairs(C.require("t2i_policy"), prompts=2, samples=1, eval_scenes=2, out=tmp_path,
                           options={"max_steps": 1, "sample_steps": 2, "batch_size": 1})
     assert 0 <= result["pairs"] <= 2
+    assert result["options"]["lora"] is True  # the demo's text-to-image training: LoRA on the cross-attention
     assert 0.0 <= result["before"] <= 1.0
     assert result["after"] is None if result["pairs"] == 0 else 0.0 <= result["after"] <= 1.0
+
+
+def test_learnability_fine_tunes_every_weight_on_true_renders(tmp_path):
+    result = learnability(C.require("t2i_policy"), steps=1, samples=1, out=tmp_path,
+                          options={"sample_steps": 2, "batch_size": 2})
+    # the gate measures what the architecture can learn, not what the demo's LoRA reaches
+    assert result["options"]["lora"] is False and result["options"]["learning_rate"] == 1e-4
+    assert not any(key.startswith("lora_") for key in result["options"])
+    assert set(result["change"]) == {"colour", "shape", "position", "count"}
+    assert result["every_attribute_improves"] == all(v > 0 for v in result["change"].values())
 
 
 def test_command_line_prints_json(testbed_cli, capsys):

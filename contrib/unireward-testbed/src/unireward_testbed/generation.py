@@ -238,8 +238,8 @@ def run(
 
     def aligner(seed: int, sample_dir: Path, **extra: Any) -> Any:
         return registry.aligner(setting.aligner, model=str(policy), output_dir=str(out_dir / "runs"),
-                                sample_dir=str(sample_dir), lora=False, seed=seed, max_steps=max_steps,
-                                **{**options, **extra})
+                                sample_dir=str(sample_dir), seed=seed, max_steps=max_steps,
+                                **{"lora": False, **options, **extra})
 
     _, held_out = split(setting.truths)
     evaluator = Evaluator(held_out, eval_samples, out_dir / "eval", steps=options.get("sample_steps"),
@@ -250,7 +250,7 @@ def run(
     results: dict[str, Any] = {"before": before, "runs": {}, "eval_captions": len(held_out),
                                "train_captions": len(setting.truths) - len(held_out), "eval_samples": eval_samples,
                                "max_steps": max_steps, "beta": options.get("beta"), "stop_on": stop_on,
-                               "objective": objective_label(options)}
+                               "objective": objective_label(options), "update": update_label(options)}
     for seed in seeds:
         prompts, truth = training_prompts(setting, seed, n_prompts)
         base.config.sample_dir = str(out_dir / "candidates" / f"seed{seed}")
@@ -304,6 +304,15 @@ def objective_label(options: dict[str, Any]) -> str:
     objective = options.get("objective", "dpo")
     weight = float(options.get("sft_weight") or 0.0)
     return f"{objective} + sft (weight {weight:g})" if objective == "dpo" and weight else objective
+
+
+def update_label(options: dict[str, Any]) -> str:
+    """Which weights a run trains, as the report names it: ``full fine-tuning`` or ``LoRA r8 on attn2.to_k,
+    attn2.to_v``."""
+    if not options.get("lora"):
+        return "full fine-tuning"
+    targets = options.get("lora_target_modules") or ("the attention projections",)
+    return f"LoRA r{options.get('lora_r', 8)} on {', '.join(targets)}"
 
 
 def _candidate_quality(pool: Any, truth: dict[str, Any]) -> dict[str, float]:

@@ -96,7 +96,7 @@ def tables(results: Mapping[str, Any]) -> list[tuple[str, list[str], list[list[s
             gen = results.get(key)
             if gen:
                 note.append(f"{key.replace('_', ' ')}: {gen['eval']}; objective {gen.get('objective') or 'dpo'}, "
-                            f"β {gen.get('beta')}, {_stopping(gen)}")
+                            f"{gen.get('update') or 'full fine-tuning'}, β {gen.get('beta')}, {_stopping(gen)}")
         if und:
             note.append(f"QA: objective {und.get('objective')}; held-out questions; CI: {und['ci']}")
         out.append(("Aligned policies: before / after (0–100), DPO and the supervised baseline",
