@@ -309,10 +309,12 @@ def objective_label(options: dict[str, Any]) -> str:
 def update_label(options: dict[str, Any]) -> str:
     """Which weights a run trains, as the report names it: ``full fine-tuning`` or ``LoRA r8 on attn2.to_k,
     attn2.to_v``."""
-    if not options.get("lora"):
+    from unireward_sdk.alignment.config import AlignerConfig
+
+    if not options.get("lora"):  # run() fine-tunes every weight unless the options ask for a LoRA
         return "full fine-tuning"
     targets = options.get("lora_target_modules") or ("the attention projections",)
-    return f"LoRA r{options.get('lora_r', 8)} on {', '.join(targets)}"
+    return f"LoRA r{options.get('lora_r', AlignerConfig.lora_r)} on {', '.join(targets)}"
 
 
 def _candidate_quality(pool: Any, truth: dict[str, Any]) -> dict[str, float]:
