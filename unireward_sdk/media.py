@@ -18,7 +18,7 @@ import math
 import os
 import threading
 from collections import Counter, OrderedDict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -123,7 +123,8 @@ def sha256_file(path: str | os.PathLike[str]) -> str:
 
 @frozen
 class CacheStats:
-    """Counters of a :class:`MediaCache`. ``hits = path_hits + content_hits``; ``misses`` = decodes."""
+    """Counters of a :class:`MediaCache`. ``hits = path_hits + content_hits``; ``misses`` = decodes;
+    ``entries``: decoded media kept; ``paths``: paths known to lead to them."""
 
     hits: int
     misses: int
@@ -132,6 +133,7 @@ class CacheStats:
     evictions: int
     entries: int
     bytes: int
+    paths: int = 0
 
 
 def _approx_bytes(data: Any) -> int:
@@ -187,6 +189,7 @@ class MediaCache:
         self.max_bytes = max_bytes
         self.loads: Counter[str] = Counter()  # decodes per resolved path: "loaded once per job" is loads[p] == 1
         self._by_stat: dict[tuple, tuple] = {}
+        self._aliases: dict[tuple, set[tuple]] = {}  # content key -> the stat keys that point to it
         self._by_content: OrderedDict[tuple, Media] = OrderedDict()
         self._sizes: dict[tuple, int] = {}
         self._bytes = 0
@@ -220,7 +223,7 @@ class MediaCache:
         content_key = (mod.content_hash(source), mod.name, frozen_options)
         with self._lock:
             if content_key in self._by_content:
-                self._by_stat[stat_key] = content_key
+                self._alias(stat_key, content_key)
                 self._counts["content_hits"] += 1
                 return self._touch(content_key, source)
 
@@ -228,9 +231,22 @@ class MediaCache:
         with self._lock:
             self._counts["misses"] += 1
             self.loads[stat_key[0]] += 1
-            self._store(content_key, media)
-            self._by_stat[stat_key] = content_key
+            if self._store(content_key, media):
+                self._alias(stat_key, content_key)
         return media
+
+    def forget(self, paths: Iterable[str | os.PathLike[str]]) -> None:
+        """Drop what the cache keeps per path for ``paths`` (the path-to-content links and their decode
+        counts), for files about to be deleted: a long-running server writes every request's inline files
+        under new names, and would otherwise keep a record of each. Decoded content stays, shared by
+        content hash and bounded by ``max_bytes``."""
+        names = {str(Path(p).resolve()) for p in paths}
+        with self._lock:
+            for stat_key in [k for k in self._by_stat if k[0] in names]:
+                content_key = self._by_stat.pop(stat_key)
+                self._aliases.get(content_key, set()).discard(stat_key)
+            for name in names:
+                self.loads.pop(name, None)
 
     @property
     def hits(self) -> int:
@@ -246,13 +262,14 @@ class MediaCache:
             return CacheStats(
                 hits=self.hits, misses=self.misses, path_hits=self._counts["path_hits"],
                 content_hits=self._counts["content_hits"], evictions=self._counts["evictions"],
-                entries=len(self._by_content), bytes=self._bytes,
+                entries=len(self._by_content), bytes=self._bytes, paths=len(self._by_stat),
             )
 
     def clear(self) -> None:
         """Drop every entry and reset the counters."""
         with self._lock:
             self._by_stat.clear()
+            self._aliases.clear()
             self._by_content.clear()
             self._sizes.clear()
             self._bytes = 0
@@ -290,14 +307,22 @@ class MediaCache:
         # the same content under another name: share the decoded data, report the path asked for
         return media if media.path == str(source) else attrs.evolve(media, path=str(source))
 
-    def _store(self, content_key: tuple, media: Media) -> None:
-        if content_key in self._by_content:  # another thread decoded it meanwhile
-            return
-        size = _approx_bytes(media.data)
-        self._by_content[content_key] = media
-        self._sizes[content_key] = size
-        self._bytes += size
+    def _alias(self, stat_key: tuple, content_key: tuple) -> None:
+        self._by_stat[stat_key] = content_key
+        self._aliases.setdefault(content_key, set()).add(stat_key)
+
+    def _store(self, content_key: tuple, media: Media) -> bool:
+        """Keep ``media`` under ``content_key`` and apply the memory bound; whether the entry is still kept."""
+        if content_key not in self._by_content:  # else another thread decoded it meanwhile
+            size = _approx_bytes(media.data)
+            self._by_content[content_key] = media
+            self._sizes[content_key] = size
+            self._bytes += size
         while self.max_bytes is not None and self._bytes > self.max_bytes and len(self._by_content) > 1:
             old_key, _ = self._by_content.popitem(last=False)
             self._bytes -= self._sizes.pop(old_key)
+            # an evicted file's path links go with it, so they are bounded by what is kept
+            for stat_key in self._aliases.pop(old_key, ()):
+                self._by_stat.pop(stat_key, None)
             self._counts["evictions"] += 1
+        return content_key in self._by_content

@@ -109,3 +109,27 @@ def test_clear_resets_everything(modality_registry, tmp_path, write_image):
     cache(write_image(tmp_path / "a.png"))
     cache.clear()
     assert cache.stats == cache.stats.__class__(0, 0, 0, 0, 0, 0, 0)
+
+
+def test_eviction_drops_the_evicted_files_path_links(modality_registry, tmp_path, write_image):
+    paths = [write_image(tmp_path / f"{i}.png", seed=i) for i in range(3)]
+    cache = MediaCache(modality_registry, max_bytes=2 * 80 * 60 * 3)
+    for path in paths:
+        cache(path)
+    assert cache.stats.evictions == 1
+    # what the cache keeps per path is bounded by what it keeps decoded, not by every path ever read
+    assert cache.stats.paths == 2
+
+
+def test_forget_drops_per_path_records_and_keeps_the_content(modality_registry, tmp_path, write_image):
+    image = write_image(tmp_path / "a.png")
+    copy = tmp_path / "copy.png"
+    shutil.copy(image, copy)
+    cache = MediaCache(modality_registry)
+    first = cache(image)
+    cache(copy)
+    cache.forget([copy])
+    assert str(copy.resolve()) not in cache.loads and cache.stats.paths == 1
+    copy.unlink()
+    assert cache(image) is first and cache.stats.entries == 1  # the content is still cached
+    cache.forget([tmp_path / "never-read.png"])  # a path the cache never saw: nothing to do

@@ -45,6 +45,29 @@ def test_judge_over_http_equals_the_head(start_server, media_root, served_backen
     assert httpx.get(server.url + "/v1/info").json()["checkpoint"] == str(served_backend.checkpoint)
 
 
+def test_inline_files_leave_no_per_path_record(start_server):
+    server = start_server()
+    cache = server.service.head.media
+    data = base64.b64encode(_png_bytes()).decode()
+    item = {"id": "inline", "prompt": "a red square", "candidates": [{"modality": "image", "data": data}]}
+    for _ in range(3):  # each request writes the file under a new folder: a new path every time
+        answer = httpx.post(server.url + "/v1/judge", json={"mode": "pointwise", "items": [item]}, timeout=60)
+        assert answer.status_code == 200, answer.text
+    stats = cache.stats
+    # the decoded image is kept (one decode, then content hits); the three paths, deleted, are forgotten
+    assert (stats.entries, stats.misses, stats.paths) == (1, 1, 0) and not cache.loads
+
+
+def _png_bytes() -> bytes:
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8), (220, 30, 30)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
 def test_concurrent_requests_share_model_calls(start_server, media_root):
     server = start_server(media_root=media_root, batch_window=0.5)
     body = {"mode": "pairwise", "items": [_pair("red", "blue")]}

@@ -70,7 +70,8 @@ def build_server(args, registry: Any = None):
         head_options["pointwise_template"] = args.pointwise_template
     head = registry.reward_head(args.head, **head_options)
     return RewardServer(head, task=args.task, host=args.host, port=args.port, media_root=args.media_root,
-                        token=token, batch_window=args.batch_window, max_batch=args.max_batch, max_body=args.max_body)
+                        token=token, batch_window=args.batch_window, max_batch=args.max_batch, max_body=args.max_body,
+                        media=media)
 
 
 def run(args) -> int:

@@ -38,10 +38,10 @@ class RewardServer:
 
     def __init__(self, head: Any, *, task: str, host: str = "127.0.0.1", port: int = 8080,
                  media_root: str | Path | None = None, token: str | None = None, batch_window: float = 0.01,
-                 max_batch: int = 64, max_body: int = 32 * 2**20, timeout: float = 600.0):
+                 max_batch: int = 64, max_body: int = 32 * 2**20, timeout: float = 600.0, media: Any = None):
         uvicorn = require("uvicorn", extra="serve", purpose="unireward serve")
         self.service = RewardService(head, task=task, media_root=media_root, batch_window=batch_window,
-                                     max_batch=max_batch, max_body=max_body, timeout=timeout)
+                                     max_batch=max_batch, max_body=max_body, timeout=timeout, media=media)
         self.app = create_app(self.service, token=token)
         self.socket = _bind(host, port)
         # requests are counted (/health), not logged line by line

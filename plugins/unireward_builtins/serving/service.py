@@ -15,6 +15,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
@@ -125,7 +126,7 @@ class RewardService:
     inline files' folder."""
 
     def __init__(self, head: Any, *, task: str, media_root: str | Path | None = None, batch_window: float = 0.01,
-                 max_batch: int = 64, max_body: int = 32 * 2**20, timeout: float = 600.0):
+                 max_batch: int = 64, max_body: int = 32 * 2**20, timeout: float = 600.0, media: Any = None):
         if max_batch < 1 or batch_window < 0 or max_body < 1:
             raise ConfigError(f"max_batch ({max_batch}) and max_body ({max_body}) must be >= 1, batch_window "
                               f"({batch_window}) >= 0", who="unireward serve",
@@ -144,6 +145,9 @@ class RewardService:
         self._lock = threading.Lock()
         self.batcher = Batcher(head, window=batch_window, max_batch=max_batch, stats=self.stats)
         self._inline = tempfile.TemporaryDirectory(prefix="unireward-serve-")
+        # the media cache the head reads through: each request's inline files are new paths, so their
+        # per-path records are dropped when the files are (MediaCache.forget); a loader without one keeps them
+        self._forget = getattr(media, "forget", None)
 
     def close(self) -> None:
         self.batcher.close()
@@ -196,7 +200,7 @@ class RewardService:
 
     def request_folder(self) -> _Folder:
         """A folder for one request's inline files, removed when the request is answered."""
-        return _Folder(Path(self._inline.name) / uuid.uuid4().hex)
+        return _Folder(Path(self._inline.name) / uuid.uuid4().hex, forget=self._forget)
 
     # --- reading a request -----------------------------------------------------------------------------
 
@@ -288,12 +292,15 @@ class RewardService:
 
 
 class _Folder:
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, forget: Callable[[list[Path]], None] | None = None):
         self.path = path
+        self.forget = forget
 
     def __enter__(self) -> Path:
         self.path.mkdir(parents=True)
         return self.path
 
     def __exit__(self, *exc) -> None:
+        if self.forget is not None:
+            self.forget(list(self.path.iterdir()))
         shutil.rmtree(self.path, ignore_errors=True)
