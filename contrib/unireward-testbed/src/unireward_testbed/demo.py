@@ -96,8 +96,8 @@ class Profile:
 # cross-attention keys and values only. Fully fine-tuned, the policy learnt a colour *prior* from the pairs
 # (red drawn 43 -> 15 times in 128 whatever the caption) and gained +0.2 to +4.9 points over three seeds;
 # restricted to how the caption's tokens are read, the same pairs taught it to follow the colour word
-# (+19 to +38 points of colour, +5.1 and +8.6 points of score on seeds 0 and 1; docs/testbed.md, "Which
-# weights DPO trains"). Pure DPO gained as much but broke shapes the pairs do not contrast (93 -> 85%).
+# (+19 to +38 points of colour, +8.6, +5.1 and +4.9 points of score on seeds 0, 1 and 2; docs/testbed.md,
+# "Which weights DPO trains"). Pure DPO gained as much but broke shapes the pairs do not contrast (93 -> 85%).
 # The held-out pairs did not follow the oracle, so every pair is trained for the whole budget ("budget").
 _T2I = {"beta": 500.0, "sft_weight": 125.0, "learning_rate": 1e-2, "batch_size": 8, "max_steps": 40,
         "lora": True, "lora_r": 8, "lora_target_modules": ("attn2.to_k", "attn2.to_v"),
