@@ -66,3 +66,19 @@ def test_learnability_fine_tunes_every_weight_on_true_renders(tmp_path):
 def test_command_line_prints_json(testbed_cli, capsys):
     assert testbed_cli(["testbed", "probe", "--threads", "1", "perception", "--scenes", "2"]) == 0
     assert '"verification"' in capsys.readouterr().out
+
+
+def test_qa_oracle_pairs_trains_on_a_right_and_a_wrong_answer(tmp_path):
+    from unireward_testbed.probes import qa_oracle_pairs
+
+    result = qa_oracle_pairs(C.require("qa_policy"), prompts=3, eval_questions=2, samples=1, out=tmp_path,
+                             options={"max_steps": 1, "batch_size": 2})
+    assert result["options"]["loss_type"] == ("sigmoid", "sft")  # the demo's QA objective
+    assert result["pairs"] == sum(result["pairs_per_task"].values())
+    if result["pairs"]:
+        for task in ("image_understanding", "video_understanding"):
+            figures = result[task]
+            assert set(figures) == {"sampled_before", "greedy_before", "sampled_after", "greedy_after"}
+            assert all(0.0 <= v <= 100.0 for v in figures.values())
+    else:
+        assert "note" in result

@@ -48,6 +48,7 @@ prints one JSON object; none is part of the demo.
     unireward testbed probe verification --attributes colour [--steps 300] [--checks]
     unireward testbed probe oracle-pairs [--prompts 48 --max-steps 150 --beta 500]
     unireward testbed probe learnability [--video] [--steps 60]   # SFT on true renders, per attribute
+    unireward testbed probe qa-oracle-pairs [--prompts 64]       # QA DPO on right-vs-wrong answers
 """
 
 
@@ -142,6 +143,13 @@ def configure_probe(parser: argparse.ArgumentParser) -> None:
     o.add_argument("--max-steps", type=int, default=None)
     o.add_argument("--learning-rate", type=float, default=None)
     o.add_argument("--beta", type=float, default=None)
+    q = sub.add_parser("qa-oracle-pairs", help="QA DPO (the demo's settings) on right-vs-wrong sampled answers")
+    q.add_argument("--policy", default=None, help="a question-answering VLM folder (default: the shipped qa_policy)")
+    q.add_argument("--prompts", type=int, default=64, help="training questions per task")
+    q.add_argument("--eval", type=int, default=96, help="held-out questions per task")
+    q.add_argument("--max-steps", type=int, default=None)
+    q.add_argument("--learning-rate", type=float, default=None)
+    q.add_argument("--seed", type=int, default=0)
     g = sub.add_parser("learnability", help="SFT on true renders: does every attribute improve? (the policy gate)")
     g.add_argument("--policy", default=None, help="a diffusion policy folder (default: the shipped one)")
     g.add_argument("--video", action="store_true", help="the text-to-video policy instead of text-to-image")
@@ -154,7 +162,7 @@ def run_probe(args: argparse.Namespace) -> int:
     """Run one probe and print its JSON result."""
     import torch
 
-    from .probes import learnability, oracle_pairs, perception, verification
+    from .probes import learnability, oracle_pairs, perception, qa_oracle_pairs, verification
 
     torch.set_num_threads(args.threads)
     if args.probe == "perception":
@@ -165,6 +173,11 @@ def run_probe(args: argparse.Namespace) -> int:
     elif args.probe == "learnability":
         policy = args.policy or C.require("t2v_policy" if args.video else "t2i_policy")
         result = learnability(policy, video=args.video, steps=args.steps, samples=args.samples)
+    elif args.probe == "qa-oracle-pairs":
+        options = {k: v for k, v in (("max_steps", args.max_steps), ("learning_rate", args.learning_rate))
+                   if v is not None}
+        result = qa_oracle_pairs(args.policy or C.require("qa_policy"), prompts=args.prompts,
+                                 eval_questions=args.eval, options=options, seed=args.seed)
     else:
         options = {k: v for k, v in (("max_steps", args.max_steps), ("learning_rate", args.learning_rate),
                                      ("beta", args.beta)) if v is not None}

@@ -31,7 +31,7 @@ import platform
 import shutil
 import time
 import traceback
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -83,6 +83,7 @@ class Profile:
     qa_prompts: int = 24
     qa_eval: int = 48
     qa_eval_samples: int = 4
+    qa_seeds: tuple[int, ...] = (0,)
     qa_options: dict[str, Any] = field(default_factory=dict)
     n_candidates: int = N_CANDIDATES
 
@@ -137,7 +138,7 @@ PROFILES: dict[str, Profile] = {
         t2i_prompts=48, t2i_eval_samples=8, t2i_seeds=(0, 1, 2), t2i_options=dict(_T2I),
         t2v_prompts=32, t2v_eval_samples=4, t2v_seeds=(0, 1, 2),
         t2v_strategies=("random", "pointwise_only", "pair_ranking_only", "two_stage"), t2v_options=dict(_T2V),
-        qa_prompts=64, qa_eval=96, qa_eval_samples=8, qa_options=dict(_QA),
+        qa_prompts=64, qa_eval=96, qa_eval_samples=8, qa_seeds=(0, 1, 2), qa_options=dict(_QA),
     ),
 }
 
@@ -350,17 +351,19 @@ def run_demo(profile: str | Profile = "quick", out: str | Path = "demo-report", 
 
         policy = C.require("qa_policy", ckpt)
         results["loaded"].append("qa_policy (question-answering VLM fine-tuned on noisy answers)")
+        qa_seeds = [seed + s for s in prof.qa_seeds]
         und = understanding.run(policy=policy, judge_for=lambda t: pair_head(pair_judges[t], t, registry=registry),
-                                out_dir=work / "understanding", seed=seed, n_prompts=prof.qa_prompts,
+                                out_dir=work / "understanding", seed=seed, seeds=qa_seeds, n_prompts=prof.qa_prompts,
                                 n_candidates=prof.n_candidates, n_eval=prof.qa_eval,
                                 eval_samples=prof.qa_eval_samples, aligner_options=prof.qa_options,
                                 registry=registry, sft_baseline=prof.sft_baselines, log=progress.log)
         results["understanding"] = _understanding_results(und)
-        if "train" in und:
-            results["trained_live"].append(f"DPO (trl, objective {und['objective']}): one question-answering policy "
-                                           f"on {und['pairs_trained']} pairs"
-                                           + (", and the SFT baseline on their chosen answers"
-                                              if "sft_baseline" in und else ""))
+        trained = [run["pairs_trained"] for run in und["runs"].values() if "train" in run]
+        if trained:
+            results["trained_live"].append(
+                f"DPO (trl, objective {und['objective']}): the question-answering policy, {len(trained)} seed(s), "
+                f"on {', '.join(map(str, trained))} pairs" + (", and the SFT baseline on their chosen answers"
+                                                               if prof.sft_baselines else ""))
         results["claims"] += results["understanding"]["claims"]
 
     # 6. report -----------------------------------------------------------------------------------
@@ -542,35 +545,68 @@ def _precision_claim(label: str, two_stage: list[float], random_: list[float]) -
 
 
 def _understanding_results(und: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {"metric": "answer accuracy (0-100): sampled at temperature 1, and greedy",
-                           "ci": "95% percentile bootstrap over held-out questions", "tasks": {}, "claims": [],
-                           "pairs_trained": und.get("pairs_trained"), "train": und.get("train"),
-                           "objective": und.get("objective"), "sft_train": und.get("sft_train"),
-                           "note": und.get("note"), "held_out": und.get("held_out")}
-    for task, t in und["tasks"].items():
-        row: dict[str, Any] = {"pairs": t["pairs"], "pair_dir": t["pair_dir"], "distinct_pairs": t["distinct_pairs"],
-                               "dropped": t["dropped"], "agreement": t["agreement"],
-                               "candidate_accuracy": t["candidate_accuracy"],
-                               "examples": {"before": t["before"]["examples"]}}
+    """The QA figures over policy seeds: accuracies on the shared held-out questions (two-level bootstrap
+    over seeds and questions when there are several), pair counts and precision per seed."""
+    seeds = list(und["runs"])
+    trained = [s for s in seeds if "after" in und["runs"][s]]
+    ci = ("95% percentile bootstrap over held-out questions" if len(seeds) == 1 else
+          f"95% two-level bootstrap over {len(seeds)} seeds and held-out questions")
+    runs = und["runs"]
+    out: dict[str, Any] = {"metric": "answer accuracy (0-100): sampled at temperature 1, and greedy", "ci": ci,
+                           "tasks": {}, "claims": [], "seeds": seeds, "objective": und.get("objective"),
+                           "held_out": und.get("held_out"),
+                           "pairs_trained": [runs[s]["pairs_trained"] for s in seeds],
+                           "train": [runs[s].get("train") for s in seeds],
+                           "sft_train": [runs[s].get("sft_train") for s in seeds],
+                           "note": "; ".join(f"seed {s}: {runs[s]['note']}" for s in seeds if runs[s].get("note"))
+                           or None}
+    with_sft = [s for s in trained if "sft" in runs[s]]
+    for task in und["before"]:
+        before = und["before"][task]
+        per_seed = [runs[s]["tasks"][task] for s in seeds]
+        row: dict[str, Any] = {
+            "pairs": sum(t["pairs"] for t in per_seed), "pairs_per_seed": [t["pairs"] for t in per_seed],
+            "pair_dir": per_seed[0]["pair_dir"], "distinct_pairs": [t["distinct_pairs"] for t in per_seed],
+            "dropped": _summed(t["dropped"] for t in per_seed),
+            "agreement": _summed({k: t["agreement"][k] for k in ("pairs", "chosen_better", "equal", "chosen_worse")}
+                                 for t in per_seed),
+            "agreement_per_seed": [t["agreement"] for t in per_seed],
+            "candidate_accuracy": [t["candidate_accuracy"] for t in per_seed],
+            "examples": {"before": before["examples"]},
+        }
+        agreed = row["agreement"]
+        row["agreement"]["precision"] = agreed["chosen_better"] / agreed["pairs"] if agreed.get("pairs") else None
         for kind in ("sampled", "greedy"):
-            row[f"{kind}_before"] = S.mean_ci([t["before"][kind]])
-            if "after" in t:
-                row[f"{kind}_after"] = S.mean_ci([t["after"][kind]])
-                row[f"{kind}_delta"] = S.delta_ci([t["after"][kind]], [t["before"][kind]])
-            if "sft" in t:
-                row[f"{kind}_sft"] = S.mean_ci([t["sft"][kind]])
-                row[f"{kind}_sft_delta"] = S.delta_ci([t["sft"][kind]], [t["before"][kind]])
-        if "after" in t:
-            row["examples"]["after"] = t["after"]["examples"]
+            row[f"{kind}_before"] = S.mean_ci([before[kind]])
+            if trained:
+                after = [runs[s]["after"][task][kind] for s in trained]
+                row[f"{kind}_after"] = S.mean_ci(after)
+                row[f"{kind}_delta"] = S.delta_ci(after, [before[kind]] * len(trained))
+            if with_sft:
+                sft = [runs[s]["sft"][task][kind] for s in with_sft]
+                row[f"{kind}_sft"] = S.mean_ci(sft)
+                row[f"{kind}_sft_delta"] = S.delta_ci(sft, [before[kind]] * len(with_sft))
+        if trained:
+            row["examples"]["after"] = runs[trained[0]]["after"][task]["examples"]
             out["claims"].append(S.claim(f"DPO improves {task.replace('_', ' ')} (sampled-answer accuracy)",
-                                         row["sampled_delta"], ci_kind=out["ci"]))
-            if "sft" in t:
+                                         row["sampled_delta"], ci_kind=ci))
+            if with_sft:
                 out["claims"].append(S.claim(f"{task.replace('_', ' ')}: DPO > SFT on the chosen answers "
                                              "(sampled-answer accuracy)",
-                                             S.delta_ci([t["after"]["sampled"]], [t["sft"]["sampled"]]),
-                                             ci_kind=out["ci"]))
+                                             S.delta_ci([runs[s]["after"][task]["sampled"] for s in with_sft],
+                                                        [runs[s]["sft"][task]["sampled"] for s in with_sft]),
+                                             ci_kind=ci))
         out["tasks"][task] = row
     return out
+
+
+def _summed(counts: Iterable[dict[str, int]]) -> dict[str, int]:
+    """Counts added key by key (dropped prompts by reason, pair agreement) over seeds."""
+    total: dict[str, int] = {}
+    for count in counts:
+        for key, value in count.items():
+            total[key] = total.get(key, 0) + value
+    return total
 
 
 def _jsonable(value: Any) -> Any:

@@ -4,6 +4,7 @@ to compare a caption with pixels, and how far Diffusion-DPO moves the text-to-im
     unireward testbed probe perception [--checkpoint DIR]
     unireward testbed probe verification --attributes colour [--steps 300] [--checks]
     unireward testbed probe oracle-pairs [--prompts 48 --max-steps 150 --beta 500]
+    unireward testbed probe qa-oracle-pairs [--prompts 64 --learning-rate 1e-4]
 
 Each prints one JSON object. None of them is part of the demo; they answer "why do the judges stay at
 chance" with measurements instead of guesses.
@@ -151,6 +152,57 @@ def oracle_pairs(policy: str | Path, *, prompts: int = 24, samples: int = 2, opt
             "before": round(statistics.mean(before["per_prompt"]), 3), "before_attributes": before["attributes"],
             "after": round(statistics.mean(after["per_prompt"]), 3), "after_attributes": after["attributes"]}
 
+
+
+def qa_oracle_pairs(policy: str | Path, *, prompts: int = 64, eval_questions: int = 96, samples: int = 8,
+                    options: dict[str, Any] | None = None, seed: int = 0, out: str | Path | None = None) -> dict[str, Any]:
+    """``vlm_dpo`` on perfect pairs (a right answer against a wrong one, both sampled from the policy, for
+    every training question that drew both) at the demo's QA settings: the most the judge's pairs could
+    give, which tells a judge that built poor pairs from a budget that moves nothing. Measured as the demo
+    measures (sampled and greedy accuracy on held-out questions), per task."""
+    import statistics
+
+    from unireward_sdk.records import PreferencePair
+    from unireward_sdk.registry import get_registry
+
+    from .demo import _QA
+    from .oracle import grade_answer
+    from .understanding import TASKS, _asked, evaluate, questions
+
+    settings = {"lora": False, **_QA, **(options or {})}
+    rng = random.Random(seed)
+    with tempfile.TemporaryDirectory(prefix="unireward-probe-") as tmp:
+        root = Path(out) if out is not None else Path(tmp)
+        policy_run = get_registry().aligner("vlm_dpo", model=str(policy), output_dir=str(root / "run"), seed=seed,
+                                            **settings)
+        train = {t: questions(t, seed + 2000 + i, prompts, root / "media", f"{t[:5]}-train")
+                 for i, t in enumerate(TASKS)}
+        held_out = {t: questions(t, seed + 3000 + i, eval_questions, root / "media", f"{t[:5]}-eval",
+                                 exclude=_asked(train[t])) for i, t in enumerate(TASKS)}
+        before = {t: evaluate(policy_run, held_out[t], k=samples) for t in TASKS}
+        pairs = []
+        for task in TASKS:
+            records = [r for r, _ in train[task]]
+            rows = policy_run.sample([r.question for r in records], 10, seed=seed,
+                                     contexts=[list(r.context) for r in records])
+            for (record, question), row in zip(train[task], rows):
+                right = [c for c in row if grade_answer(c.text, question) == 1.0]
+                wrong = [c for c in row if grade_answer(c.text, question) == 0.0]
+                if right and wrong:  # a question every answer got right (or wrong) has nothing to prefer
+                    pairs.append(PreferencePair(prompt_id=record.prompt_id, task=task, chosen=rng.choice(right),
+                                                rejected=rng.choice(wrong), question=record.question,
+                                                context=record.context))
+        result: dict[str, Any] = {"policy": str(policy), "options": settings, "pairs": len(pairs),
+                                  "pairs_per_task": {t: sum(p.task == t for p in pairs) for t in TASKS}}
+        if not pairs:
+            return {**result, "note": "no training question drew both a right and a wrong answer"}
+        policy_run.train(pairs)
+        after = {t: evaluate(policy_run, held_out[t], k=samples) for t in TASKS}
+    for task in TASKS:
+        result[task] = {f"{kind}_{arm}": round(100 * statistics.mean(figures[task][kind]), 1)
+                        for arm, figures in (("before", before), ("after", after))
+                        for kind in ("sampled", "greedy")}
+    return result
 
 
 def learnability(policy: str | Path, *, video: bool = False, steps: int = 60, samples: int = 2, seed: int = 0,

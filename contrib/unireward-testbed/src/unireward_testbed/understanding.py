@@ -76,71 +76,95 @@ def run(
     eval_samples: int,
     aligner_options: dict[str, Any],
     registry: Any,
+    seeds: Sequence[int] | None = None,
     sft_baseline: bool = True,
     log: Callable[[str], None] = lambda _m: None,
 ) -> dict[str, Any]:
-    """Sample answers, build two-stage pairs per task, train one DPO policy on all pairs (and, with
-    ``sft_baseline``, one SFT policy on their chosen answers), measure both tasks on held-out questions."""
+    """Per policy seed: sample answers, build two-stage pairs per task, train one DPO policy on all pairs
+    (and, with ``sft_baseline``, one SFT policy on their chosen answers). Every seed is measured on the same
+    held-out questions of both tasks, drawn under ``seed``.
+
+    A policy seed draws its own training questions and samples its own candidates, and seeds the training
+    run: what changes between seeds is what a rerun of the recipe would change. ``seeds`` defaults to
+    ``(seed,)``.
+    """
+    out_dir = Path(out_dir)
+    seeds = list(seeds) if seeds is not None else [seed]
+
+    def aligner(name: str, run_seed: int, **extra: Any) -> Any:
+        return registry.aligner("vlm_dpo", model=str(policy), output_dir=str(out_dir / "runs" / name),
+                                seed=run_seed, **{"lora": False, **aligner_options, **extra})
+
+    train_items = {s: {t: questions(t, s + 2000 + i, n_prompts, out_dir / "media", f"{t[:5]}-s{s}-train")
+                       for i, t in enumerate(TASKS)} for s in seeds}
+    asked = {t: frozenset().union(*(_asked(train_items[s][t]) for s in seeds)) for t in TASKS}
+    eval_items = {t: questions(t, seed + 3000 + i, n_eval, out_dir / "media", f"{t[:5]}-eval", exclude=asked[t])
+                  for i, t in enumerate(TASKS)}
+    policy_run = aligner(f"dpo-seed{seeds[0]}", seeds[0])
+    objective = " + ".join(policy_run.config.loss_type)
+    results: dict[str, Any] = {
+        "objective": objective, "seeds": seeds, "runs": {},
+        "held_out": "evaluation questions exclude every (media, question) a pair was built from, for every seed",
+    }
+    log(f"measuring the QA policy on {n_eval} held-out questions per task")
+    results["before"] = {t: evaluate(policy_run, eval_items[t], k=eval_samples) for t in TASKS}
+    for s in seeds:
+        if policy_run is None:
+            policy_run = aligner(f"dpo-seed{s}", s)
+        results["runs"][s] = _run_seed(policy_run, train_items[s], eval_items, s, out_dir / "pairs" / f"seed{s}",
+                                       judge_for=judge_for, n_candidates=n_candidates, eval_samples=eval_samples,
+                                       registry=registry, log=log)
+        trainable = results["runs"][s].pop("trainable")
+        policy_run = None  # one policy in memory at a time
+        if sft_baseline and trainable:
+            baseline = aligner(f"sft-seed{s}", s, loss_type=("sft",), loss_weights=None)
+            log(f"seed {s}: the supervised baseline, SFT on the chosen answers of the same {len(trainable)} pairs")
+            results["runs"][s]["sft_train"] = _train(baseline, trainable)
+            results["runs"][s]["sft"] = {t: evaluate(baseline, eval_items[t], k=eval_samples) for t in TASKS}
+            del baseline
+    return results
+
+
+def _run_seed(policy_run: Any, train_items: dict[str, Any], eval_items: dict[str, Any], seed: int, pair_root: Path, *,
+              judge_for: Callable[[str], Any], n_candidates: int, eval_samples: int, registry: Any,
+              log: Callable[[str], None]) -> dict[str, Any]:
+    """One policy seed: pairs for both tasks from the untrained policy's answers, DPO on all of them."""
     from unireward_sdk.pairs import SamplerSource
 
     from . import pairs as P
 
-    out_dir = Path(out_dir)
-
-    def aligner(name: str, **extra: Any) -> Any:
-        return registry.aligner("vlm_dpo", model=str(policy), output_dir=str(out_dir / "runs" / name),
-                                seed=seed, **{"lora": False, **aligner_options, **extra})
-
-    policy_run = aligner("dpo")
-    objective = " + ".join(policy_run.config.loss_type)
-    train_items = {t: questions(t, seed + 2000 + i, n_prompts, out_dir / "media", f"{t[:5]}-train")
-                   for i, t in enumerate(TASKS)}
-    eval_items = {t: questions(t, seed + 3000 + i, n_eval, out_dir / "media", f"{t[:5]}-eval",
-                               exclude=_asked(train_items[t]))
-                  for i, t in enumerate(TASKS)}
-    results: dict[str, Any] = {"tasks": {}, "objective": objective,
-                               "held_out": "evaluation questions exclude every (media, question) a pair was built from"}
-    log(f"measuring the QA policy on {n_eval} held-out questions per task")
-    before = {t: evaluate(policy_run, eval_items[t], k=eval_samples) for t in TASKS}
+    out: dict[str, Any] = {"tasks": {}}
     all_pairs = []
     for task in TASKS:
         truth = {r.prompt_id: q for r, q in train_items[task]}
         source = SamplerSource(policy_run, [r for r, _ in train_items[task]], n=n_candidates, seed=seed)
         pool = P.SharedPool(source)
-        log(f"{task}: two-stage pairs from {n_prompts} questions x {n_candidates} sampled answers")
-        pairs, summary = P.build_pairs(task, pool, judge_for(task), "two_stage", out_dir / "pairs" / task,
-                                       seed=seed, registry=registry)
+        log(f"seed {seed}, {task}: two-stage pairs from {len(truth)} questions x {n_candidates} sampled answers")
+        pairs, summary = P.build_pairs(task, pool, judge_for(task), "two_stage", pair_root / task, seed=seed,
+                                       registry=registry)
 
         def quality(pair: Any, side: str, truth=truth) -> float:
             return grade_answer(getattr(pair, side).text, truth[pair.prompt_id])
 
         candidate_acc = [grade_answer(c.text, truth[g.prompt_id]) for g in pool.all_groups() for c in g.candidates]
-        results["tasks"][task] = {
-            "pairs": len(pairs), "dropped": summary.get("dropped", {}), "pair_dir": str(out_dir / "pairs" / task),
+        out["tasks"][task] = {
+            "pairs": len(pairs), "dropped": summary.get("dropped", {}), "pair_dir": str(pair_root / task),
             "agreement": P.pair_agreement(pairs, quality),
             "distinct_pairs": sum(p.chosen.text != p.rejected.text for p in pairs),
             "candidate_accuracy": sum(candidate_acc) / len(candidate_acc) if candidate_acc else None,
-            "before": before[task],
         }
         all_pairs += pairs
     trainable = [p for p in all_pairs if p.chosen.text != p.rejected.text]
-    results["pairs_trained"] = len(trainable)
+    out["pairs_trained"] = len(trainable)
+    out["trainable"] = trainable
     if not trainable:
-        results["note"] = "no pair with two different answers was kept, so the policy was not trained"
-        return results
-    log(f"DPO ({objective}) on {len(trainable)} pairs (image and video questions together)")
-    results["train"] = _train(policy_run, trainable)
-    for task in TASKS:
-        results["tasks"][task]["after"] = evaluate(policy_run, eval_items[task], k=eval_samples)
-    if sft_baseline:
-        del policy_run  # one policy in memory at a time
-        baseline = aligner("sft", loss_type=("sft",), loss_weights=None)
-        log(f"the supervised baseline: SFT on the chosen answers of the same {len(trainable)} pairs")
-        results["sft_train"] = _train(baseline, trainable)
-        results["sft_baseline"] = "sft"
-        for task in TASKS:
-            results["tasks"][task]["sft"] = evaluate(baseline, eval_items[task], k=eval_samples)
-    return results
+        out["note"] = "no pair with two different answers was kept, so the policy was not trained"
+        return out
+    log(f"seed {seed}: DPO ({' + '.join(policy_run.config.loss_type)}) on {len(trainable)} pairs "
+        "(image and video questions together)")
+    out["train"] = _train(policy_run, trainable)
+    out["after"] = {t: evaluate(policy_run, eval_items[t], k=eval_samples) for t in TASKS}
+    return out
 
 
 def _train(policy_run: Any, pairs: Sequence[Any]) -> dict[str, Any]:
