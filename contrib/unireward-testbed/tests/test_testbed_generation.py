@@ -24,3 +24,22 @@ def test_the_profiles_settings_reach_the_aligner_without_the_testbeds_own_keys()
     assert "stop_on" not in aligner_settings(_T2I) and aligner_settings(_T2I)["lora"] is True
     assert update_label(_T2I) == "LoRA r8 on attn2.to_k, attn2.to_v"
     assert update_label(_T2V) == "full fine-tuning"
+
+
+def test_the_video_lora_targets_the_spatial_cross_attention_only():
+    """In UNet3DConditionModel ``attn2`` also names the temporal blocks' second self-attention (and
+    ``transformer_in``'s): the full profile's suffixes must match the caption-reading layers and nothing else."""
+    from diffusers import UNet3DConditionModel
+
+    from unireward_testbed import checkpoints as C
+    from unireward_testbed.demo import PROFILES, T2V_SPATIAL_CROSS_ATTENTION
+
+    unet = UNet3DConditionModel.from_pretrained(C.require("t2v_policy") / "unet")
+    names = [n for n, _ in unet.named_modules()]
+    # peft's rule for a list of targets: the whole name, or a suffix after a dot
+    matched = [n for n in names if any(n == t or n.endswith("." + t) for t in T2V_SPATIAL_CROSS_ATTENTION)]
+    cross = [n for n in names if n.endswith(("attn2.to_k", "attn2.to_v"))
+             and ".attentions." in f".{n}" and "temp_attentions" not in n and "transformer_in" not in n]
+    assert sorted(matched) == sorted(cross) and matched
+    assert PROFILES["full"].t2v_options["lora_target_modules"] == T2V_SPATIAL_CROSS_ATTENTION
+    assert update_label(PROFILES["full"].t2v_options).startswith("LoRA r8 on attentions.0.")
