@@ -585,7 +585,7 @@ def _understanding_results(und: dict[str, Any]) -> dict[str, Any]:
             "examples": {"before": before["examples"]},
         }
         agreed = row["agreement"]
-        row["agreement"]["precision"] = agreed["chosen_better"] / agreed["pairs"] if agreed.get("pairs") else None
+        agreed["precision"] = agreed["chosen_better"] / agreed["pairs"] if agreed.get("pairs") else None
         for kind in ("sampled", "greedy"):
             row[f"{kind}_before"] = S.mean_ci([before[kind]])
             if trained:

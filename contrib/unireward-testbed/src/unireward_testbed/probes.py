@@ -167,7 +167,7 @@ def qa_oracle_pairs(policy: str | Path, *, prompts: int = 64, eval_questions: in
 
     from .demo import _QA
     from .oracle import grade_answer
-    from .understanding import TASKS, _asked, evaluate, questions
+    from .understanding import TASKS, evaluate, split
 
     settings = {"lora": False, **_QA, **(options or {})}
     rng = random.Random(seed)
@@ -175,10 +175,9 @@ def qa_oracle_pairs(policy: str | Path, *, prompts: int = 64, eval_questions: in
         root = Path(out) if out is not None else Path(tmp)
         policy_run = get_registry().aligner("vlm_dpo", model=str(policy), output_dir=str(root / "run"), seed=seed,
                                             **settings)
-        train = {t: questions(t, seed + 2000 + i, prompts, root / "media", f"{t[:5]}-train")
-                 for i, t in enumerate(TASKS)}
-        held_out = {t: questions(t, seed + 3000 + i, eval_questions, root / "media", f"{t[:5]}-eval",
-                                 exclude=_asked(train[t])) for i, t in enumerate(TASKS)}
+        # the demo's questions for this seed: the same training and held-out split
+        trains, held_out = split([seed], seed, prompts, eval_questions, root / "media")
+        train = trains[seed]
         before = {t: evaluate(policy_run, held_out[t], k=samples) for t in TASKS}
         pairs = []
         for task in TASKS:

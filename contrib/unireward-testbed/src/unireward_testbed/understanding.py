@@ -49,6 +49,17 @@ def _asked(items: Sequence[tuple[Any, Question]]) -> frozenset:
     return frozenset((r.meta["truth"], q.text) for r, q in items)
 
 
+def split(seeds: Sequence[int], eval_seed: int, n_prompts: int, n_eval: int, media_dir: Path) -> tuple[dict, dict]:
+    """Training questions per policy seed and task, and the held-out questions per task (drawn under
+    ``eval_seed``), which exclude every training question of every seed."""
+    train = {s: {t: questions(t, s + 2000 + i, n_prompts, media_dir, f"{t[:5]}-s{s}-train")
+                 for i, t in enumerate(TASKS)} for s in seeds}
+    asked = {t: frozenset().union(*(_asked(train[s][t]) for s in seeds)) for t in TASKS}
+    held_out = {t: questions(t, eval_seed + 3000 + i, n_eval, media_dir, f"{t[:5]}-eval", exclude=asked[t])
+                for i, t in enumerate(TASKS)}
+    return train, held_out
+
+
 def evaluate(aligner: Any, items: Sequence[tuple[Any, Question]], *, k: int, seed: int = 4321) -> dict[str, Any]:
     """Sampled accuracy (mean over ``k`` answers per question) and greedy accuracy, per question."""
     from .policies import greedy_answers
@@ -95,12 +106,8 @@ def run(
         return registry.aligner("vlm_dpo", model=str(policy), output_dir=str(out_dir / "runs" / name),
                                 seed=run_seed, **{"lora": False, **aligner_options, **extra})
 
-    train_items = {s: {t: questions(t, s + 2000 + i, n_prompts, out_dir / "media", f"{t[:5]}-s{s}-train")
-                       for i, t in enumerate(TASKS)} for s in seeds}
-    asked = {t: frozenset().union(*(_asked(train_items[s][t]) for s in seeds)) for t in TASKS}
-    eval_items = {t: questions(t, seed + 3000 + i, n_eval, out_dir / "media", f"{t[:5]}-eval", exclude=asked[t])
-                  for i, t in enumerate(TASKS)}
-    policy_run = aligner(f"dpo-seed{seeds[0]}", seeds[0])
+    train_items, eval_items = split(seeds, seed, n_prompts, n_eval, out_dir / "media")
+    policy_run = aligner(f"dpo-seed{seeds[0]}", seeds[0])  # the untrained policy: measured once, then seed 0's run
     objective = " + ".join(policy_run.config.loss_type)
     results: dict[str, Any] = {
         "objective": objective, "seeds": seeds, "runs": {},
@@ -111,10 +118,9 @@ def run(
     for s in seeds:
         if policy_run is None:
             policy_run = aligner(f"dpo-seed{s}", s)
-        results["runs"][s] = _run_seed(policy_run, train_items[s], eval_items, s, out_dir / "pairs" / f"seed{s}",
-                                       judge_for=judge_for, n_candidates=n_candidates, eval_samples=eval_samples,
-                                       registry=registry, log=log)
-        trainable = results["runs"][s].pop("trainable")
+        results["runs"][s], trainable = _run_seed(
+            policy_run, train_items[s], eval_items, s, out_dir / "pairs" / f"seed{s}", judge_for=judge_for,
+            n_candidates=n_candidates, eval_samples=eval_samples, registry=registry, log=log)
         policy_run = None  # one policy in memory at a time
         if sft_baseline and trainable:
             baseline = aligner(f"sft-seed{s}", s, loss_type=("sft",), loss_weights=None)
@@ -127,8 +133,9 @@ def run(
 
 def _run_seed(policy_run: Any, train_items: dict[str, Any], eval_items: dict[str, Any], seed: int, pair_root: Path, *,
               judge_for: Callable[[str], Any], n_candidates: int, eval_samples: int, registry: Any,
-              log: Callable[[str], None]) -> dict[str, Any]:
-    """One policy seed: pairs for both tasks from the untrained policy's answers, DPO on all of them."""
+              log: Callable[[str], None]) -> tuple[dict[str, Any], list[Any]]:
+    """One policy seed: pairs for both tasks from the untrained policy's answers, DPO on all of them.
+    Returns the seed's figures and the pairs it trained on (for the SFT baseline)."""
     from unireward_sdk.pairs import SamplerSource
 
     from . import pairs as P
@@ -156,15 +163,14 @@ def _run_seed(policy_run: Any, train_items: dict[str, Any], eval_items: dict[str
         all_pairs += pairs
     trainable = [p for p in all_pairs if p.chosen.text != p.rejected.text]
     out["pairs_trained"] = len(trainable)
-    out["trainable"] = trainable
     if not trainable:
         out["note"] = "no pair with two different answers was kept, so the policy was not trained"
-        return out
+        return out, trainable
     log(f"seed {seed}: DPO ({' + '.join(policy_run.config.loss_type)}) on {len(trainable)} pairs "
         "(image and video questions together)")
     out["train"] = _train(policy_run, trainable)
     out["after"] = {t: evaluate(policy_run, eval_items[t], k=eval_samples) for t in TASKS}
-    return out
+    return out, trainable
 
 
 def _train(policy_run: Any, pairs: Sequence[Any]) -> dict[str, Any]:
