@@ -82,3 +82,23 @@ def test_qa_oracle_pairs_trains_on_a_right_and_a_wrong_answer(tmp_path):
             assert all(0.0 <= v <= 100.0 for v in figures.values())
     else:
         assert "note" in result
+
+
+def test_qa_oracle_pairs_command_passes_lora_and_the_budget(testbed_cli, monkeypatch, capsys):
+    import unireward_testbed.probes as probes
+
+    seen = {}
+
+    def fake(policy, **kwargs):
+        seen.update(kwargs)
+        return {"pairs": 0}
+
+    monkeypatch.setattr(probes, "qa_oracle_pairs", fake)
+    argv = ["testbed", "probe", "--threads", "1", "qa-oracle-pairs", "--lora", "--learning-rate", "0.002",
+            "--max-steps", "80", "--prompts", "5"]
+    assert testbed_cli(argv) == 0
+    assert seen["options"] == {"lora": True, "learning_rate": 0.002, "max_steps": 80}
+    assert seen["prompts"] == 5
+    assert testbed_cli(argv[:5]) == 0  # without flags: the demo's settings
+    assert seen["options"] == {}
+    assert '"pairs": 0' in capsys.readouterr().out

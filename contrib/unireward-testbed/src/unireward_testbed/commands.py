@@ -48,7 +48,7 @@ prints one JSON object; none is part of the demo.
     unireward testbed probe verification --attributes colour [--steps 300] [--checks]
     unireward testbed probe oracle-pairs [--prompts 48 --max-steps 150 --beta 500]
     unireward testbed probe learnability [--video] [--steps 60]   # SFT on true renders, per attribute
-    unireward testbed probe qa-oracle-pairs [--prompts 64]       # QA DPO on right-vs-wrong answers
+    unireward testbed probe qa-oracle-pairs [--prompts 64] [--lora]  # QA DPO on right-vs-wrong answers
 """
 
 
@@ -149,6 +149,8 @@ def configure_probe(parser: argparse.ArgumentParser) -> None:
     q.add_argument("--eval", type=int, default=96, help="held-out questions per task")
     q.add_argument("--max-steps", type=int, default=None)
     q.add_argument("--learning-rate", type=float, default=None)
+    q.add_argument("--lora", action="store_true",
+                   help="train LoRA adapters (vlm_dpo's default targets, r 8) instead of every weight")
     q.add_argument("--seed", type=int, default=0)
     g = sub.add_parser("learnability", help="SFT on true renders: does every attribute improve? (the policy gate)")
     g.add_argument("--policy", default=None, help="a diffusion policy folder (default: the shipped one)")
@@ -176,6 +178,8 @@ def run_probe(args: argparse.Namespace) -> int:
     elif args.probe == "qa-oracle-pairs":
         options = {k: v for k, v in (("max_steps", args.max_steps), ("learning_rate", args.learning_rate))
                    if v is not None}
+        if args.lora:
+            options["lora"] = True
         result = qa_oracle_pairs(args.policy or C.require("qa_policy"), prompts=args.prompts,
                                  eval_questions=args.eval, options=options, seed=args.seed)
     else:

@@ -142,11 +142,13 @@ PROFILES: dict[str, Profile] = {
     ),
     "full": Profile(
         name="full", summary="every judge trained live with the shipped judge's recipe (1,200 steps), two judge "
-                             "seeds and three seeds of every policy, for tighter intervals (about an hour)",
+                             "seeds and three seeds of every policy, for tighter intervals (about 80 minutes)",
         judge_train_per_task=400, judge_eval_per_task=100, judge_steps=1200, judge_batch=16, judge_lr=1e-3,
         judge_seeds=(0, 1),
         t2i_prompts=48, t2i_eval_samples=8, t2i_seeds=(0, 1, 2), t2i_options=dict(_T2I),
-        t2v_prompts=64, t2v_eval_samples=4, t2v_seeds=(0, 1, 2),
+        # 12 samples per held-out video caption: at 4, sampling noise made up about two thirds of the
+        # per-caption variance of the change, and most of the spread between policy seeds (docs/testbed.md)
+        t2v_prompts=64, t2v_eval_samples=12, t2v_seeds=(0, 1, 2),
         t2v_strategies=("random", "pointwise_only", "pair_ranking_only", "two_stage"), t2v_options=dict(_T2V_LORA),
         qa_prompts=64, qa_eval=96, qa_eval_samples=8, qa_seeds=(0, 1, 2), qa_options=dict(_QA),
     ),
