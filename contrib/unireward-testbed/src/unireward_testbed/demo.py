@@ -584,6 +584,9 @@ def _understanding_results(und: dict[str, Any]) -> dict[str, Any]:
                                  for t in per_seed),
             "agreement_per_seed": [t["agreement"] for t in per_seed],
             "candidate_accuracy": [t["candidate_accuracy"] for t in per_seed],
+            # per gold answer, summed over seeds: where the judge's pairs point the wrong way
+            "by_answer": {answer: _summed(t.get("by_answer", {}).get(answer, {}) for t in per_seed)
+                          for answer in sorted({a for t in per_seed for a in t.get("by_answer", {})})},
             "examples": {"before": before["examples"]},
         }
         agreed = row["agreement"]

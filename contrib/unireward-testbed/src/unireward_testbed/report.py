@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from . import stats as S
+from .understanding import PAIR_KINDS
 
 TASK_LABELS = {"image_generation": "image generation", "video_generation": "video generation",
                "image_understanding": "image understanding", "video_understanding": "video understanding"}
@@ -101,6 +102,13 @@ def tables(results: Mapping[str, Any]) -> list[tuple[str, list[str], list[list[s
             note.append(f"QA: objective {und.get('objective')}; held-out questions; CI: {und['ci']}")
         out.append(("Aligned policies: before / after (0–100), DPO and the supervised baseline",
                     ["policy (metric), objective", "before", "after", "after − before"], rows, "; ".join(note)))
+    if und and any(t.get("by_answer") for t in und["tasks"].values()):
+        rows = [[TASK_LABELS[task], answer, str(sum(c.values()))] + [str(c.get(k, 0)) for k in PAIR_KINDS]
+                for task, t in und["tasks"].items() for answer, c in (t.get("by_answer") or {}).items()]
+        out.append(("QA pairs per gold answer (summed over seeds)",
+                    ["task", "gold answer", "pairs", "chosen right", "rejected right", "both right", "both wrong"],
+                    rows, "a gold answer whose pairs more often have the rejected answer right is one the judge "
+                          "misreads: DPO on those pairs teaches the policy the judge's mistake"))
     for key in ("image_generation", "video_generation"):
         gen = results.get(key)
         if not gen or not gen.get("method"):

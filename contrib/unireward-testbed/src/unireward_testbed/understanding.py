@@ -17,6 +17,8 @@ from .oracle import grade_answer
 from .world import Question, World, render_motion, render_scene
 
 TASKS = ("image_understanding", "video_understanding")
+# how a QA pair stands against the answer grader: which of its answers is right
+PAIR_KINDS = ("chosen_right", "rejected_right", "both_right", "both_wrong")
 
 
 def questions(task: str, world_seed: int, n: int, media_dir: Path, prefix: str, *,
@@ -58,6 +60,21 @@ def split(seeds: Sequence[int], eval_seed: int, n_prompts: int, n_eval: int, med
     held_out = {t: questions(t, eval_seed + 3000 + i, n_eval, media_dir, f"{t[:5]}-eval", exclude=asked[t])
                 for i, t in enumerate(TASKS)}
     return train, held_out
+
+
+def pairs_by_answer(pairs: Sequence[Any], truth: dict[str, Question]) -> dict[str, dict[str, int]]:
+    """Per gold answer, how many pairs have the chosen answer right, the rejected one right, both or
+    neither (``PAIR_KINDS``). A judge that misreads one value (a colour, a position) shows up here as
+    pairs that prefer the wrong answer for that gold answer, and DPO on them teaches the policy the
+    judge's mistake; the overall pair precision hides that."""
+    out: dict[str, dict[str, int]] = {}
+    for pair in pairs:
+        question = truth[pair.prompt_id]
+        chosen = grade_answer(pair.chosen.text, question) == 1.0
+        rejected = grade_answer(pair.rejected.text, question) == 1.0
+        kind = PAIR_KINDS[0 if chosen and not rejected else 1 if rejected and not chosen else 2 if chosen else 3]
+        out.setdefault(question.answer, dict.fromkeys(PAIR_KINDS, 0))[kind] += 1
+    return dict(sorted(out.items()))
 
 
 def evaluate(aligner: Any, items: Sequence[tuple[Any, Question]], *, k: int, seed: int = 4321) -> dict[str, Any]:
@@ -159,6 +176,7 @@ def _run_seed(policy_run: Any, train_items: dict[str, Any], eval_items: dict[str
             "agreement": P.pair_agreement(pairs, quality),
             "distinct_pairs": sum(p.chosen.text != p.rejected.text for p in pairs),
             "candidate_accuracy": sum(candidate_acc) / len(candidate_acc) if candidate_acc else None,
+            "by_answer": pairs_by_answer(pairs, truth),
         }
         all_pairs += pairs
     trainable = [p for p in all_pairs if p.chosen.text != p.rejected.text]
