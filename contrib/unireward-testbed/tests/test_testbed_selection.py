@@ -95,6 +95,9 @@ def test_delta_and_verdicts():
     noisy = S.delta_ci([[1.0, 0.0, 1.0, 0.0, 0.5]], [[0.0, 1.0, 0.0, 1.0, 0.4]])
     assert S.verdict(noisy) == "inconclusive"
     assert "not reproduced" in S.claim("two-stage > random", down)["text"]
+    # a lower bound that is zero up to float rounding (measured: 1.7e-17 from a full-profile run) is zero
+    assert S.verdict({"mean": 0.036, "ci": [1.7e-17, 0.08]}) == "inconclusive"
+    assert S.verdict({"mean": 1e-17, "ci": [-0.01, 0.02]}) == "not reproduced"
 
 
 def test_two_level_interval_is_wider_when_seeds_disagree():

@@ -48,12 +48,17 @@ def delta_ci(a: Sequence[Sequence[float]], b: Sequence[Sequence[float]], *, seed
     return mean_ci(ma - mb, seed=seed)
 
 
+# Bounds are means of differences of floats: a bound that should be exactly zero comes out as 1e-17 or
+# -1e-17, and its sign is rounding, not evidence. Anything this close to zero counts as zero.
+ZERO = 1e-9
+
+
 def verdict(delta: dict) -> str:
     """``reproduced`` when the whole interval is above zero, ``not reproduced`` when the difference is not
-    positive, ``inconclusive`` when it is positive but the interval reaches zero."""
-    if delta["mean"] <= 0:
+    positive, ``inconclusive`` when it is positive but the interval reaches zero (within ``ZERO``)."""
+    if delta["mean"] <= ZERO:
         return "not reproduced"
-    if delta["ci"] is not None and delta["ci"][0] > 0:
+    if delta["ci"] is not None and delta["ci"][0] > ZERO:
         return "reproduced"
     return "inconclusive"
 
