@@ -17,8 +17,10 @@ from .oracle import grade_answer
 from .world import Question, World, render_motion, render_scene
 
 TASKS = ("image_understanding", "video_understanding")
-# how a QA pair stands against the answer grader: which of its answers is right
-PAIR_KINDS = ("chosen_right", "rejected_right", "both_right", "both_wrong")
+# how a QA pair stands against the answer grader, by (chosen answer right, rejected answer right)
+_PAIR_KIND = {(True, False): "chosen_right", (False, True): "rejected_right", (True, True): "both_right",
+              (False, False): "both_wrong"}
+PAIR_KINDS = tuple(_PAIR_KIND.values())
 
 
 def questions(task: str, world_seed: int, n: int, media_dir: Path, prefix: str, *,
@@ -70,9 +72,8 @@ def pairs_by_answer(pairs: Sequence[Any], truth: dict[str, Question]) -> dict[st
     out: dict[str, dict[str, int]] = {}
     for pair in pairs:
         question = truth[pair.prompt_id]
-        chosen = grade_answer(pair.chosen.text, question) == 1.0
-        rejected = grade_answer(pair.rejected.text, question) == 1.0
-        kind = PAIR_KINDS[0 if chosen and not rejected else 1 if rejected and not chosen else 2 if chosen else 3]
+        kind = _PAIR_KIND[(grade_answer(pair.chosen.text, question) == 1.0,
+                           grade_answer(pair.rejected.text, question) == 1.0)]
         out.setdefault(question.answer, dict.fromkeys(PAIR_KINDS, 0))[kind] += 1
     return dict(sorted(out.items()))
 
