@@ -108,7 +108,7 @@ def tables(results: Mapping[str, Any]) -> list[tuple[str, list[str], list[list[s
         out.append(("QA pairs per gold answer (summed over seeds)",
                     ["task", "gold answer", "pairs", "chosen right", "rejected right", "both right", "both wrong"],
                     rows, "a gold answer whose pairs more often have the rejected answer right is one the judge "
-                          "misreads: DPO on those pairs teaches the policy the judge's mistake"))
+                          "gets wrong: DPO on those pairs teaches the policy the judge's mistake"))
     for key in ("image_generation", "video_generation"):
         gen = results.get(key)
         if not gen or not gen.get("method"):

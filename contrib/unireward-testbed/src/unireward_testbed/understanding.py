@@ -66,7 +66,7 @@ def split(seeds: Sequence[int], eval_seed: int, n_prompts: int, n_eval: int, med
 
 def pairs_by_answer(pairs: Sequence[Any], truth: dict[str, Question]) -> dict[str, dict[str, int]]:
     """Per gold answer, how many pairs have the chosen answer right, the rejected one right, both or
-    neither (``PAIR_KINDS``). A judge that misreads one value (a colour, a position) shows up here as
+    neither (``PAIR_KINDS``). A judge that gets one value wrong (a colour, a position) shows up here as
     pairs that prefer the wrong answer for that gold answer, and DPO on them teaches the policy the
     judge's mistake; the overall pair precision hides that."""
     out: dict[str, dict[str, int]] = {}
