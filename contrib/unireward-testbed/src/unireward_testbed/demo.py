@@ -587,6 +587,8 @@ def _understanding_results(und: dict[str, Any]) -> dict[str, Any]:
             # per gold answer, summed over seeds: where the judge's pairs point the wrong way
             "by_answer": {answer: _summed(t.get("by_answer", {}).get(answer, {}) for t in per_seed)
                           for answer in sorted({a for t in per_seed for a in t.get("by_answer", {})})},
+            # the judge's pair-ranking verdicts against the verdicts its own checks imply, summed over seeds
+            "checks": _summed(t.get("checks", {}) for t in per_seed),
             "examples": {"before": before["examples"]},
         }
         agreed = row["agreement"]

@@ -37,6 +37,11 @@ def _d(figure: Mapping[str, Any] | None) -> str:
     return "—" if not figure else S.fmt_delta(dict(figure)).replace("Δ = ", "")
 
 
+def _share(part: int, whole: int) -> str:
+    """``"98.0% (360 of 368)"``, or "—" when there is nothing to count."""
+    return f"{100 * part / whole:.1f}% ({part} of {whole})" if whole else "—"
+
+
 def _verdicts(mix: Mapping[str, int] | None) -> str:
     """A judge's answer counts in the order the demo wrote them (A / B / tie / failed)."""
     return "—" if not mix else " / ".join(str(n) for n in mix.values())
@@ -109,6 +114,17 @@ def tables(results: Mapping[str, Any]) -> list[tuple[str, list[str], list[list[s
                     ["task", "gold answer", "pairs", "chosen right", "rejected right", "both right", "both wrong"],
                     rows, "a gold answer whose pairs more often have the rejected answer right is one the judge "
                           "gets wrong: DPO on those pairs teaches the policy the judge's mistake"))
+    checked = {task: t["checks"] for task, t in (und or {}).get("tasks", {}).items()
+               if (t.get("checks") or {}).get("ranked")}
+    if checked:
+        rows = [[TASK_LABELS[task], str(c["ranked"]), _share(c["verdict_right"], c["ranked"]),
+                 _share(c["checks_right"], c["checks_decisive"]), _share(c["contradicting"], c["comparisons"])]
+                for task, c in checked.items()]
+        out.append(("QA judge: its pair-ranking verdicts vs the verdicts its own checks imply (summed over seeds)",
+                    ["task", "ranked pairs with one right answer", "verdict right",
+                     "verdict its checks imply right (of those they decide)", "yes / no contradicting its values"],
+                    rows, "a judge that writes the right values but compares them wrongly has a low verdict share "
+                          "next to a high implied one"))
     for key in ("image_generation", "video_generation"):
         gen = results.get(key)
         if not gen or not gen.get("method"):

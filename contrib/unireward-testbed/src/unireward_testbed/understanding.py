@@ -8,7 +8,8 @@ often the policy's answer distribution is right; what DPO moves first) and of th
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +77,47 @@ def pairs_by_answer(pairs: Sequence[Any], truth: dict[str, Question]) -> dict[st
                            grade_answer(pair.rejected.text, question) == 1.0)]
         out.setdefault(question.answer, dict.fromkeys(PAIR_KINDS, 0))[kind] += 1
     return dict(sorted(out.items()))
+
+
+# one answer's check in a testbed judge's pair-ranking output: "Answer 1: <value named> <value shown> <yes|no>"
+_ANSWER_CHECK = re.compile(r"Answer ([12]): (\S+) (\S+) (yes|no)\b")
+_RANKED = re.compile(r"#rank:(\d+)-(\d+)$")  # the pair_ranking filter's item id: candidates A and B
+CHECK_COUNTS = ("ranked", "verdict_right", "checks_decisive", "checks_right", "comparisons", "contradicting")
+
+
+def verdicts_against_checks(rows: Iterable[Mapping[str, Any]], truth: Mapping[str, Question]) -> dict[str, int]:
+    """The judge's pair-ranking verdicts against the verdict its own written checks imply.
+
+    ``rows`` are a pair dataset's records (``PairDataset(dir).rows()``). Over the ranked pairs with exactly
+    one right answer (``ranked``): how often the verdict picks it (``verdict_right``); how often the two
+    checks disagree, one answer's named value matching the value the judge says is shown and the other's
+    not (``checks_decisive``), and how often that implied verdict picks the right answer (``checks_right``).
+    Over every check written (``comparisons``): how often its yes / no contradicts the two values just
+    before it (``contradicting``). A judge that perceives but cannot compare shows a high ``checks_right``
+    next to a low ``verdict_right``."""
+    counts = dict.fromkeys(CHECK_COUNTS, 0)
+    for row in rows:
+        question = truth[row["prompt_id"]]
+        texts = [c.get("text") or "" for c in row["candidates"]]
+        for verdict in row["record"].get("verdicts") or ():
+            checks = _ANSWER_CHECK.findall(verdict.get("raw") or "")
+            for _, named, shown, said in checks:
+                counts["comparisons"] += 1
+                counts["contradicting"] += (said == "yes") != (named == shown)
+            ranked = _RANKED.search(verdict.get("item_id") or "")
+            if ranked is None:
+                continue
+            right = [grade_answer(texts[int(i)], question) == 1.0 for i in ranked.groups()]
+            if right[0] == right[1]:
+                continue  # both right or both wrong: no verdict is right
+            counts["ranked"] += 1
+            truth_label = "A" if right[0] else "B"
+            counts["verdict_right"] += verdict.get("winner") == truth_label
+            agrees = {label: named == shown for label, named, shown, _ in checks}
+            if len(agrees) == 2 and agrees["1"] != agrees["2"]:
+                counts["checks_decisive"] += 1
+                counts["checks_right"] += ("A" if agrees["1"] else "B") == truth_label
+    return counts
 
 
 def evaluate(aligner: Any, items: Sequence[tuple[Any, Question]], *, k: int, seed: int = 4321) -> dict[str, Any]:
@@ -155,6 +197,7 @@ def _run_seed(policy_run: Any, train_items: dict[str, Any], eval_items: dict[str
     """One policy seed: pairs for both tasks from the untrained policy's answers, DPO on all of them.
     Returns the seed's figures and the pairs it trained on (for the SFT baseline)."""
     from unireward_sdk.pairs import SamplerSource
+    from unireward_sdk.pairs.store import PairDataset
 
     from . import pairs as P
 
@@ -178,6 +221,7 @@ def _run_seed(policy_run: Any, train_items: dict[str, Any], eval_items: dict[str
             "distinct_pairs": sum(p.chosen.text != p.rejected.text for p in pairs),
             "candidate_accuracy": sum(candidate_acc) / len(candidate_acc) if candidate_acc else None,
             "by_answer": pairs_by_answer(pairs, truth),
+            "checks": verdicts_against_checks(PairDataset(pair_root / task).rows(), truth),
         }
         all_pairs += pairs
     trainable = [p for p in all_pairs if p.chosen.text != p.rejected.text]
