@@ -50,6 +50,7 @@ def test_smoke_run_writes_the_report(smoke):
     assert set(on_disk["image_generation"]["before"]["attributes"]) == {"colour", "shape", "position", "count"}
     assert set(on_disk["video_generation"]["before"]["attributes"]) == {"colour", "shape", "direction"}
     assert on_disk["understanding"]["objective"] == "sigmoid + sft"
+    assert on_disk["understanding"]["readout"] == "verdict"  # which readout built the QA pairs is recorded
     # which objective each generation run minimised and how its length was decided are recorded and shown
     assert on_disk["image_generation"]["objective"] == "dpo + sft (weight 125)"
     assert on_disk["image_generation"]["stop_on"] == "budget"

@@ -10,6 +10,7 @@ hand for a paired bootstrap of the joint-minus-single difference.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -152,10 +153,21 @@ def compare_joint_and_single(train_file: Path, eval_file: Path, base_model: str 
 _BACKENDS: dict[str, Any] = {}
 
 
-def pair_head(checkpoint: str | Path, task: str, *, registry: Any = None) -> Any:
+# How a pair-building judge's answer is read: "verdict", the verdict or score the judge writes last (the
+# paper's readout), or "checks", decided from the values it wrote in its checks (understanding tasks only)
+READOUTS = ("verdict", "checks")
+CHECKS_TASKS = ("image_understanding", "video_understanding")
+
+
+def pair_head(checkpoint: str | Path, task: str, *, registry: Any = None, readout: str = "verdict") -> Any:
     """The judge that builds pairs: the generative head (the testbed judges write their checks before the
     verdict or score, so a single-pass readout would skip what decides it); one loaded backend per
-    checkpoint."""
+    checkpoint. ``readout = "checks"`` wraps it in :class:`ChecksReadout`."""
+    if readout not in READOUTS:
+        raise ValueError(f"unknown readout {readout!r}; choose one of {', '.join(READOUTS)}")
+    if readout == "checks" and task not in CHECKS_TASKS:
+        raise ValueError(f"the checks readout reads answer checks, which only {' and '.join(CHECKS_TASKS)} "
+                         f"judges write; {task} has no such checks")
     if registry is None:
         from unireward_sdk.registry import get_registry
 
@@ -165,4 +177,64 @@ def pair_head(checkpoint: str | Path, task: str, *, registry: Any = None) -> Any
     if backend is None:
         backend = _BACKENDS[key] = registry.backend("transformers", checkpoint=str(checkpoint), family=JUDGE_FAMILY,
                                                     batch_size=32)
-    return judge_head(checkpoint, task, registry=registry, backend=backend)
+    head = judge_head(checkpoint, task, registry=registry, backend=backend)
+    return ChecksReadout(head) if readout == "checks" else head
+
+
+# one answer's check as the testbed judges write it: "<value the answer names> <value shown> <yes|no>",
+# prefixed "Answer 1: " / "Answer 2: " when two answers are ranked
+_PAIR_CHECK = re.compile(r"Answer ([12]): (\S+) (\S+) (?:yes|no)\b")
+_POINT_CHECK = re.compile(r"(\S+) (\S+) (?:yes|no)\b")
+
+
+class ChecksReadout:
+    """A pair-building judge whose understanding verdicts and scores are decided from its own checks.
+
+    The testbed judges write, for each answer, the value it names and the value they see, then yes or no,
+    then the verdict. They read both values well but compare them badly: their yes / no and verdict
+    contradict the two values in about 40% of checks (``understanding.verdicts_against_checks``). This
+    readout does the comparison in code: a pair goes to the answer whose named value matches the value
+    shown, when exactly one does; a score is the top of the scale when they match, the bottom when they do
+    not. Perception stays the judge's; only the comparison moves. It is not the paper's readout, so the
+    demo reports which one ran. When the checks decide nothing, or the answer failed to parse, the judge's
+    own result stands; a changed result keeps the judge's in ``provenance.extra`` (``judge_winner``,
+    ``judge_value``).
+    """
+
+    def __init__(self, head: Any):
+        self.head = head
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.head, name)  # everything else (task, backend, templates) is the judge's
+
+    def judge_pairwise(self, items: Sequence[Any]) -> list[Any]:
+        return [self._verdict(v) for v in self.head.judge_pairwise(items)]
+
+    def score_pointwise(self, items: Sequence[Any]) -> list[Any]:
+        return [self._score(s) for s in self.head.score_pointwise(items)]
+
+    @staticmethod
+    def _verdict(verdict: Any) -> Any:
+        import attrs
+
+        from unireward_sdk.records import ParseStatus
+
+        matches = {label: named == shown for label, named, shown in _PAIR_CHECK.findall(verdict.raw or "")}
+        if verdict.status != ParseStatus.OK or len(matches) != 2 or matches["1"] == matches["2"]:
+            return verdict
+        winner = "A" if matches["1"] else "B"
+        extra = {**verdict.provenance.extra, "readout": "checks", "judge_winner": verdict.winner}
+        return attrs.evolve(verdict, winner=winner, provenance=attrs.evolve(verdict.provenance, extra=extra))
+
+    @staticmethod
+    def _score(score: Any) -> Any:
+        import attrs
+
+        from unireward_sdk.records import ParseStatus
+
+        check = _POINT_CHECK.match(score.raw or "")
+        if score.status != ParseStatus.OK or check is None or not score.scale:
+            return score
+        value = float(score.scale[1] if check.group(1) == check.group(2) else score.scale[0])
+        extra = {**score.provenance.extra, "readout": "checks", "judge_value": score.value}
+        return attrs.evolve(score, value=value, provenance=attrs.evolve(score.provenance, extra=extra))

@@ -104,7 +104,8 @@ def tables(results: Mapping[str, Any]) -> list[tuple[str, list[str], list[list[s
                 note.append(f"{key.replace('_', ' ')}: {gen['eval']}; objective {gen.get('objective') or 'dpo'}, "
                             f"{gen.get('update') or 'full fine-tuning'}, β {gen.get('beta')}, {_stopping(gen)}")
         if und:
-            note.append(f"QA: objective {und.get('objective')}; held-out questions; CI: {und['ci']}")
+            note.append(f"QA: objective {und.get('objective')}; pair judge readout {und.get('readout', 'verdict')}; "
+                        f"held-out questions; CI: {und['ci']}")
         out.append(("Aligned policies: before / after (0–100), DPO and the supervised baseline",
                     ["policy (metric), objective", "before", "after", "after − before"], rows, "; ".join(note)))
     if und and any(t.get("by_answer") for t in und["tasks"].values()):
