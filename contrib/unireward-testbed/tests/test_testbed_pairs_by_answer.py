@@ -88,6 +88,10 @@ def test_verdicts_are_set_against_the_verdict_the_judges_own_checks_imply():
     counts = verdicts_against_checks(rows, truth)
     assert counts == {"ranked": 3, "verdict_right": 1, "checks_decisive": 2, "checks_right": 2,
                       "comparisons": 6, "contradicting": 1}
+    # a readout that decided from the checks keeps the judge's own verdict, and that is what is counted
+    decided = rows[0]["record"]["verdicts"][0]
+    decided.update(winner="B", provenance={"extra": {"readout": "checks", "judge_winner": "A"}})
+    assert verdicts_against_checks(rows, truth)["verdict_right"] == 1
 
 
 def test_the_report_sets_the_judges_verdicts_against_its_checks():

@@ -89,7 +89,7 @@ def verdicts_against_checks(rows: Iterable[Mapping[str, Any]], truth: Mapping[st
     """The judge's pair-ranking verdicts against the verdict its own written checks imply.
 
     ``rows`` are a pair dataset's records (``PairDataset(dir).rows()``). Over the ranked pairs with exactly
-    one right answer (``ranked``): how often the verdict picks it (``verdict_right``); how often the two
+    one right answer (``ranked``): how often the judge's own verdict picks it (``verdict_right``); how often the two
     checks disagree, one answer's named value matching the value the judge says is shown and the other's
     not (``checks_decisive``), and how often that implied verdict picks the right answer (``checks_right``).
     Over every check written (``comparisons``): how often its yes / no contradicts the two values just
@@ -112,7 +112,9 @@ def verdicts_against_checks(rows: Iterable[Mapping[str, Any]], truth: Mapping[st
                 continue  # both right or both wrong: no verdict is right
             counts["ranked"] += 1
             truth_label = "A" if right[0] else "B"
-            counts["verdict_right"] += verdict.get("winner") == truth_label
+            # the judge's own verdict, also when a readout decided from its checks (judges.ChecksReadout)
+            own = ((verdict.get("provenance") or {}).get("extra") or {}).get("judge_winner", verdict.get("winner"))
+            counts["verdict_right"] += own == truth_label
             agrees = {label: named == shown for label, named, shown, _ in checks}
             if len(agrees) == 2 and agrees["1"] != agrees["2"]:
                 counts["checks_decisive"] += 1
