@@ -10,12 +10,15 @@ hand for a paired bootstrap of the joint-minus-single difference.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from .preferences import TASKS, PreferenceSimulator
+import attrs
+
+from unireward_sdk.records import ParseStatus
+
+from .preferences import ANSWER_CHECK, TASKS, PreferenceSimulator, winner_by_checks
 from .vlm import JUDGE_FAMILY
 
 
@@ -181,12 +184,6 @@ def pair_head(checkpoint: str | Path, task: str, *, registry: Any = None, readou
     return ChecksReadout(head) if readout == "checks" else head
 
 
-# one answer's check as the testbed judges write it: "<value the answer names> <value shown> <yes|no>",
-# prefixed "Answer 1: " / "Answer 2: " when two answers are ranked
-_PAIR_CHECK = re.compile(r"Answer ([12]): (\S+) (\S+) (?:yes|no)\b")
-_POINT_CHECK = re.compile(r"(\S+) (\S+) (?:yes|no)\b")
-
-
 class ChecksReadout:
     """A pair-building judge whose understanding verdicts and scores are decided from its own checks.
 
@@ -215,24 +212,15 @@ class ChecksReadout:
 
     @staticmethod
     def _verdict(verdict: Any) -> Any:
-        import attrs
-
-        from unireward_sdk.records import ParseStatus
-
-        matches = {label: named == shown for label, named, shown in _PAIR_CHECK.findall(verdict.raw or "")}
-        if verdict.status != ParseStatus.OK or len(matches) != 2 or matches["1"] == matches["2"]:
+        winner = winner_by_checks(verdict.raw or "")
+        if verdict.status != ParseStatus.OK or winner is None:
             return verdict
-        winner = "A" if matches["1"] else "B"
         extra = {**verdict.provenance.extra, "readout": "checks", "judge_winner": verdict.winner}
         return attrs.evolve(verdict, winner=winner, provenance=attrs.evolve(verdict.provenance, extra=extra))
 
     @staticmethod
     def _score(score: Any) -> Any:
-        import attrs
-
-        from unireward_sdk.records import ParseStatus
-
-        check = _POINT_CHECK.match(score.raw or "")
+        check = ANSWER_CHECK.match(score.raw or "")
         if score.status != ParseStatus.OK or check is None or not score.scale:
             return score
         value = float(score.scale[1] if check.group(1) == check.group(2) else score.scale[0])

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -73,6 +74,21 @@ def checklist(wanted: Any, shown: Any, attributes: tuple[str, ...]) -> str:
 def answer_check(value: str, question: Question) -> str:
     """The value an answer names, the true one, whether they agree."""
     return f"{value} {question.answer} {'yes' if value == question.answer else 'no'}"
+
+
+# answer_check as a judge writes it back: alone in a pointwise answer, after "Answer 1: " / "Answer 2: " in a
+# pairwise one (groups: the answer's number, the value named, the value shown, yes / no)
+ANSWER_CHECK = re.compile(r"(\S+) (\S+) (yes|no)\b")
+PAIRED_ANSWER_CHECKS = re.compile(r"Answer ([12]): (\S+) (\S+) (yes|no)\b")
+
+
+def winner_by_checks(raw: str) -> str | None:
+    """"A" or "B": the answer whose named value is the one the judge wrote as shown, when exactly one of
+    the two answers' checks says so; None when the checks decide nothing."""
+    matches = {number: named == shown for number, named, shown, _ in PAIRED_ANSWER_CHECKS.findall(raw)}
+    if len(matches) != 2 or matches["1"] == matches["2"]:
+        return None
+    return "A" if matches["1"] else "B"
 
 
 class PreferenceSimulator:

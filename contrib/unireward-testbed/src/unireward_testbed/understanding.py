@@ -15,6 +15,7 @@ from typing import Any
 
 from .media import save_image, save_video
 from .oracle import grade_answer
+from .preferences import PAIRED_ANSWER_CHECKS, winner_by_checks
 from .world import Question, World, render_motion, render_scene
 
 TASKS = ("image_understanding", "video_understanding")
@@ -79,8 +80,6 @@ def pairs_by_answer(pairs: Sequence[Any], truth: dict[str, Question]) -> dict[st
     return dict(sorted(out.items()))
 
 
-# one answer's check in a testbed judge's pair-ranking output: "Answer 1: <value named> <value shown> <yes|no>"
-_ANSWER_CHECK = re.compile(r"Answer ([12]): (\S+) (\S+) (yes|no)\b")
 _RANKED = re.compile(r"#rank:(\d+)-(\d+)$")  # the pair_ranking filter's item id: candidates A and B
 CHECK_COUNTS = ("ranked", "verdict_right", "checks_decisive", "checks_right", "comparisons", "contradicting")
 
@@ -100,8 +99,8 @@ def verdicts_against_checks(rows: Iterable[Mapping[str, Any]], truth: Mapping[st
         question = truth[row["prompt_id"]]
         texts = [c.get("text") or "" for c in row["candidates"]]
         for verdict in row["record"].get("verdicts") or ():
-            checks = _ANSWER_CHECK.findall(verdict.get("raw") or "")
-            for _, named, shown, said in checks:
+            raw = verdict.get("raw") or ""
+            for _, named, shown, said in PAIRED_ANSWER_CHECKS.findall(raw):
                 counts["comparisons"] += 1
                 counts["contradicting"] += (said == "yes") != (named == shown)
             ranked = _RANKED.search(verdict.get("item_id") or "")
@@ -115,10 +114,10 @@ def verdicts_against_checks(rows: Iterable[Mapping[str, Any]], truth: Mapping[st
             # the judge's own verdict, also when a readout decided from its checks (judges.ChecksReadout)
             own = ((verdict.get("provenance") or {}).get("extra") or {}).get("judge_winner", verdict.get("winner"))
             counts["verdict_right"] += own == truth_label
-            agrees = {label: named == shown for label, named, shown, _ in checks}
-            if len(agrees) == 2 and agrees["1"] != agrees["2"]:
+            implied = winner_by_checks(raw)
+            if implied is not None:
                 counts["checks_decisive"] += 1
-                counts["checks_right"] += ("A" if agrees["1"] else "B") == truth_label
+                counts["checks_right"] += implied == truth_label
     return counts
 
 
