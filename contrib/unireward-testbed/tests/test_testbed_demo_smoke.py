@@ -7,6 +7,7 @@ import json
 import pytest
 
 from unireward_testbed import checkpoints as C
+from unireward_testbed.pairs import PAIR_KINDS
 
 
 @pytest.fixture(scope="module")
@@ -49,6 +50,14 @@ def test_smoke_run_writes_the_report(smoke):
     assert on_disk["video_generation"]["before"]["n_units"] == 16
     assert set(on_disk["image_generation"]["before"]["attributes"]) == {"colour", "shape", "position", "count"}
     assert set(on_disk["video_generation"]["before"]["attributes"]) == {"colour", "shape", "direction"}
+    # per value a caption names: what the policy drew before and after, and what the method's pairs teach
+    # (smoke keeps too few pairs to train: "after" is None, the pairs are still counted)
+    colours = on_disk["video_generation"]["by_caption_value"]["colour"]
+    assert set(colours) == {"red", "green", "blue", "yellow"}
+    assert all(len(v["after"]) == 1 and set(v["pairs"]) == set(PAIR_KINDS) for v in colours.values())
+    assert sum(sum(v["pairs"].values()) for v in colours.values()) == sum(
+        on_disk["video_generation"]["strategies"]["two_stage"]["pairs"])
+    assert "Per value a caption names (text-to-video)" in (out / "results.md").read_text()
     assert on_disk["understanding"]["objective"] == "sigmoid + sft"
     assert on_disk["understanding"]["readout"] == "verdict"  # which readout built the QA pairs is recorded
     # which objective each generation run minimised and how its length was decided are recorded and shown

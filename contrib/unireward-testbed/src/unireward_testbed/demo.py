@@ -509,6 +509,8 @@ def _generation_results(gen: dict[str, Any], seeds: list[int], strategies: tuple
             "stopped": [{"kept_step": r["train"]["kept_step"], "steps_run": r["train"]["steps_run"]} for r in runs],
             "judge_answers": answers,
         }
+    if all(f"two_stage/{s}" in gen["runs"] for s in seeds) and "by_value" in gen["before"]:
+        out["by_caption_value"] = _by_caption_value(gen, seeds)
     # pair precision: how often the oracle says the chosen side is better, per strategy, over seeds
     precision = {name: [float(x) for r in (gen["runs"][f"{name}/{s}"] for s in seeds)
                         for x in r["agreement"].get("flags", [])] for name in strategies}
@@ -535,6 +537,24 @@ def _generation_results(gen: dict[str, Any], seeds: list[int], strategies: tuple
                                              S.delta_ci(after["two_stage"], after[other]), ci_kind=out["ci"]))
     if precision.get("two_stage") and precision.get("random"):
         out["claims"].append(_precision_claim(label, precision["two_stage"], precision["random"]))
+    return out
+
+
+def _by_caption_value(gen: dict[str, Any], seeds: list[int]) -> dict[str, dict[str, dict[str, Any]]]:
+    """Per attribute and per value a caption names: how often the policy drew it on the held-out captions
+    before and after DPO on two-stage pairs (one share per seed, None for a seed whose policy was not
+    trained), and what those pairs teach about it (``generation.pairs_by_caption_value``, summed over seeds)."""
+    from .pairs import PAIR_KINDS
+
+    runs = [gen["runs"][f"two_stage/{s}"] for s in seeds]
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for attribute, values in gen["before"]["by_value"].items():
+        for value, before in values.items():
+            taught = [(r.get("pairs_by_value") or {}).get(attribute, {}).get(value, {}) for r in runs]
+            out.setdefault(attribute, {})[value] = {
+                "before": before,
+                "after": [r["after"]["by_value"][attribute][value] if r.get("after") else None for r in runs],
+                "pairs": {kind: sum(t.get(kind, 0) for t in taught) for kind in PAIR_KINDS}}
     return out
 
 

@@ -107,10 +107,43 @@ class Evaluator:
                     attributes.setdefault(name, []).append(float(ok))
             per_prompt.append(sum(scores) / len(scores))
             paths.append([c.path for c in row])
+        per_attribute = {a: [sum(v[i * self.k:(i + 1) * self.k]) / self.k for i in range(len(self.truths))]
+                         for a, v in attributes.items()}
         return {"per_prompt": per_prompt, "attributes": {a: sum(v) / len(v) for a, v in attributes.items()},
-                "per_attribute": {a: [sum(v[i * self.k:(i + 1) * self.k]) / self.k for i in range(len(self.truths))]
-                                  for a, v in attributes.items()},
+                "per_attribute": per_attribute, "by_value": by_caption_value(per_attribute, self.truths),
                 "paths": paths, "captions": [t.caption() for t in self.truths]}
+
+
+def by_caption_value(per_attribute: dict[str, list[float]], truths: Sequence[Any]) -> dict[str, dict[str, float]]:
+    """Per attribute, and per value a caption names (red, circle, left...): the share of the samples for those
+    captions that drew it. A policy that never draws a value, whatever the caption, shows up here as a value
+    near zero; the attribute's mean hides which values it cannot draw."""
+    out: dict[str, dict[str, float]] = {}
+    for attribute, shares in per_attribute.items():
+        groups: dict[str, list[float]] = {}
+        for truth, share in zip(truths, shares):
+            groups.setdefault(str(getattr(truth, attribute)), []).append(share)
+        out[attribute] = {value: sum(g) / len(g) for value, g in sorted(groups.items())}
+    return out
+
+
+def pairs_by_caption_value(pairs: Sequence[Any], truth: dict[str, Any]) -> dict[str, dict[str, dict[str, int]]]:
+    """Per attribute, and per value the pair's caption names: how many pairs have it right on the chosen side
+    only, the rejected side only, both or neither (:data:`~.pairs.PAIR_KINDS`, read by the oracle). Only
+    a pair right on the chosen side alone teaches the value, so a value the policy never draws gets no
+    pair that teaches it, however good the judge."""
+    from .pairs import PAIR_KINDS, pair_kind
+
+    out: dict[str, dict[str, dict[str, int]]] = {}
+    for pair in pairs:
+        caption = truth[pair.prompt_id]
+        chosen = judge_file(pair.chosen.path, caption).matches
+        rejected = judge_file(pair.rejected.path, caption).matches
+        for attribute, right in chosen.items():
+            counts = out.setdefault(attribute, {}).setdefault(str(getattr(caption, attribute)),
+                                                              dict.fromkeys(PAIR_KINDS, 0))
+            counts[pair_kind(right, rejected[attribute])] += 1
+    return {a: dict(sorted(values.items())) for a, values in out.items()}
 
 
 T2IEvaluator = Evaluator  # the name the probes use
@@ -275,6 +308,8 @@ def run(
                                    "seed": seed, "pairs": len(pairs), "dropped": summary.get("dropped", {}),
                                    "pair_dir": str(job_dir), "agreement": P.pair_agreement(pairs, quality),
                                    "judge_answers": P.judge_answer_counts(summary)}
+            if name == "two_stage":  # the method's pairs: what they can teach, per value a caption names
+                run["pairs_by_value"] = pairs_by_caption_value(pairs, truth)
             if len(pairs) >= MIN_PAIRS:
                 # "budget": no pair is held out, the whole step budget is trained (see STOP_CRITERIA)
                 train, val = validation_split(pairs) if stop_on != "budget" else (list(pairs), [])

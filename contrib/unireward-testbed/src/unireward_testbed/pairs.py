@@ -17,6 +17,16 @@ from unireward_sdk.records import PreferencePair
 
 from .selection import stages
 
+# how a pair stands against the truth on one criterion (an answer's grade, one attribute of a render), by
+# (chosen side right, rejected side right); only "chosen_right" teaches the policy that criterion
+_PAIR_KIND = {(True, False): "chosen_right", (False, True): "rejected_right", (True, True): "both_right",
+              (False, False): "both_wrong"}
+PAIR_KINDS = tuple(_PAIR_KIND.values())
+
+
+def pair_kind(chosen_right: bool, rejected_right: bool) -> str:
+    return _PAIR_KIND[(bool(chosen_right), bool(rejected_right))]
+
 
 class SharedPool:
     """A pair source that samples each batch once and hands out the same candidate groups afterwards."""

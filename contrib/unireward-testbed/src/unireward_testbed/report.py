@@ -15,12 +15,12 @@ Every number printed here comes from the results the demo measured; a missing on
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from . import stats as S
-from .understanding import PAIR_KINDS
+from .pairs import PAIR_KINDS
 
 TASK_LABELS = {"image_generation": "image generation", "video_generation": "video generation",
                "image_understanding": "image understanding", "video_understanding": "video understanding"}
@@ -40,6 +40,16 @@ def _d(figure: Mapping[str, Any] | None) -> str:
 def _share(part: int, whole: int) -> str:
     """``"98.0% (360 of 368)"``, or "—" when there is nothing to count."""
     return f"{100 * part / whole:.1f}% ({part} of {whole})" if whole else "—"
+
+
+def _after_share(shares: Sequence[float | None]) -> str:
+    """``"79.2 (67, 83, 88)"``: the mean percentage over the seeds whose policy was trained, then one per seed
+    when there are several; "—" when none was trained."""
+    trained = [x for x in shares if x is not None]
+    if not trained:
+        return "—"
+    seeds = " (" + ", ".join("—" if x is None else f"{100 * x:.0f}" for x in shares) + ")" if len(shares) > 1 else ""
+    return f"{100 * sum(trained) / len(trained):.1f}{seeds}"
 
 
 def _verdicts(mix: Mapping[str, int] | None) -> str:
@@ -141,6 +151,22 @@ def tables(results: Mapping[str, Any]) -> list[tuple[str, list[str], list[list[s
         label = "text-to-image" if key == "image_generation" else "text-to-video"
         out.append((f"What changed, per attribute ({label}, held-out captions, % correct)",
                     ["attribute", "before", "DPO − before", "SFT − before"], rows, f"CI: {gen['ci']}"))
+    for key in ("image_generation", "video_generation"):
+        gen = results.get(key)
+        if not gen or not gen.get("by_caption_value"):
+            continue
+        rows = [[attribute, value, f"{100 * v['before']:.1f}",
+                 _after_share(v["after"]),
+                 str(sum(v["pairs"].values()))] + [str(v["pairs"][k]) for k in PAIR_KINDS]
+                for attribute, values in gen["by_caption_value"].items() for value, v in values.items()]
+        label = "text-to-image" if key == "image_generation" else "text-to-video"
+        out.append((f"Per value a caption names ({label}): how often the policy drew it, and what the two-stage "
+                    "pairs teach about it",
+                    ["attribute", "value", "before (%)", "after DPO (%)", "pairs", "chosen right", "rejected right",
+                     "both right", "both wrong"], rows,
+                    "held-out captions, before and after DPO on two-stage pairs; pairs (training captions, summed "
+                    "over seeds) read by the oracle on that attribute: only a pair right on the chosen side alone "
+                    "teaches the value, so a value the policy never draws gets none"))
     for key in ("image_generation", "video_generation"):
         gen = results.get(key)
         if not gen or not gen.get("strategies"):

@@ -15,14 +15,11 @@ from typing import Any
 
 from .media import save_image, save_video
 from .oracle import grade_answer
+from .pairs import PAIR_KINDS, pair_kind
 from .preferences import PAIRED_ANSWER_CHECKS, winner_by_checks
 from .world import Question, World, render_motion, render_scene
 
 TASKS = ("image_understanding", "video_understanding")
-# how a QA pair stands against the answer grader, by (chosen answer right, rejected answer right)
-_PAIR_KIND = {(True, False): "chosen_right", (False, True): "rejected_right", (True, True): "both_right",
-              (False, False): "both_wrong"}
-PAIR_KINDS = tuple(_PAIR_KIND.values())
 
 
 def questions(task: str, world_seed: int, n: int, media_dir: Path, prefix: str, *,
@@ -74,8 +71,8 @@ def pairs_by_answer(pairs: Sequence[Any], truth: dict[str, Question]) -> dict[st
     out: dict[str, dict[str, int]] = {}
     for pair in pairs:
         question = truth[pair.prompt_id]
-        kind = _PAIR_KIND[(grade_answer(pair.chosen.text, question) == 1.0,
-                           grade_answer(pair.rejected.text, question) == 1.0)]
+        kind = pair_kind(grade_answer(pair.chosen.text, question) == 1.0,
+                         grade_answer(pair.rejected.text, question) == 1.0)
         out.setdefault(question.answer, dict.fromkeys(PAIR_KINDS, 0))[kind] += 1
     return dict(sorted(out.items()))
 
