@@ -43,3 +43,14 @@ def test_verify_compares_with_the_shipped_manifest(built, testbed_cli, capsys):
     assert testbed_cli(["testbed", "build", "--out", str(built / "verify"), "--scale", str(SCALE),
                         "--only", "base_vlm", "--verify"]) == 1
     assert "differ from the shipped checkpoints" in capsys.readouterr().err
+
+
+def test_pretraining_rate_warms_up_then_holds_or_decays_to_zero():
+    from unireward_testbed.policies import lr_factor
+
+    assert lr_factor(0, 1000, decay=False) == lr_factor(0, 1000, decay=True) == 1 / 50
+    assert lr_factor(49, 1000, decay=False) == 1.0 and lr_factor(999, 1000, decay=False) == 1.0
+    decayed = [lr_factor(s, 1000, decay=True) for s in range(1000)]
+    assert decayed[49] == 1.0 - 49 / 1000
+    assert all(a >= b for a, b in zip(decayed[49:], decayed[50:]))  # never rises after the warm-up
+    assert decayed[-1] == pytest.approx(1 / 1000)  # the last step still moves, by a thousandth of the rate

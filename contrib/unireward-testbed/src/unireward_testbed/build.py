@@ -30,9 +30,9 @@ SETTINGS: dict[str, dict[str, Any]] = {
     "base_vlm": {"seed": 0, "hidden": 128, "layers": 2, "vocab_size": 3000, "image_pixels": 64 * 64,
                  "world_seed": 777, "steps": 4000, "batch_size": 16, "lr": 1e-3},
     "qa_policy": {"seed": 0, "world_seed": 2, "wrong_rate": 0.4, "steps": 300, "batch_size": 16, "lr": 5e-4},
-    "t2i_policy": {"seed": 0, "world_seed": 1, "steps": 1200, "batch_size": 32, "lr": 1e-3,
+    "t2i_policy": {"seed": 0, "world_seed": 1, "steps": 1200, "batch_size": 32, "lr": 1e-3, "lr_decay": False,
                    "caption_dropout": 0.1, "wrong_colour_rate": 0.4, "prediction_type": "sample"},
-    "t2v_policy": {"seed": 0, "world_seed": 3, "steps": 1000, "batch_size": 8, "lr": 1e-3,
+    "t2v_policy": {"seed": 0, "world_seed": 3, "steps": 1000, "batch_size": 8, "lr": 1e-3, "lr_decay": True,
                    "caption_dropout": 0.1, "wrong_colour_rate": 0.4, "prediction_type": "sample"},
     "judge": {"seed": 0, "data_seed": 99, "noise": 0.1, "train_per_task": 400, "eval_per_task": 40,
               "steps": 1200, "batch_size": 16, "lr": 1e-3, "reasoning": True},
@@ -97,7 +97,7 @@ def build(out: str | Path | None = None, *, scale: float = 1.0, only: tuple[str,
             builder(target, steps=_scaled(cfg["steps"], scale), world_seed=cfg["world_seed"],
                     batch_size=cfg["batch_size"], lr=cfg["lr"], caption_dropout=cfg["caption_dropout"],
                     wrong_colour_rate=cfg["wrong_colour_rate"], prediction_type=cfg["prediction_type"],
-                    seed=cfg["seed"], log=_every(log, name, every))
+                    lr_decay=cfg.get("lr_decay", False), seed=cfg["seed"], log=_every(log, name, every))
 
         return run
 
