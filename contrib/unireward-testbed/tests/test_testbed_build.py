@@ -54,3 +54,15 @@ def test_pretraining_rate_warms_up_then_holds_or_decays_to_zero():
     assert decayed[49] == 1.0 - 49 / 1000
     assert all(a >= b for a, b in zip(decayed[49:], decayed[50:]))  # never rises after the warm-up
     assert decayed[-1] == pytest.approx(1 / 1000)  # the last step still moves, by a thousandth of the rate
+
+
+def test_verify_compares_only_the_models_it_built():
+    from unireward_testbed.commands import differing_files
+
+    shipped = {"t2v_policy/unet/w.safetensors": "a", "t2v_policy/unet/config.json": "b", "judge/w.safetensors": "c"}
+    same = {"t2v_policy/unet/w.safetensors": "a", "t2v_policy/unet/config.json": "b"}
+    assert differing_files(shipped, same, ["t2v_policy"]) == []  # the judge was not built: no difference
+    changed = {**same, "t2v_policy/unet/w.safetensors": "z", "t2v_policy/extra.json": "e"}
+    assert differing_files(shipped, changed, ["t2v_policy"]) == ["t2v_policy/extra.json",
+                                                                  "t2v_policy/unet/w.safetensors"]
+    assert differing_files(shipped, same, ["t2v_policy", "judge"]) == ["judge/w.safetensors"]
