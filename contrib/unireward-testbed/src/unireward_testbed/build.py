@@ -97,7 +97,7 @@ def build(out: str | Path | None = None, *, scale: float = 1.0, only: tuple[str,
             builder(target, steps=_scaled(cfg["steps"], scale), world_seed=cfg["world_seed"],
                     batch_size=cfg["batch_size"], lr=cfg["lr"], caption_dropout=cfg["caption_dropout"],
                     wrong_colour_rate=cfg["wrong_colour_rate"], prediction_type=cfg["prediction_type"],
-                    lr_decay=cfg.get("lr_decay", False), seed=cfg["seed"], log=_every(log, name, every))
+                    lr_decay=cfg["lr_decay"], seed=cfg["seed"], log=_every(log, name, every))
 
         return run
 
