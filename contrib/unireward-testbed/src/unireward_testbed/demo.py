@@ -147,7 +147,7 @@ PROFILES: dict[str, Profile] = {
     ),
     "full": Profile(
         name="full", summary="every judge trained live with the shipped judge's recipe (1,200 steps), two judge "
-                             "seeds and three seeds of every policy, for tighter intervals (about 90 minutes)",
+                             "seeds and three seeds of every policy, for tighter intervals (about 100 minutes)",
         judge_train_per_task=400, judge_eval_per_task=100, judge_steps=1200, judge_batch=16, judge_lr=1e-3,
         judge_seeds=(0, 1),
         t2i_prompts=48, t2i_eval_samples=8, t2i_seeds=(0, 1, 2), t2i_options=dict(_T2I),
