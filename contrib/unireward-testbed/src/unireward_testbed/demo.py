@@ -140,7 +140,7 @@ PROFILES: dict[str, Profile] = {
         n_candidates=4,
     ),
     "quick": Profile(
-        name="quick", summary="the README's first command: about 4 minutes on 2 CPU cores",
+        name="quick", summary="the README's first command: 4 to 6 minutes on 2 CPU cores",
         judge_train_per_task=80, judge_eval_per_task=60, judge_steps=1200, judges="shipped",
         t2i_prompts=32, t2i_eval_samples=8, t2i_strategies=("random", "two_stage"), t2v_prompts=16,
         t2i_options=dict(_T2I), t2v_options=dict(_T2V), qa_options=dict(_QA),
