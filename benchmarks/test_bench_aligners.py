@@ -56,3 +56,47 @@ def test_bench_diffusion_dpo_step(benchmark, lora):
     print(f"\nDiffusion-DPO step ({'LoRA' if lora else 'full'}, tiny UNet, 4 pairs): ours {medians['ours'] * 1e3:.1f} ms"
           f" / plain {medians['plain'] * 1e3:.1f} ms = {ratio:.2f}x (target <= {DIFFUSION_TARGET})")
     benchmark.pedantic(ours, rounds=3, warmup_rounds=1)
+
+
+# --- held-out checks -------------------------------------------------------------------------------------
+
+
+def _pickapic_rows(pairs: int, size: int = 32) -> list[dict]:
+    import io
+
+    from PIL import Image
+
+    def png(color):
+        buffer = io.BytesIO()
+        Image.new("RGB", (size, size), color).save(buffer, format="PNG")
+        return buffer.getvalue()
+
+    return [{"caption": f"a red square number {i}", "jpg_0": png((220, 30, 30)), "jpg_1": png((30, 30, 220)),
+             "label_0": 1.0} for i in range(pairs)]
+
+
+@pytest.mark.parametrize("lora", [False, True], ids=["full", "lora"])
+def test_bench_diffusion_dpo_held_out_check(benchmark, tmp_path, lora):
+    """A held-out check (``evaluate``, seeded) after the first: the frozen reference's errors on the same
+    draws are kept, so only the policy runs, against a check that recomputes them (cache cleared)."""
+    from unireward_builtins.aligners import diffusion_dpo
+    from unireward_sdk.testing.tiny_diffusion import build_tiny_t2i
+
+    model = build_tiny_t2i(tmp_path / "model", sample_size=32)
+    aligner = diffusion_dpo.create(model=str(model), output_dir=str(tmp_path / "out"), lora=lora, batch_size=4)
+    rows = _pickapic_rows(8)
+
+    def kept():
+        aligner.evaluate(rows, seed=0, repeats=2)
+
+    def recomputed():
+        aligner._reference_cache.clear()
+        aligner.evaluate(rows, seed=0, repeats=2)
+
+    medians = interleaved_medians({"kept": kept, "recomputed": recomputed}, rounds=8)
+    ratio = medians["kept"] / medians["recomputed"]
+    benchmark.extra_info.update({"kept_s": medians["kept"], "recomputed_s": medians["recomputed"], "ratio": ratio,
+                                 "mode": "lora" if lora else "full", "pairs": 8, "repeats": 2})
+    print(f"\nDiffusion-DPO held-out check ({'LoRA' if lora else 'full'}, tiny UNet, 8 pairs x 2 draws): reference "
+          f"kept {medians['kept'] * 1e3:.1f} ms / recomputed {medians['recomputed'] * 1e3:.1f} ms = {ratio:.2f}x")
+    benchmark.pedantic(kept, rounds=3, warmup_rounds=1)

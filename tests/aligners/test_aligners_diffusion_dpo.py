@@ -144,6 +144,35 @@ def test_full_fine_tuning_keeps_a_frozen_reference(tiny_t2i, tmp_path):
     assert any(not torch.equal(v, aligner.unet.state_dict()[k]) for k, v in policy_before.items())
 
 
+@pytest.mark.parametrize("lora", [False, True])
+def test_evaluation_runs_the_reference_once_per_batch_and_measures_the_same(tiny_t2i, tmp_path, lora):
+    """Seeded evaluation draws the same noise at every check, so the frozen reference's errors are kept: a
+    second check runs only the policy, and after training it measures exactly what a fresh check does."""
+    aligner = diffusion_dpo.create(model=str(tiny_t2i), output_dir=str(tmp_path), lora=lora, max_steps=2,
+                                   batch_size=2, learning_rate=1e-2)
+    pairs = pickapic_rows(decided=4, ties=0)
+    reference = aligner._ref_unet if not lora else None
+    calls = []
+    if reference is not None:
+        reference.register_forward_hook(lambda *_: calls.append(1))
+    first = aligner.evaluate(pairs, seed=3, repeats=2)
+    assert first.loss == pytest.approx(math.log(2)) and first.margin == 0.0  # the policy is its reference
+    assert len(aligner._reference_cache) == 4  # 2 batches x 2 repeats
+    if reference is not None:
+        assert len(calls) == 4
+    aligner.train(pairs)  # each training step runs the reference on fresh noise
+    trained_calls = len(calls)
+    cached = aligner.evaluate(pairs, seed=3, repeats=2)
+    if reference is not None:
+        assert trained_calls == 6 and len(calls) == trained_calls  # the second check did not run it
+    assert cached.margin != 0.0  # training moved the policy
+    aligner._reference_cache.clear()
+    fresh = aligner.evaluate(pairs, seed=3, repeats=2)
+    assert (cached.loss, cached.margin, cached.accuracy) == (fresh.loss, fresh.margin, fresh.accuracy)
+    other_seed = aligner.evaluate(pairs, seed=4, repeats=2)  # other draws are other keys, not a stale hit
+    assert len(aligner._reference_cache) == 8 and other_seed.loss != fresh.loss
+
+
 def test_gradient_checkpointing_option(tiny_t2i, tiny_t2v, tmp_path):
     aligner = diffusion_dpo.create(model=str(tiny_t2i), output_dir=str(tmp_path), gradient_checkpointing=True,
                                    max_steps=1, batch_size=2)

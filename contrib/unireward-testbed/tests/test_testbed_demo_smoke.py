@@ -58,6 +58,10 @@ def test_smoke_run_writes_the_report(smoke):
     assert sum(sum(v["pairs"].values()) for v in colours.values()) == sum(
         on_disk["video_generation"]["strategies"]["two_stage"]["pairs"])
     assert "Per value a caption names (text-to-video)" in (out / "results.md").read_text()
+    # random video pairs are built and scored, not trained on (the profile's t2v_trained_strategies)
+    random_video = on_disk["video_generation"]["strategies"]["random"]
+    assert random_video["status"].startswith("not trained (pairs built to measure their precision only")
+    assert "random" in on_disk["video_generation"]["pair_precision"]
     assert on_disk["understanding"]["objective"] == "sigmoid + sft"
     assert on_disk["understanding"]["readout"] == "verdict"  # which readout built the QA pairs is recorded
     # which objective each generation run minimised and how its length was decided are recorded and shown

@@ -9,7 +9,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from unireward_sdk.alignment import EvalResult, StepMetrics, TrainSummary  # noqa: E402
-from unireward_testbed.generation import STOP_CRITERIA, train_with_early_stopping  # noqa: E402
+from unireward_testbed.generation import STOP_CRITERIA, evaluate_after, train_with_early_stopping  # noqa: E402
 
 
 class ScriptedAligner:
@@ -67,3 +67,70 @@ def test_unknown_criterion_is_refused():
     with pytest.raises(ValueError, match="stop_on must be one of"):
         train_with_early_stopping(ScriptedAligner([]), ["p"], ["v"], max_steps=1, stop_on="oracle")
     assert set(STOP_CRITERIA) == {"loss", "margin", "accuracy"}
+
+
+class CountingEvaluator:
+    def __init__(self):
+        self.calls = []
+
+    def __call__(self, aligner, tag):
+        self.calls.append(tag)
+        return {"per_prompt": [1.0]}
+
+
+def test_a_run_that_kept_step_0_reuses_the_evaluation_before_training():
+    before = {"per_prompt": [0.5]}
+    evaluator = CountingEvaluator()
+    assert evaluate_after(evaluator, object(), "two_stage-seed0", {"kept_step": 0}, before) == (before, "before")
+    assert evaluator.calls == []
+    assert evaluate_after(evaluator, object(), "two_stage-seed0", {"kept_step": 6}, before) == (
+        {"per_prompt": [1.0]}, "sampled")
+    assert evaluator.calls == ["two_stage-seed0"]
+
+
+def test_weights_restored_to_step_0_sample_exactly_what_the_pretrained_policy_sampled(tmp_path):
+    """The premise of that reuse, on the shipped video policy: a run that trained, was measured worse and
+    restored its step-0 weights draws the pretrained policy's clips, pixel for pixel."""
+    from unireward_sdk.registry import get_registry
+    from unireward_testbed import checkpoints as C
+    from unireward_testbed.demo import PROFILES
+    from unireward_testbed.generation import VIDEO, Evaluator, aligner_settings
+    from unireward_testbed.media import load_video
+
+    options = {**aligner_settings(PROFILES["smoke"].t2v_options), "lora": False}
+    options.pop("max_steps")
+
+    def make(name):
+        return get_registry().aligner("video_diffusion_dpo", model=str(C.require("t2v_policy")),
+                                      output_dir=str(tmp_path / name), seed=0, **options)
+
+    evaluator = Evaluator(VIDEO.truths[:2], 1, tmp_path / "eval", steps=2, guidance=1.0)
+    before = evaluator(make("pretrained"), "before")
+    run = make("run")
+
+    moved = []
+
+    def train(pairs):  # stands in for a DPO step: it moves every weight, and the samples with them
+        with torch.no_grad():
+            for p in run.unet.parameters():
+                p.add_(0.05 * torch.randn_like(p))
+        moved.append(evaluator(run, f"moved{len(moved)}"))
+        return TrainSummary(aligner="video", steps=1, pairs=len(pairs), history=[])
+
+    script = [(0.69, 0.0, 0.5), (0.75, -0.1, 0.4), (0.80, -0.2, 0.3)]
+    run.train = train
+    run.evaluate = lambda pairs, *, seed=0, repeats=1: EvalResult(*script.pop(0), pairs=len(pairs))
+    out = train_with_early_stopping(run, ["p"] * 4, ["v"], max_steps=2, checks=2, patience=2)
+    assert out["kept_step"] == 0
+    again = evaluator(run, "restored")
+    assert again["per_prompt"] == before["per_prompt"]
+    assert len(moved) == 2
+    for a, b, c in zip(before["paths"], again["paths"], moved[-1]["paths"]):
+        assert torch.equal(_frames(load_video, a[0]), _frames(load_video, b[0]))
+        assert not torch.equal(_frames(load_video, a[0]), _frames(load_video, c[0]))  # the noise did move it
+
+
+def _frames(load_video, path):
+    import numpy as np
+
+    return torch.from_numpy(np.stack([np.asarray(f) for f in load_video(path)]))

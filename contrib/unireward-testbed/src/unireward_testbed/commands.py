@@ -26,7 +26,7 @@ DEMO_DESCRIPTION = """\
 Run the paper's whole method on the testbed's synthetic world, on a CPU, and measure every figure against
 the world's ground truth.
 
-    unireward demo                      # quick profile (4 to 6 minutes on 2 CPU cores), report in ./demo-report
+    unireward demo                      # quick profile (3 to 5 minutes on 2 CPU cores), report in ./demo-report
     unireward demo --profile full       # more data, longer training, several seeds
     unireward demo --rebuild-checkpoints  # regenerate the shipped testbed models first (tens of minutes)
 """
@@ -55,7 +55,7 @@ prints one JSON object; none is part of the demo.
 def configure_demo(parser: argparse.ArgumentParser) -> None:
     """The options of ``unireward demo``."""
     parser.add_argument("--profile", choices=PROFILE_NAMES, default="quick",
-                        help="quick: 4 to 6 minutes on 2 CPU cores; full: tighter intervals; smoke: plumbing only")
+                        help="quick: 3 to 5 minutes on 2 CPU cores; full: tighter intervals; smoke: plumbing only")
     parser.add_argument("--out", default="demo-report", help="report folder (default: ./demo-report)")
     parser.add_argument("--seed", type=int, default=0, help="base seed of data, sampling and training")
     parser.add_argument("--threads", type=int, default=None,

@@ -253,11 +253,14 @@ def run(
     aligner_options: dict[str, Any],
     registry: Any,
     sft_baseline: bool = True,
+    trained_strategies: Sequence[str] | None = None,
     patience: int = 2,
     log: Callable[[str], None] = lambda _m: None,
 ) -> dict[str, Any]:
     """The method (two-stage pairs, Diffusion-DPO), the selection ablation and the supervised baseline.
-    ``patience``: checks without a better held-out loss before a run stops (see :func:`train_with_early_stopping`)."""
+    ``trained_strategies``: the strategies whose pairs train a policy (default: all); the others' pairs are
+    built and scored by the oracle only (their precision). ``patience``: checks without a better held-out
+    loss before a run stops (see :func:`train_with_early_stopping`)."""
     from unireward_sdk.pairs import SamplerSource
 
     from . import pairs as P
@@ -266,6 +269,9 @@ def run(
     stop_on = aligner_options.get("stop_on", "loss")
     options = aligner_settings(aligner_options)
     max_steps = int(options.pop("max_steps"))
+    if trained_strategies is not None and not set(trained_strategies) <= set(strategies):
+        raise ValueError(f"trained_strategies {sorted(trained_strategies)} must be among the strategies "
+                         f"{sorted(strategies)}")
     if stop_on != "budget" and stop_on not in STOP_CRITERIA:
         raise ValueError(f"stop_on must be 'budget' or one of {sorted(STOP_CRITERIA)}, got {stop_on!r}")
 
@@ -310,7 +316,10 @@ def run(
                                    "judge_answers": P.judge_answer_counts(summary)}
             if name == "two_stage":  # the method's pairs: what they can teach, per value a caption names
                 run["pairs_by_value"] = pairs_by_caption_value(pairs, truth)
-            if len(pairs) >= MIN_PAIRS:
+            if trained_strategies is not None and strategy not in trained_strategies:
+                run["after"] = None
+                run["note"] = "pairs built to measure their precision only: this profile does not train on them"
+            elif len(pairs) >= MIN_PAIRS:
                 # "budget": no pair is held out, the whole step budget is trained (see STOP_CRITERIA)
                 train, val = validation_split(pairs) if stop_on != "budget" else (list(pairs), [])
                 policy_run = aligner(seed, out_dir / "runs" / f"{name}-seed{seed}", **extra)
@@ -319,7 +328,8 @@ def run(
                 log(f"seed {seed}: {what} {len(train)} {strategy} pairs ({held})")
                 run["train"] = train_with_early_stopping(policy_run, train, val, max_steps=max_steps, seed=seed,
                                                          patience=patience, stop_on=stop_on)
-                run["after"] = evaluator(policy_run, f"{name}-seed{seed}")
+                run["after"], run["after_source"] = evaluate_after(evaluator, policy_run, f"{name}-seed{seed}",
+                                                                   run["train"], before)
             else:
                 run["after"] = None
                 run["note"] = (f"{len(pairs)} pair(s) kept, fewer than {MIN_PAIRS}: too few to train on and hold "
@@ -327,6 +337,17 @@ def run(
             results["runs"][f"{name}/{seed}"] = run
         results.setdefault("candidates", {})[seed] = _candidate_quality(pool, truth)
     return results
+
+
+def evaluate_after(evaluator: Evaluator, policy: Any, tag: str, train: dict[str, Any],
+                   before: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    """(the trained policy's evaluation, where it comes from). When early stopping kept step 0, the policy
+    holds the pretrained weights exactly and the evaluator's sampling seeds are fixed, so its samples would be
+    the pretrained policy's, file for file: the "before" evaluation is reused ("before") instead of drawn
+    again ("sampled"). A video policy's evaluation takes about as long as ten training steps."""
+    if train.get("kept_step") == 0:
+        return before, "before"
+    return evaluator(policy, tag), "sampled"
 
 
 def aligner_settings(options: dict[str, Any]) -> dict[str, Any]:

@@ -27,6 +27,8 @@ TASK_LABELS = {"image_generation": "image generation", "video_generation": "vide
 STRATEGY_LABELS = {"random": "random pairs", "pointwise_only": "pointwise only",
                    "pair_ranking_only": "pair ranking only", "two_stage": "two-stage (the method)",
                    "sft_on_chosen": "two-stage, SFT on the chosen side (baseline)"}
+SHORT_STRATEGY_LABELS = {"random": "random", "pointwise_only": "pointwise only", "pair_ranking_only": "pair ranking only",
+                         "two_stage": "two-stage", "sft_on_chosen": "SFT"}
 
 
 def _m(figure: Mapping[str, Any] | None) -> str:
@@ -174,13 +176,13 @@ def tables(results: Mapping[str, Any]) -> list[tuple[str, list[str], list[list[s
         rows = [["pretrained policy (no training)", _m(gen["before"]), "—", "—", "—"]]
         for strategy, s in gen["strategies"].items():
             answers = _unparsed(s.get("judge_answers"))
-            if "after" not in s:
-                rows.append([STRATEGY_LABELS.get(strategy, strategy), s.get("status", "—"), "—", "—", answers])
-                continue
             precision = (gen.get("pair_precision") or {}).get(strategy)
-            pairs = sum(s["pairs"])
-            rows.append([STRATEGY_LABELS.get(strategy, strategy), _m(s["after"]), _d(s["vs_before"]),
-                         f"{_m(precision)} of {pairs}" if precision else "—", answers])
+            agreed = f"{_m(precision)} of {sum(s['pairs'])}" if precision else "—"
+            if "after" not in s:  # not trained: its pairs are still scored by the oracle
+                rows.append([STRATEGY_LABELS.get(strategy, strategy), s.get("status", "—"), "—", agreed, answers])
+                continue
+            rows.append([STRATEGY_LABELS.get(strategy, strategy), _m(s["after"]), _d(s["vs_before"]), agreed,
+                         answers])
         label = "text-to-image" if key == "image_generation" else "text-to-video"
         out.append((f"Data-selection ablation ({label}, oracle score after training)",
                     ["pairs from", "oracle score", "vs pretrained", "pairs the oracle agrees with (%)",
@@ -396,4 +398,11 @@ def _stopping(gen: dict) -> str:
     steps_text = f"{steps} step{'' if steps == 1 else 's'}"
     if gen.get("stop_on") == "budget":
         return f"{steps_text} on every pair (no early stopping)"
-    return f"at most {steps_text}, stopped on the held-out pairs' {gen.get('stop_on') or 'loss'}"
+    text = f"at most {steps_text}, stopped on the held-out pairs' {gen.get('stop_on') or 'loss'}"
+    # which check each run kept, per seed: step 0 is the pretrained policy, a run that did not train
+    kept = [f"{SHORT_STRATEGY_LABELS.get(name, name)} {'/'.join(str(x['kept_step']) for x in s['stopped'])}"
+            for name, s in (gen.get("strategies") or {}).items() if s.get("stopped")]
+    if kept:
+        text += (f" (weights kept from step: {', '.join(kept)}; at step 0 the policy is the pretrained one and "
+                 "its evaluation is the one before training)")
+    return text

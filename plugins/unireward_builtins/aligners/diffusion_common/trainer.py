@@ -42,6 +42,22 @@ from .pixels import upscale_blocks
 from .resume import TRAINER_STATE, load_training_state, restore_random_state, save_training_state
 
 _TEXT_CACHE_SIZE = 4096
+# reference errors of evaluation batches (``evaluate``), a few floats each: enough for every check of an
+# early-stopped run on a few hundred held-out pairs
+_REFERENCE_CACHE_SIZE = 1024
+
+
+def _draw_key(captions: Sequence[str], winners: torch.Tensor, losers: torch.Tensor,
+              generator: torch.Generator) -> bytes:
+    """What decides a seeded evaluation batch's noise, timesteps and inputs: its captions, its pixels and the
+    generator's state before the batch draws from it."""
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update("\x1f".join(captions).encode())
+    for tensor in (winners, losers):
+        digest.update(str((tuple(tensor.shape), tensor.dtype)).encode())
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    digest.update(generator.get_state().numpy().tobytes())
+    return digest.digest()
 
 
 def candidate_seed(seed: int, prompt_index: int, candidate: int) -> int:
@@ -162,6 +178,7 @@ class DiffusionDPOBase:
         self._optimizer = None
         self._lr_scheduler = None
         self._text_cache: OrderedDict[str, tuple[torch.Tensor, dict | None]] = OrderedDict()
+        self._reference_cache: OrderedDict[bytes, torch.Tensor] = OrderedDict()
         self.trained_steps = 0
         size = getattr(cfg, "resolution", None) or unet.config.sample_size * components.vae_scale_factor
         self.pixel_size = (int(size), int(size)) if isinstance(size, int) else tuple(int(s) for s in size)
@@ -247,6 +264,9 @@ class DiffusionDPOBase:
         captions, winners, losers = batch
         device = self.accelerator.device
         half = winners.shape[0]
+        # seeded draws (evaluation) make the reference's errors a function of the batch and the generator's
+        # state: the frozen reference is run once per held-out batch, however many checks measure it
+        reference_key = _draw_key(captions, winners, losers, generator) if generator is not None else None
         with torch.no_grad():
             x = self._to_model_space(torch.cat([winners, losers]).to(device), generator)
             hidden, added = self._condition(list(captions))
@@ -268,14 +288,13 @@ class DiffusionDPOBase:
         with self.accelerator.autocast():
             prediction = unet(noisy, t, **kwargs).sample
         model_err = denoising_error(prediction, target)
-        with torch.no_grad(), self.accelerator.autocast():
-            if self._ref_unet is not None:
-                ref_kwargs = {**kwargs, "encoder_hidden_states": kwargs["encoder_hidden_states"].to(self.weight_dtype)}
-                ref_prediction = self._ref_unet(noisy.to(self.weight_dtype), t, **ref_kwargs).sample
-            else:
-                with parts.adapters_disabled(self.unet):
-                    ref_prediction = self.unet(noisy, t, **kwargs).sample
-            ref_err = denoising_error(ref_prediction, target)
+        ref_err = self._reference_cache.get(reference_key) if reference_key is not None else None
+        if ref_err is None:
+            ref_err = self._reference_error(noisy, t, kwargs, target)
+            if reference_key is not None:
+                self._reference_cache[reference_key] = ref_err
+                if len(self._reference_cache) > _REFERENCE_CACHE_SIZE:
+                    self._reference_cache.popitem(last=False)
         out = diffusion_dpo_loss(model_err[:half], model_err[half:], ref_err[:half], ref_err[half:],
                                  self.config.beta, reduction=reduction)
         chosen_err = model_err[:half] if reduction == "none" else model_err[:half].mean()
@@ -286,6 +305,20 @@ class DiffusionDPOBase:
             # DPO plus an SFT term on the chosen sample (see DiffusionDPOConfig.sft_weight)
             out = out._replace(loss=out.loss + sft_weight * chosen_err)
         return out
+
+    @torch.no_grad()
+    def _reference_error(self, noisy: torch.Tensor, t: torch.Tensor, kwargs: dict[str, Any],
+                         target: torch.Tensor) -> torch.Tensor:
+        """The frozen reference's per-sample denoising error (a separate UNet, or the policy without its
+        LoRA adapters)."""
+        with self.accelerator.autocast():
+            if self._ref_unet is not None:
+                ref_kwargs = {**kwargs, "encoder_hidden_states": kwargs["encoder_hidden_states"].to(self.weight_dtype)}
+                ref_prediction = self._ref_unet(noisy.to(self.weight_dtype), t, **ref_kwargs).sample
+            else:
+                with parts.adapters_disabled(self.unet):
+                    ref_prediction = self.unet(noisy, t, **kwargs).sample
+            return denoising_error(ref_prediction, target)
 
     def _prepare_training(self) -> None:
         if self._optimizer is not None:
