@@ -366,10 +366,12 @@ def run_demo(profile: str | Profile = "quick", out: str | Path = "demo-report", 
                                  trained_strategies=trained_strategies, log=progress.log)
             results[key] = _generation_results(gen, run_seeds, strategies, setting)
             trained = len([r for r in gen["runs"].values() if r.get("after") is not None])
-            on = [s for s in strategies if trained_strategies is None or s in trained_strategies]
-            results["trained_live"].append(f"{setting.label}: {trained} policies (Diffusion-DPO on "
-                                           f"{', '.join(s.replace('two_stage', 'two-stage').replace('_', ' ') for s in on)} pairs"
-                                           f"{', the SFT baseline' if prof.sft_baselines else ''}, "
+            from .report import SHORT_STRATEGY_LABELS
+
+            on = [SHORT_STRATEGY_LABELS.get(s, s) for s in strategies
+                  if trained_strategies is None or s in trained_strategies]
+            results["trained_live"].append(f"{setting.label}: {trained} policies (Diffusion-DPO on {', '.join(on)} "
+                                           f"pairs{', the SFT baseline' if prof.sft_baselines else ''}, "
                                            f"{len(seeds)} seed(s))")
             results["claims"] += results[key]["claims"]
 
