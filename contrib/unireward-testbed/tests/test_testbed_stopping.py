@@ -95,8 +95,6 @@ def test_weights_restored_to_step_0_sample_exactly_what_the_pretrained_policy_sa
     from unireward_testbed import checkpoints as C
     from unireward_testbed.demo import PROFILES
     from unireward_testbed.generation import VIDEO, Evaluator, aligner_settings
-    from unireward_testbed.media import load_video
-
     options = {**aligner_settings(PROFILES["smoke"].t2v_options), "lora": False}
     options.pop("max_steps")
 
@@ -126,11 +124,13 @@ def test_weights_restored_to_step_0_sample_exactly_what_the_pretrained_policy_sa
     assert again["per_prompt"] == before["per_prompt"]
     assert len(moved) == 2
     for a, b, c in zip(before["paths"], again["paths"], moved[-1]["paths"]):
-        assert torch.equal(_frames(load_video, a[0]), _frames(load_video, b[0]))
-        assert not torch.equal(_frames(load_video, a[0]), _frames(load_video, c[0]))  # the noise did move it
+        assert torch.equal(_frames(a[0]), _frames(b[0]))
+        assert not torch.equal(_frames(a[0]), _frames(c[0]))  # the noise did move it
 
 
-def _frames(load_video, path):
+def _frames(path):
     import numpy as np
+
+    from unireward_testbed.media import load_video
 
     return torch.from_numpy(np.stack([np.asarray(f) for f in load_video(path)]))

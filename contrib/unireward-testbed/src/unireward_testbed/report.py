@@ -27,8 +27,8 @@ TASK_LABELS = {"image_generation": "image generation", "video_generation": "vide
 STRATEGY_LABELS = {"random": "random pairs", "pointwise_only": "pointwise only",
                    "pair_ranking_only": "pair ranking only", "two_stage": "two-stage (the method)",
                    "sft_on_chosen": "two-stage, SFT on the chosen side (baseline)"}
-SHORT_STRATEGY_LABELS = {"random": "random", "pointwise_only": "pointwise only", "pair_ranking_only": "pair ranking only",
-                         "two_stage": "two-stage", "sft_on_chosen": "SFT"}
+SHORT_STRATEGY_LABELS = {"random": "random", "pointwise_only": "pointwise only",
+                         "pair_ranking_only": "pair ranking only", "two_stage": "two-stage", "sft_on_chosen": "SFT"}
 
 
 def _m(figure: Mapping[str, Any] | None) -> str:
